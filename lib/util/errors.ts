@@ -1,0 +1,37 @@
+/** Named errors of bst-lab. Every message carries the offending value (and file/line where there is one). */
+
+/** Base class: `instanceof BstError` catches every error raised by this library. */
+export class BstError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value is invalid (unknown name, out of range, sizes that do not divide). */
+export class ConfigError extends BstError {}
+
+/** A data file is missing or malformed. `file` and `line` (1-based) locate the problem. */
+export class DataError extends BstError {
+  constructor(message: string, readonly file?: string, readonly line?: number, readonly content?: string) {
+    super(
+      (file ? `${file}${line !== undefined ? `:${line}` : ''}: ` : '') +
+        message +
+        (content !== undefined ? ` (line content: ${JSON.stringify(content.length > 200 ? content.slice(0, 200) + '...' : content)})` : ''),
+    );
+  }
+}
+
+/** A download failed (offline, HTTP error, bad checksum). */
+export class DownloadError extends BstError {}
+
+/** Training diverged (NaN or infinite loss) or a checkpoint cannot be used. */
+export class TrainingError extends BstError {}
+
+/** A tfjs backend could not be selected or initialised. */
+export class BackendError extends BstError {}
+
+/** Throw a ConfigError unless `cond` holds. */
+export function check(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new ConfigError(message);
+}
