@@ -27,6 +27,9 @@ export interface FeatureSizes {
  * All ratings of all users, encoded and sorted by (user, timestamp, movieId).
  * User u's ratings are positions userOffsets[u] .. userOffsets[u+1]-1. Index 0 of every vocabulary is
  * padding/unknown, so userOffsets has numUsers + 1 entries and user 0's run is empty.
+ * Extension (lib/data): runs numbered >= FeatureSizes.numUsers may follow; they hold users unknown to the training
+ * vocabulary (legacy protocol only: users none of whose windows fell into training). Samples give them userIdx 0.
+ * So in general userOffsets.length - 1 is the number of runs, which is >= numUsers.
  */
 export interface Interactions {
   userOffsets: Int32Array; // [numUsers + 1]

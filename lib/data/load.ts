@@ -1,0 +1,384 @@
+/**
+ * Loaders for every MovieLens release. Whatever the release, the output is arquero tables with the same
+ * columns: ratings (userId, movieId, rating, timestamp), movies (movieId, title, year, genres) and, where the
+ * release has demographics, users (userId, gender, age, occupation, zip).
+ *
+ * Rules for bad values (counted in the returned `LoadReport`, never dropped silently):
+ * - a rating outside the release's scale (min..max in its steps) is dropped and counted (`outOfRange`);
+ * - a duplicate (userId, movieId) pair keeps the latest rating (largest timestamp; on equal timestamps the later
+ *   line) and drops the others, counted in `duplicates`;
+ * - a rating for a movie missing from the movies file is kept (the movie has no title, year or genres) and
+ *   counted in `unknownMovies`; likewise a rating by a user missing from the users file (`unknownUsers`).
+ * A malformed line throws a DataError with file, line number and content; a missing file names it and the release.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as aq from 'arquero';
+import { DataError } from '../util/errors';
+import {
+  ML1M_OCCUPATIONS,
+  ReleaseName,
+  ReleaseSpec,
+  ageBucket,
+  detectRelease,
+  releaseSpec,
+} from './formats';
+import { RatingColumns, intField, parseRatingsFile, readText, splitCsvLine, textLines } from './parse';
+
+/** An arquero table (the type of `aq.table(...)`). */
+export type Table = ReturnType<typeof aq.table>;
+
+/** What loading found and which rules it applied. */
+export interface LoadReport {
+  release: ReleaseName;
+  dir: string;
+  /** data lines in the ratings file */
+  ratingsRead: number;
+  /** rows in the returned ratings table */
+  ratingsKept: number;
+  moviesRead: number;
+  usersRead: number;
+  /** dropped: rating outside the scale; `examples` are "file:line: value" strings (at most 5) */
+  outOfRange: { count: number; rule: string; examples: string[] };
+  /** dropped: earlier ratings of a repeated (userId, movieId) pair */
+  duplicates: { count: number; rule: string; examples: string[] };
+  /** kept: ratings whose movieId is missing from the movies file */
+  unknownMovies: { count: number; distinct: number; rule: string; examples: string[] };
+  /** kept: ratings whose userId is missing from the users file (releases with users only) */
+  unknownUsers: { count: number; distinct: number; rule: string; examples: string[] };
+}
+
+/** A loaded release: tables with the common columns plus the load report. */
+export interface Dataset {
+  release: ReleaseName;
+  dir: string;
+  /** userId:int32, movieId:int32, rating:float32, timestamp:float64 (seconds) */
+  ratings: Table;
+  /** movieId:int32, title:string, year:int32 (0 when the title has none), genres:string ('|'-joined, '' = none) */
+  movies: Table;
+  /** userId:int32, gender:string, age:int32 (ml-1m age-group code), occupation:string, zip:string */
+  users?: Table;
+  report: LoadReport;
+}
+
+/** Options of `loadMovieLens`. */
+export interface LoadOptions {
+  /** folder holding the release's files */
+  dir: string;
+  /** release name; detected from the folder's files when omitted */
+  release?: ReleaseName;
+}
+
+/** Split a genres cell ('Action|Comedy') into its list; '' and '(no genres listed)' give []. */
+export function genreList(genres: string): string[] {
+  if (!genres || genres === '(no genres listed)') return [];
+  return genres.split('|').filter((g) => g !== '');
+}
+
+/** Release year parsed from a title ending in "(1995)" (or "(2006-2007)"); 0 when absent. */
+export function parseYear(title: string): number {
+  const m = /\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$/.exec(title);
+  return m ? Number(m[1]) : 0;
+}
+
+function need(dir: string, spec: ReleaseSpec, name: string): string {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) {
+    throw new DataError(
+      `missing file ${name} of release ${spec.name} in ${dir}; download ${spec.url}, unzip it and put its files ` +
+        `in this folder (or call ensureDataset({ release: '${spec.name}' }))`,
+      file,
+    );
+  }
+  return file;
+}
+
+interface MovieCols {
+  movieId: number[];
+  title: string[];
+  year: number[];
+  genres: string[];
+}
+
+function loadMovies(dir: string, spec: ReleaseSpec): MovieCols {
+  const fspec = spec.movies;
+  const file = need(dir, spec, fspec.name);
+  const lines = textLines(readText(file, fspec.encoding));
+  const out: MovieCols = { movieId: [], title: [], year: [], genres: [] };
+  const seen = new Set<number>();
+  const push = (id: number, title: string, genres: string[], line: number, content: string, yearFallback = 0) => {
+    if (seen.has(id)) throw new DataError(`duplicate movieId ${id}`, file, line, content);
+    seen.add(id);
+    out.movieId.push(id);
+    out.title.push(title);
+    out.year.push(parseYear(title) || yearFallback);
+    out.genres.push(genreList(genres.join('|')).join('|'));
+  };
+  if (spec.format === 'ml-100k') {
+    const gfile = need(dir, spec, spec.genreFile!.name);
+    const genreNames: string[] = [];
+    for (const { line, text } of textLines(readText(gfile, spec.genreFile!.encoding))) {
+      const [name, idx] = text.split('|');
+      const i = intField(idx, 'genre index', gfile, line, text);
+      genreNames[i] = name;
+    }
+    const nFixed = fspec.columns.length;
+    for (const { line, text } of lines) {
+      const f = text.split('|');
+      if (f.length !== nFixed + genreNames.length) {
+        throw new DataError(`expected ${nFixed + genreNames.length} '|'-separated fields, found ${f.length}`, file, line, text);
+      }
+      const id = intField(f[0], 'movieId', file, line, text);
+      const gs: string[] = [];
+      for (let g = 0; g < genreNames.length; g++) {
+        const flag = f[nFixed + g];
+        if (flag === '1') gs.push(genreNames[g]);
+        else if (flag !== '0') throw new DataError(`genre flag ${g + 1} is not 0/1: ${JSON.stringify(flag)}`, file, line, text);
+      }
+      const dateYear = /(\d{4})\s*$/.exec(f[2]);
+      push(id, f[1], gs, line, text, dateYear ? Number(dateYear[1]) : 0);
+    }
+  } else if (spec.format === 'csv') {
+    let first = true;
+    for (const { line, text } of lines) {
+      if (first) {
+        first = false;
+        if (!/^\s*movieId/i.test(text)) throw new DataError('expected a header row "movieId,title,genres"', file, line, text);
+        continue;
+      }
+      const f = splitCsvLine(text, file, line);
+      if (f.length !== 3) throw new DataError(`expected 3 comma-separated fields (quote titles containing commas), found ${f.length}`, file, line, text);
+      push(intField(f[0], 'movieId', file, line, text), f[1], [f[2]], line, text);
+    }
+  } else {
+    for (const { line, text } of lines) {
+      const a = text.indexOf('::');
+      const b = text.lastIndexOf('::');
+      if (a < 0 || b <= a) throw new DataError("expected 3 '::'-separated fields movieId::title::genres", file, line, text);
+      push(intField(text.slice(0, a), 'movieId', file, line, text), text.slice(a + 2, b), [text.slice(b + 2)], line, text);
+    }
+  }
+  return out;
+}
+
+interface UserCols {
+  userId: number[];
+  gender: string[];
+  age: number[];
+  occupation: string[];
+  zip: string[];
+}
+
+function loadUsers(dir: string, spec: ReleaseSpec): UserCols | undefined {
+  if (!spec.users) return undefined;
+  const fspec = spec.users;
+  const file = need(dir, spec, fspec.name);
+  const out: UserCols = { userId: [], gender: [], age: [], occupation: [], zip: [] };
+  const seen = new Set<number>();
+  for (const { line, text } of textLines(readText(file, fspec.encoding))) {
+    const f = text.split(fspec.sep);
+    if (f.length !== 5) throw new DataError(`expected 5 ${JSON.stringify(fspec.sep)}-separated fields, found ${f.length}`, file, line, text);
+    let id: number, gender: string, age: number, occupation: string, zip: string;
+    if (spec.format === 'ml-100k') {
+      id = intField(f[0], 'userId', file, line, text);
+      age = ageBucket(intField(f[1], 'age', file, line, text));
+      gender = f[2];
+      occupation = f[3];
+      zip = f[4];
+    } else {
+      id = intField(f[0], 'userId', file, line, text);
+      gender = f[1];
+      age = intField(f[2], 'age', file, line, text);
+      const occ = intField(f[3], 'occupation', file, line, text);
+      occupation = ML1M_OCCUPATIONS[occ] ?? String(occ);
+      zip = f[4];
+    }
+    if (gender !== 'M' && gender !== 'F') throw new DataError(`gender is not M/F: ${JSON.stringify(gender)}`, file, line, text);
+    if (seen.has(id)) throw new DataError(`duplicate userId ${id}`, file, line, text);
+    seen.add(id);
+    out.userId.push(id);
+    out.gender.push(gender);
+    out.age.push(age);
+    out.occupation.push(occupation);
+    out.zip.push(zip.trim());
+  }
+  return out;
+}
+
+function maxOf(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
+}
+
+/**
+ * Apply the documented rules to parsed ratings: drop out-of-range ratings, keep the latest of duplicate
+ * (user, movie) pairs, count unknown movies/users. Returns the kept rows (file order) and fills `report`.
+ */
+function cleanRatings(
+  r: RatingColumns,
+  spec: ReleaseSpec,
+  file: string,
+  movieIds: number[],
+  userIds: number[] | undefined,
+  report: LoadReport,
+): RatingColumns {
+  const n = r.n;
+  const keep = new Uint8Array(n).fill(1);
+  const { min, max, step } = spec.ratingScale;
+  const ex = (i: number, what: string) => `${file}:${r.line[i]}: ${what}`;
+  for (let i = 0; i < n; i++) {
+    const v = r.rating[i];
+    const k = (v - min) / step;
+    if (!(v >= min && v <= max) || Math.abs(k - Math.round(k)) > 1e-6 || r.userId[i] < 0 || r.movieId[i] < 0) {
+      keep[i] = 0;
+      report.outOfRange.count++;
+      if (report.outOfRange.examples.length < 5) report.outOfRange.examples.push(ex(i, `rating ${v}`));
+    }
+  }
+  // duplicates: group rows by user (counting sort), then a per-movie stamp finds repeats within a user
+  const maxUser = maxOf(r.userId);
+  const maxMovie = Math.max(maxOf(r.movieId), maxOf(movieIds));
+  const start = new Int32Array(maxUser + 2);
+  for (let i = 0; i < n; i++) if (keep[i]) start[r.userId[i] + 1]++;
+  for (let u = 0; u <= maxUser; u++) start[u + 1] += start[u];
+  const order = new Int32Array(start[maxUser + 1]);
+  const fill = start.slice(0, maxUser + 1);
+  for (let i = 0; i < n; i++) if (keep[i]) order[fill[r.userId[i]]++] = i;
+  const stampUser = new Int32Array(maxMovie + 1).fill(-1);
+  const stampRow = new Int32Array(maxMovie + 1);
+  for (let u = 0; u <= maxUser; u++) {
+    for (let j = start[u]; j < start[u + 1]; j++) {
+      const i = order[j];
+      const m = r.movieId[i];
+      if (stampUser[m] === u) {
+        const prev = stampRow[m];
+        // keep the later rating: larger timestamp, or the later line on equal timestamps
+        const loser = r.timestamp[i] >= r.timestamp[prev] ? prev : i;
+        keep[loser] = 0;
+        if (loser === prev) stampRow[m] = i;
+        report.duplicates.count++;
+        if (report.duplicates.examples.length < 5) {
+          report.duplicates.examples.push(ex(loser, `user ${u} movie ${m} (line ${r.line[loser === prev ? i : prev]} kept)`));
+        }
+      } else {
+        stampUser[m] = u;
+        stampRow[m] = i;
+      }
+    }
+  }
+  // unknown movies / users (kept)
+  const knownMovie = new Uint8Array(maxMovie + 1);
+  for (const m of movieIds) knownMovie[m] = 1;
+  const unknownM = new Set<number>();
+  const unknownU = new Set<number>();
+  let knownUser: Uint8Array | undefined;
+  if (userIds) {
+    knownUser = new Uint8Array(Math.max(maxUser, maxOf(userIds)) + 1);
+    for (const u of userIds) knownUser[u] = 1;
+  }
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    kept++;
+    if (!knownMovie[r.movieId[i]]) {
+      report.unknownMovies.count++;
+      unknownM.add(r.movieId[i]);
+      if (report.unknownMovies.examples.length < 5) report.unknownMovies.examples.push(ex(i, `movieId ${r.movieId[i]}`));
+    }
+    if (knownUser && !knownUser[r.userId[i]]) {
+      report.unknownUsers.count++;
+      unknownU.add(r.userId[i]);
+      if (report.unknownUsers.examples.length < 5) report.unknownUsers.examples.push(ex(i, `userId ${r.userId[i]}`));
+    }
+  }
+  report.unknownMovies.distinct = unknownM.size;
+  report.unknownUsers.distinct = unknownU.size;
+  report.ratingsKept = kept;
+  if (kept === n) return r;
+  const out: RatingColumns = {
+    n: kept,
+    userId: new Int32Array(kept),
+    movieId: new Int32Array(kept),
+    rating: new Float32Array(kept),
+    timestamp: new Float64Array(kept),
+    line: new Int32Array(kept),
+  };
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    out.userId[j] = r.userId[i];
+    out.movieId[j] = r.movieId[i];
+    out.rating[j] = r.rating[i];
+    out.timestamp[j] = r.timestamp[i];
+    out.line[j] = r.line[i];
+    j++;
+  }
+  return out;
+}
+
+/**
+ * Load a MovieLens release from `dir` (release detected from its files when not named) into arquero tables
+ * with the common column names, applying the documented rules for bad values (see the module comment).
+ */
+export function loadMovieLens(opts: LoadOptions): Dataset {
+  const dir = opts.dir;
+  if (!fs.existsSync(dir)) {
+    throw new DataError(
+      `data folder ${dir} does not exist` +
+        (opts.release ? `; download ${releaseSpec(opts.release).url} and unzip it there, or call ensureDataset()` : ''),
+    );
+  }
+  const release = opts.release ?? detectRelease(dir);
+  const spec = releaseSpec(release);
+  const movies = loadMovies(dir, spec);
+  const users = loadUsers(dir, spec);
+  const rfile = need(dir, spec, spec.ratings.name);
+  const parsed = parseRatingsFile(rfile, { sep: spec.ratings.sep, header: spec.ratings.header });
+  const report: LoadReport = {
+    release,
+    dir,
+    ratingsRead: parsed.n,
+    ratingsKept: parsed.n,
+    moviesRead: movies.movieId.length,
+    usersRead: users ? users.userId.length : 0,
+    outOfRange: { count: 0, rule: `dropped: rating outside ${spec.ratingScale.min}..${spec.ratingScale.max} in steps of ${spec.ratingScale.step}`, examples: [] },
+    duplicates: { count: 0, rule: 'dropped: earlier rating of a repeated (userId, movieId); the latest (timestamp, then line) is kept', examples: [] },
+    unknownMovies: { count: 0, distinct: 0, rule: 'kept: movie missing from the movies file has no title, year or genres', examples: [] },
+    unknownUsers: { count: 0, distinct: 0, rule: 'kept: user missing from the users file has unknown demographics', examples: [] },
+  };
+  const r = cleanRatings(parsed, spec, rfile, movies.movieId, users?.userId, report);
+  const ratings = aq.table({ userId: r.userId, movieId: r.movieId, rating: r.rating, timestamp: r.timestamp });
+  const moviesTable = aq.table({
+    movieId: Int32Array.from(movies.movieId),
+    title: movies.title,
+    year: Int32Array.from(movies.year),
+    genres: movies.genres,
+  });
+  const usersTable = users
+    ? aq.table({
+        userId: Int32Array.from(users.userId),
+        gender: users.gender,
+        age: Int32Array.from(users.age),
+        occupation: users.occupation,
+        zip: users.zip,
+      })
+    : undefined;
+  return { release, dir, ratings, movies: moviesTable, users: usersTable, report };
+}
+
+/** Format a LoadReport as a few human-readable lines. */
+export function formatLoadReport(r: LoadReport): string {
+  const lines = [
+    `${r.release} from ${r.dir}: ${r.ratingsKept} ratings kept of ${r.ratingsRead} read, ${r.moviesRead} movies, ${r.usersRead} users`,
+  ];
+  for (const [name, v] of [
+    ['out of range', r.outOfRange],
+    ['duplicates', r.duplicates],
+    ['unknown movies', r.unknownMovies],
+    ['unknown users', r.unknownUsers],
+  ] as const) {
+    if (v.count > 0) lines.push(`  ${name}: ${v.count} (${v.rule}); e.g. ${v.examples.join('; ')}`);
+  }
+  return lines.join('\n');
+}
