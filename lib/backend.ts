@@ -91,8 +91,11 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       const ok = await tf.setBackend(tfName);
       if (!ok) throw new Error(`tf.setBackend('${tfName}') returned false`);
       await tf.ready();
+      // The cpu backend's first write prints a banner recommending tfjs-node; the line below says the same.
+      if (tf.getBackend() === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       const fixes = opts.kernelFixes === false ? [] : installKernelFixes(tf.getBackend());
-      log(`bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}`);
+      const hint = name === 'wasm' || name === 'cpu' ? ' (for native speed: npm install @tensorflow/tfjs-node, or tfjs-node-gpu with CUDA)' : '';
+      log(`bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}${skipped.length ? hint : ''}`);
       return { name, tfName: tf.getBackend(), skipped, fixes };
     } catch (e) {
       const reason = firstLine(e);

@@ -1,0 +1,259 @@
+/**
+ * The `bst` command line: `bst <command> [--flags]`. Commands: train, evaluate, predict (see `bst help`).
+ * Run through npm (`npm run bst -- train --dataset ml-100k`) or the `bst` bin (scripts/bst.js).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend } from './backend';
+import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir, vocabsFromJSON, VocabsJSON } from './data';
+import { BstConfig, evaluate, loadCheckpoint, parseOverrides, predict } from './model';
+import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark } from './benchmark';
+import { tune } from './tune';
+import { DEFAULT_SPLIT, prepareForRun, RunMetrics, runExperiment, SplitOptions } from './experiment';
+import { FlagSpec, FlagValues, flagUsage, parseFlags, UsageError } from './util/args';
+import { BstError, DataError } from './util/errors';
+import { readJson, writeJsonAtomic } from './util/fs';
+
+const DATA_FLAGS: Record<string, FlagSpec> = {
+  dataset: { type: 'string', help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m' },
+  'data-dir': { type: 'string', help: 'folder holding one folder per release; default $BST_DATA_DIR or data/' },
+  backend: { type: 'string', help: 'tfjs backend: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto' },
+};
+
+const SPLIT_FLAGS: Record<string, FlagSpec> = {
+  protocol: { type: 'string', help: 'leave-last-k (leak-free) or legacy-random-windows (leaky; for comparison only)', default: DEFAULT_SPLIT.protocol, choices: ['leave-last-k', 'legacy-random-windows'] },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_SPLIT.k },
+  step: { type: 'int', help: 'legacy-random-windows: window step', default: DEFAULT_SPLIT.step },
+  seed: { type: 'int', help: 'seed of the split, batch order, weights and dropout', default: DEFAULT_SPLIT.seed },
+};
+
+const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  ...DATA_FLAGS,
+  ...SPLIT_FLAGS,
+  'seq-len': { type: 'int', help: 'sequence length L (history L-1 + target); default from the config' },
+  epochs: { type: 'int', help: 'maximum epochs; default from the config' },
+  'batch-size': { type: 'int', help: 'training batch size; default from the config' },
+  set: { type: 'string', help: 'config overrides, e.g. "embedDim=32,numHeads=4,mlpUnits=256/128"' },
+  out: { type: 'string', help: 'output folder (checkpoints, history.json, metrics.json)', default: 'runs/latest' },
+  resume: { type: 'boolean', help: 'continue from <out>/checkpoints/last', default: false },
+  progress: { type: 'boolean', help: 'show a progress bar', default: true },
+};
+
+const EVAL_FLAGS: Record<string, FlagSpec> = {
+  ...DATA_FLAGS,
+  model: { type: 'string', help: 'a run folder written by `bst train`', required: true },
+  split: { type: 'string', help: 'which split to score', default: 'test', choices: ['val', 'test'] },
+  out: { type: 'string', help: 'write the metrics as JSON here too' },
+};
+
+const PREDICT_FLAGS: Record<string, FlagSpec> = {
+  ...DATA_FLAGS,
+  model: { type: 'string', help: 'a run folder written by `bst train`', required: true },
+  user: { type: 'int', help: 'MovieLens user id', required: true },
+  movies: { type: 'string', help: 'comma-separated MovieLens movie ids to score', required: true },
+};
+
+const BENCH_FLAGS: Record<string, FlagSpec> = {
+  ...DATA_FLAGS,
+  seeds: { type: 'string', help: 'comma-separated model seeds (the split stays fixed)', default: '1,2,3' },
+  protocols: { type: 'string', help: 'comma-separated: leave-last-k (k=--k, headline) and/or legacy-random-windows (L=4, step 2; leaky)', default: 'leave-last-k,legacy-random-windows' },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: 5 },
+  epochs: { type: 'int', help: 'maximum BST epochs; default from the tuned config' },
+  set: { type: 'string', help: 'BST config overrides on top of lib/model/tuned-config.json' },
+  out: { type: 'string', help: 'output folder: benchmark.json, benchmark.md, runs/', default: 'results/benchmark' },
+  progress: { type: 'boolean', help: 'show a progress bar while the BST trains', default: false },
+};
+
+const TUNE_FLAGS: Record<string, FlagSpec> = {
+  ...DATA_FLAGS,
+  trials: { type: 'int', help: 'configurations to try', default: 8 },
+  seed: { type: 'int', help: 'seed of the search and of every trial', default: 1 },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: 5 },
+  'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
+  epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
+  out: { type: 'string', help: 'output folder (trials.json)', default: 'results/tune' },
+  'write-default': { type: 'boolean', help: 'write the winner to lib/model/tuned-config.json', default: true },
+};
+
+interface Command {
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  run: (f: FlagValues) => Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: { summary: 'train a BST; writes checkpoints, history.json and metrics.json to --out', flags: TRAIN_FLAGS, run: cmdTrain },
+  evaluate: { summary: 'score a trained model on its validation or test split', flags: EVAL_FLAGS, run: cmdEvaluate },
+  predict: { summary: "predict a user's ratings of given movies from their latest history", flags: PREDICT_FLAGS, run: cmdPredict },
+  tune: { summary: 'random search over the BST knobs on the validation split; writes the winner to lib/model/tuned-config.json', flags: TUNE_FLAGS, run: cmdTune },
+  benchmark: { summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md', flags: BENCH_FLAGS, run: cmdBenchmark },
+};
+
+/** Register another command (used by modules that add `benchmark`, `recommend`, ...). */
+export function registerCommand(name: string, command: Command): void {
+  COMMANDS[name] = command;
+}
+
+/** The usage text of one command, or of all. */
+export function usage(command?: string): string {
+  if (command && COMMANDS[command]) {
+    return `usage: bst ${command} [flags]\n${COMMANDS[command].summary}\n\n${flagUsage(COMMANDS[command].flags)}`;
+  }
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  return (
+    'usage: bst <command> [flags]\n\ncommands:\n' +
+    Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`).join('\n') +
+    '\n\n`bst <command> --help` lists its flags.'
+  );
+}
+
+/** Entry point: returns the process exit code (0 ok, 1 failure, 2 bad command line). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(usage(rest[0]));
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`bst: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(usage(name));
+    return 0;
+  }
+  let flags: FlagValues;
+  try {
+    flags = parseFlags(rest, command.flags);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`bst ${name}: ${e.message}\n\n${usage(name)}`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    await command.run(flags);
+    return 0;
+  } catch (e) {
+    if (e instanceof BstError) {
+      console.error(`bst ${name}: ${e.name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+/** Load the dataset named by flags (or the environment), downloading it when missing. */
+export async function datasetFromFlags(f: FlagValues): Promise<Dataset> {
+  const release = releaseSpec(String(f.dataset ?? process.env.BST_DATASET ?? 'ml-1m')).name;
+  const dataDir = f.dataDir ? path.resolve(String(f.dataDir)) : resolveDataDir();
+  const dir = await ensureDataset({ release, dataDir });
+  return loadMovieLens({ dir, release });
+}
+
+/** Config overrides from --set, --seq-len, --epochs, --batch-size, --seed. */
+export function configFromFlags(f: FlagValues): Partial<BstConfig> {
+  const c: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
+  if (f.seqLen !== undefined) c.seqLen = Number(f.seqLen);
+  if (f.epochs !== undefined) c.epochs = Number(f.epochs);
+  if (f.batchSize !== undefined) c.batchSize = Number(f.batchSize);
+  if (f.seed !== undefined) c.seed = Number(f.seed);
+  return c;
+}
+
+function splitFromFlags(f: FlagValues): SplitOptions {
+  return { protocol: f.protocol as SplitOptions['protocol'], k: Number(f.k), step: Number(f.step), seed: Number(f.seed) };
+}
+
+async function cmdTrain(f: FlagValues): Promise<void> {
+  await initBackend({ choice: f.backend as string | undefined });
+  const dataset = await datasetFromFlags(f);
+  const out = path.resolve(String(f.out));
+  const r = await runExperiment({ dataset, split: splitFromFlags(f), config: configFromFlags(f), outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress) });
+  console.log(`${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
+    `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
+}
+
+/** A trained run: its recorded metrics, the best checkpoint and the data split rebuilt with its vocabularies. */
+async function loadRun(f: FlagValues) {
+  const runDir = path.resolve(String(f.model));
+  const metricsFile = path.join(runDir, 'metrics.json');
+  if (!fs.existsSync(metricsFile)) throw new DataError(`not a run folder written by \`bst train\` (no metrics.json)`, runDir);
+  const recorded = readJson<RunMetrics>(metricsFile);
+  const ckpt = await loadCheckpoint(path.join(runDir, 'checkpoints', 'best'));
+  const dataset = await datasetFromFlags({ dataset: recorded.dataset, ...f });
+  const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
+  const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });
+  return { runDir, recorded, model: ckpt.model, data, dataset };
+}
+
+async function cmdEvaluate(f: FlagValues): Promise<void> {
+  await initBackend({ choice: f.backend as string | undefined });
+  const { recorded, model, data } = await loadRun(f);
+  const which = f.split as 'val' | 'test';
+  const m = evaluate(model, data.batches(which, { batchSize: 1024 }));
+  const result = { dataset: recorded.dataset, split: recorded.split, leaky: recorded.leaky, scored: which, metrics: m };
+  console.log(JSON.stringify(result, null, 2));
+  if (f.out) writeJsonAtomic(path.resolve(String(f.out)), result);
+}
+
+async function cmdPredict(f: FlagValues): Promise<void> {
+  await initBackend({ choice: f.backend as string | undefined });
+  const { model, data } = await loadRun(f);
+  const movies = String(f.movies).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const ids = movies.map((m) => {
+    const v = Number(m);
+    if (!Number.isInteger(v)) throw new UsageError(`--movies: ${JSON.stringify(m)} is not a movie id`);
+    return v;
+  });
+  const { userCandidateSamples } = require('./recommend') as typeof import('./recommend');
+  const samples = userCandidateSamples(data, Number(f.user), ids);
+  const scores = predict(model, [samples]);
+  ids.forEach((id, i) => console.log(`${id}\t${scores[i].toFixed(4)}`));
+}
+
+function listOf(flag: string, value: unknown): string[] {
+  const items = String(value).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new UsageError(`--${flag} is empty`);
+  return items;
+}
+
+async function cmdBenchmark(f: FlagValues): Promise<void> {
+  await initBackend({ choice: f.backend as string | undefined });
+  const seeds = listOf('seeds', f.seeds).map((x) => {
+    const v = Number(x);
+    if (!Number.isInteger(v)) throw new UsageError(`--seeds: ${JSON.stringify(x)} is not an integer`);
+    return v;
+  });
+  const protocols: BenchmarkProtocol[] = listOf('protocols', f.protocols).map((name) => {
+    const p = BENCHMARK_PROTOCOLS.find((q) => q.split.protocol === name);
+    if (!p) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; use leave-last-k, legacy-random-windows`);
+    return p.split.protocol === 'leave-last-k' ? { ...p, split: { ...p.split, k: Number(f.k) } } : p;
+  });
+  const dataset = await datasetFromFlags(f);
+  const config: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
+  if (f.epochs !== undefined) config.epochs = Number(f.epochs);
+  const out = path.resolve(String(f.out));
+  const r = await runBenchmark({ dataset, protocols, seeds, config, outDir: out, progress: Boolean(f.progress) });
+  console.log('');
+  console.log(fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8'));
+  console.log(`wrote ${path.join(out, 'benchmark.json')} and benchmark.md in ${(r.seconds / 60).toFixed(1)} min`);
+}
+
+async function cmdTune(f: FlagValues): Promise<void> {
+  await initBackend({ choice: f.backend as string | undefined });
+  const dataset = await datasetFromFlags(f);
+  const sorted = await tune({
+    dataset,
+    split: { protocol: 'leave-last-k', k: Number(f.k), step: 2, seed: 42 },
+    base: { seqLen: Number(f.seqLen), epochs: Number(f.epochs), patience: 2 },
+    trials: Number(f.trials),
+    seed: Number(f.seed),
+    outDir: path.resolve(String(f.out)),
+    writeDefault: Boolean(f.writeDefault),
+    command: `npm run bst -- tune --dataset ${dataset.release} --trials ${f.trials} --seed ${f.seed} --k ${f.k} --seq-len ${f.seqLen} --epochs ${f.epochs}`,
+  });
+  console.log(`best: val RMSE ${sorted[0]?.valRmse.toFixed(4)} ${JSON.stringify(sorted[0]?.overrides)}`);
+}

@@ -1,0 +1,153 @@
+/**
+ * One training run from data to metrics: split, build, train with early stopping on validation, score the
+ * test split once at the end. Used by the CLI (`bst train`, `bst benchmark`), the notebooks and scripts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Dataset, PreparedData, prepareData, Protocol, vocabsToJSON } from './data';
+import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, resolveConfig, train, TrainResult } from './model';
+import { writeJsonAtomic } from './util/fs';
+
+/** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
+export interface SplitOptions {
+  protocol: Protocol;
+  /** leave-last-k: ratings per user held out for test (and as many for validation). */
+  k: number;
+  /** legacy-random-windows: window step. */
+  step: number;
+  /** Seed of the split (legacy shuffle) and of the batch order. */
+  seed: number;
+}
+
+/** Defaults: the leak-free protocol with one held-out rating per user. */
+export const DEFAULT_SPLIT: SplitOptions = { protocol: 'leave-last-k', k: 1, step: 2, seed: 42 };
+
+export interface ExperimentOptions {
+  dataset: Dataset;
+  split?: Partial<SplitOptions>;
+  /** Model and training config overrides (seqLen included). */
+  config?: Partial<BstConfig>;
+  /** Reuse an already prepared split (must match config.seqLen). */
+  data?: PreparedData;
+  /** Folder for checkpoints, history.json and metrics.json. None: nothing written. */
+  outDir?: string;
+  /** Continue from <outDir>/checkpoints/last. */
+  resume?: boolean;
+  /** Epoch lines and split counts; null silences. Default console.log. */
+  log?: ((line: string) => void) | null;
+  /** Progress bar while training. Default true. */
+  progress?: boolean;
+  /** Batch size for scoring. Default 1024. */
+  evalBatchSize?: number;
+}
+
+/** What a run produced. */
+export interface ExperimentResult {
+  config: BstConfig;
+  split: SplitOptions;
+  data: PreparedData;
+  model: BstModel;
+  training: TrainResult;
+  val: EvalMetrics;
+  test: EvalMetrics;
+  trainSeconds: number;
+  /** training samples per second over all epochs (validation passes excluded) */
+  trainSamplesPerSec: number;
+  /** the record written to metrics.json */
+  metrics: RunMetrics;
+}
+
+/** The contents of metrics.json. Metric names say exactly what they compute. */
+export interface RunMetrics {
+  dataset: string;
+  split: SplitOptions;
+  leaky: boolean;
+  counts: PreparedData['counts'];
+  config: BstConfig;
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  trainSeconds: number;
+  trainSamplesPerSec: number;
+  val: EvalMetrics;
+  test: EvalMetrics;
+  backend: string;
+  versions: Record<string, string>;
+  finishedAt: string;
+}
+
+/** Package versions recorded with results. */
+export function versions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.version, tfjs: tf.version.tfjs };
+  try {
+    v['bst-lab'] = require('../package.json').version;
+  } catch {
+    /* not in a checkout */
+  }
+  return v;
+}
+
+/** Split the data the way a run recorded it (also used by `bst evaluate`). */
+export function prepareForRun(dataset: Dataset, split: SplitOptions, seqLen: number, extra: { vocabs?: PreparedData['vocabs']; log?: ((l: string) => void) | null } = {}): PreparedData {
+  return prepareData({
+    dataset,
+    protocol: split.protocol,
+    k: split.k,
+    step: split.step,
+    seed: split.seed,
+    seqLen,
+    vocabs: extra.vocabs,
+    verbose: extra.log === null ? false : extra.log ?? true,
+  });
+}
+
+/** Train one BST and score it on validation and (once, at the end) test. */
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
+  const config = resolveConfig(o.config ?? {});
+  const split: SplitOptions = { ...DEFAULT_SPLIT, ...(o.split ?? {}) };
+  const log = o.log === undefined ? (s: string) => console.log(s) : o.log;
+  const data = o.data ?? prepareForRun(o.dataset, split, config.seqLen, { log });
+  const evalBatch = o.evalBatchSize ?? 1024;
+  const model = buildBst(config, data.sizes);
+  const checkpointDir = o.outDir ? path.join(o.outDir, 'checkpoints') : undefined;
+  const t0 = Date.now();
+  const training = await train({
+    model,
+    trainBatches: (epoch) => data.batches('train', { batchSize: config.batchSize, shuffle: true, seed: split.seed * 1000 + epoch }),
+    valBatches: () => data.batches('val', { batchSize: evalBatch }),
+    trainSamplesPerEpoch: data.counts.train,
+    checkpointDir,
+    resume: o.resume,
+    vocabularies: vocabsToJSON(data.vocabs),
+    log,
+    progress: o.progress ?? true,
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const fitSeconds = training.history.reduce((a, r) => a + r.seconds, 0);
+  const fitSamples = training.history.reduce((a, r) => a + r.samples, 0);
+  const val = evaluate(model, data.batches('val', { batchSize: evalBatch }));
+  const test = evaluate(model, data.batches('test', { batchSize: evalBatch }));
+  const metrics: RunMetrics = {
+    dataset: o.dataset.release,
+    split,
+    leaky: data.counts.leaky,
+    counts: data.counts,
+    config,
+    bestEpoch: training.bestEpoch + 1,
+    epochsRun: training.history.length,
+    stoppedEarly: training.stoppedEarly,
+    trainSeconds,
+    trainSamplesPerSec: fitSeconds > 0 ? fitSamples / fitSeconds : 0,
+    val,
+    test,
+    backend: tf.getBackend(),
+    versions: versions(),
+    finishedAt: new Date().toISOString(),
+  };
+  if (o.outDir) {
+    fs.mkdirSync(o.outDir, { recursive: true });
+    writeJsonAtomic(path.join(o.outDir, 'metrics.json'), metrics);
+  }
+  return { config, split, data, model, training, val, test, trainSeconds, trainSamplesPerSec: metrics.trainSamplesPerSec, metrics };
+}

@@ -1,0 +1,11 @@
+/** The BST model: config, custom layers, builder, inputs, inference, metrics, training and checkpoints. */
+export * from './config';
+export * from './layers';
+export * from './inputs';
+export * from './build';
+export * from './metrics';
+export * from './predict';
+export * from './testing';
+export * from './progress';
+export * from './checkpoint';
+export * from './train';

@@ -1,0 +1,119 @@
+/** Inference: batched predictions, evaluation, attention weights; and the training loss. */
+import * as tf from '@tensorflow/tfjs';
+import { Samples } from '../data/types';
+import { ConfigError } from '../util/errors';
+import { BstConfig } from './config';
+import { BstModel } from './build';
+import { labelsOf, samplesToInputs } from './inputs';
+import { TransformerBlock } from './layers';
+import { classificationMetrics, regressionMetrics } from './metrics';
+
+/** Forward pass of one batch: predictions [n, 1] (rating, or like probability). Call inside tf.tidy. */
+export function forward(model: BstModel, samples: Samples, training = false): tf.Tensor2D {
+  const xs = samplesToInputs(samples, model.sizes, model.config);
+  return model.net.apply(xs, { training }) as tf.Tensor2D; // [n, 1]
+}
+
+/** The training loss of a task: MSE ('rating') or binary cross-entropy on probabilities ('like'). */
+export function taskLoss(config: BstConfig, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    if (config.task === 'rating') return tf.mean(tf.squaredDifference(yPred, yTrue)) as tf.Scalar;
+    const p = tf.clipByValue(yPred, 1e-7, 1 - 1e-7); // [n, 1]
+    const ll = tf.add(tf.mul(yTrue, tf.log(p)), tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p)))); // [n, 1]
+    return tf.neg(tf.mean(ll)) as tf.Scalar;
+  });
+}
+
+/** Predictions for every sample of every batch, in order (ratings, or like probabilities). */
+export function predict(model: BstModel, batches: Iterable<Samples>): Float32Array {
+  const chunks: Float32Array[] = [];
+  let total = 0;
+  for (const b of batches) {
+    if (b.n === 0) continue;
+    const out = tf.tidy(() => forward(model, b, false).dataSync() as Float32Array);
+    chunks.push(out);
+    total += out.length;
+  }
+  const all = new Float32Array(total);
+  let o = 0;
+  for (const c of chunks) { all.set(c, o); o += c.length; }
+  return all;
+}
+
+/** Metrics of one evaluation; which fields are set depends on the task. */
+export interface EvalMetrics {
+  n: number;
+  /** the training loss on this data (MSE for 'rating', log loss for 'like') */
+  loss: number;
+  mse?: number;
+  mae?: number;
+  rmse?: number;
+  within05?: number;
+  auc?: number;
+  logLoss?: number;
+  accuracy?: number;
+}
+
+/**
+ * Evaluate on batches: 'rating' -> { mse, mae, rmse, within05 } of the raw predictions;
+ * 'like' -> { auc, logLoss, accuracy }. `loss` is the task's training loss.
+ */
+export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetrics {
+  const preds: Float32Array[] = [];
+  const labels: Float32Array[] = [];
+  const wrapped: Samples[] = [];
+  for (const b of batches) {
+    wrapped.length = 0;
+    wrapped.push(b);
+    preds.push(predict(model, wrapped));
+    labels.push(labelsOf(b, model.config));
+  }
+  const n = preds.reduce((a, p) => a + p.length, 0);
+  const p = new Float32Array(n), y = new Float32Array(n);
+  let o = 0;
+  preds.forEach((chunk, i) => { p.set(chunk, o); y.set(labels[i], o); o += chunk.length; });
+  if (model.config.task === 'rating') {
+    const m = regressionMetrics(p, y);
+    return { ...m, loss: m.mse };
+  }
+  const m = classificationMetrics(p, y);
+  return { ...m, loss: m.logLoss };
+}
+
+/** The transformer blocks of a model, in order. */
+export function transformerBlocks(model: BstModel): TransformerBlock[] {
+  return model.net.layers.filter((l): l is TransformerBlock => l instanceof TransformerBlock);
+}
+
+/** Per-head attention probabilities of one block for a batch. */
+export interface AttentionMap {
+  /** [n, H, L, L]: query position i attends to key position j with weight data[((b*H + h)*L + i)*L + j] */
+  shape: [number, number, number, number];
+  data: Float32Array;
+}
+
+const blockInputModels = new WeakMap<tf.LayersModel, Map<number, tf.LayersModel>>();
+
+/**
+ * Attention weights [n, H, L, L] of transformer block `block` (default 0) for a batch (inference mode).
+ * Rows sum to 1 over the real (non-padded) positions; the last row is what the target attends to.
+ */
+export function attentionWeights(model: BstModel, samples: Samples, block = 0): AttentionMap {
+  const blocks = transformerBlocks(model);
+  if (!(block >= 0 && block < blocks.length)) throw new ConfigError(`attentionWeights: block=${block} but the model has ${blocks.length} transformer block(s)`);
+  const layer = blocks[block];
+  let cache = blockInputModels.get(model.net);
+  if (!cache) { cache = new Map(); blockInputModels.set(model.net, cache); }
+  let sub = cache.get(block);
+  if (!sub) {
+    sub = tf.model({ inputs: model.net.inputs, outputs: layer.input as tf.SymbolicTensor[] });
+    cache.set(block, sub);
+  }
+  const subModel = sub;
+  return tf.tidy(() => {
+    const xs = samplesToInputs(samples, model.sizes, model.config);
+    const [x, mask] = subModel.apply(xs, { training: false }) as tf.Tensor[]; // [n, L, D], [n, L]
+    const w = layer.attentionWeights(x, mask); // [n, H, L, L]
+    return { shape: w.shape as [number, number, number, number], data: w.dataSync() as Float32Array };
+  });
+}

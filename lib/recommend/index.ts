@@ -1,0 +1,2 @@
+/** Recommendations from a trained BST: candidate samples, top-N, explanations. */
+export * from './candidates';

@@ -1,0 +1,115 @@
+/**
+ * `bst tune`: a seeded random search over the BST's main knobs, scored on the validation split only (the
+ * test split is never read). The best trial's config is written to lib/model/tuned-config.json, which the
+ * benchmark uses by default; the whole search is reproducible from one command.
+ */
+import * as path from 'path';
+import { Dataset } from './data';
+import { BstConfig, modelWidth, PositionKind, resolveConfig } from './model';
+import { prepareForRun, runExperiment, SplitOptions } from './experiment';
+import { Rng } from './util/rng';
+import { writeJsonAtomic } from './util/fs';
+import { TUNED_CONFIG_FILE } from './benchmark';
+
+/** The knobs searched and their candidate values. */
+export interface SearchSpace {
+  embedDim: number[];
+  numHeads: number[];
+  mlpUnits: number[][];
+  dropout: number[];
+  learningRate: number[];
+  useHistoryRatings: boolean[];
+  positionKind: PositionKind[];
+}
+
+export const DEFAULT_SEARCH_SPACE: SearchSpace = {
+  embedDim: [16, 32, 64],
+  numHeads: [2, 4, 8],
+  mlpUnits: [[256, 128], [512, 256], [1024, 512, 256]],
+  dropout: [0.1, 0.2, 0.3],
+  learningRate: [5e-4, 1e-3, 2e-3],
+  useHistoryRatings: [true, false],
+  positionKind: ['learned', 'time', 'sinusoidal'],
+};
+
+export interface TuneOptions {
+  dataset: Dataset;
+  /** Split used for the search (only its train and validation targets are read). */
+  split: SplitOptions;
+  /** Fixed settings for every trial (seqLen, epochs, batchSize, ...). */
+  base?: Partial<BstConfig>;
+  space?: SearchSpace;
+  trials: number;
+  /** Seed of the search (which configs are drawn) and of every trial's training. */
+  seed: number;
+  outDir?: string;
+  /** Write the winner to lib/model/tuned-config.json. Default false. */
+  writeDefault?: boolean;
+  command?: string;
+  log?: (line: string) => void;
+}
+
+export interface TuneTrial {
+  trial: number;
+  overrides: Partial<BstConfig>;
+  valRmse: number;
+  valMae: number;
+  bestEpoch: number;
+  seconds: number;
+}
+
+/** Draw `n` distinct valid configurations from the space (head count must divide the transformer width). */
+export function drawConfigs(space: SearchSpace, base: Partial<BstConfig>, n: number, seed: number): Array<Partial<BstConfig>> {
+  const rng = new Rng(seed);
+  const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
+  const seen = new Set<string>();
+  const out: Array<Partial<BstConfig>> = [];
+  for (let attempt = 0; out.length < n && attempt < n * 50; attempt++) {
+    const o: Partial<BstConfig> = {
+      embedDim: pick(space.embedDim),
+      numHeads: pick(space.numHeads),
+      mlpUnits: pick(space.mlpUnits),
+      dropout: pick(space.dropout),
+      learningRate: pick(space.learningRate),
+      useHistoryRatings: pick(space.useHistoryRatings),
+      positionKind: pick(space.positionKind),
+    };
+    const full = resolveConfig({ ...base, ...o });
+    if (modelWidth(full) % full.numHeads !== 0) continue;
+    const key = JSON.stringify(o);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(o);
+  }
+  return out;
+}
+
+/** Run the search; returns the trials sorted by validation RMSE (best first). */
+export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const base = o.base ?? {};
+  const seqLen = resolveConfig(base).seqLen;
+  const data = prepareForRun(o.dataset, o.split, seqLen, { log });
+  const configs = drawConfigs(o.space ?? DEFAULT_SEARCH_SPACE, base, o.trials, o.seed);
+  const trials: TuneTrial[] = [];
+  for (let t = 0; t < configs.length; t++) {
+    const t0 = Date.now();
+    const r = await runExperiment({ dataset: o.dataset, data, split: o.split, config: { ...base, ...configs[t], seed: o.seed }, log: null, progress: false });
+    r.model.net.dispose();
+    // the test metrics runExperiment computes are deliberately not read here
+    const trial: TuneTrial = { trial: t, overrides: configs[t], valRmse: r.val.rmse ?? NaN, valMae: r.val.mae ?? NaN, bestEpoch: r.metrics.bestEpoch, seconds: (Date.now() - t0) / 1000 };
+    trials.push(trial);
+    log(`tune: trial ${t + 1}/${configs.length} val RMSE ${trial.valRmse.toFixed(4)} MAE ${trial.valMae.toFixed(4)} (${trial.seconds.toFixed(0)} s) ${JSON.stringify(configs[t])}`);
+    if (o.outDir) writeJsonAtomic(path.join(o.outDir, 'trials.json'), trials);
+  }
+  const sorted = trials.slice().sort((a, b) => a.valRmse - b.valRmse);
+  if (o.writeDefault && sorted.length > 0) {
+    const best = sorted[0];
+    writeJsonAtomic(TUNED_CONFIG_FILE, {
+      source: `bst tune: best of ${trials.length} trials by validation RMSE on ${o.dataset.release} ${o.split.protocol} k=${o.split.k} (val RMSE ${best.valRmse.toFixed(4)}, MAE ${best.valMae.toFixed(4)}); reproduce with: ${o.command ?? 'bst tune'}`,
+      config: { ...base, ...best.overrides, epochs: resolveConfig(base).epochs },
+    });
+    log(`tune: wrote ${TUNED_CONFIG_FILE}`);
+  }
+  return sorted;
+}

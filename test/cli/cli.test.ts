@@ -1,0 +1,86 @@
+/**
+ * The `bst` command line end to end on a small synthetic MovieLens-1M-format release: train writes a run
+ * folder, evaluate reproduces its test metrics from the checkpoint, predict scores movies, bad flags fail
+ * with exit code 2 and a usage text.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generateSynthetic } from '../../lib/data';
+import { main } from '../../lib/cli';
+
+let tmp: string;
+let out: string[] = [];
+let err: string[] = [];
+
+async function run(argv: string[]): Promise<number> {
+  out = [];
+  err = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return await main(argv);
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-cli-'));
+  generateSynthetic({ dir: path.join(tmp, 'data', 'ml-1m'), format: 'ml-1m', numRatings: 2000, numUsers: 40, numMovies: 80, seed: 3 });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const common = () => ['--dataset', 'ml-1m', '--data-dir', path.join(tmp, 'data'), '--backend', 'wasm'];
+const tiny = 'embedDim=8,posDim=4,ratingDim=4,numHeads=2,mlpUnits=16/8,userDim=4,batchSize=128';
+
+test('train -> evaluate -> predict', async () => {
+  const runDir = path.join(tmp, 'run');
+  expect(await run(['train', ...common(), '--k', '2', '--seq-len', '4', '--epochs', '2', '--set', tiny, '--out', runDir, '--no-progress'])).toBe(0);
+  const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8'));
+  expect(metrics.split).toEqual({ protocol: 'leave-last-k', k: 2, step: 2, seed: 42 });
+  expect(metrics.leaky).toBe(false);
+  expect(metrics.counts.test).toBe(80); // 40 users x k=2 (every synthetic user has >= 5 ratings)
+  expect(metrics.test.n).toBe(80);
+  expect(metrics.config.seqLen).toBe(4);
+  expect(metrics.epochsRun).toBe(2);
+  expect(metrics.test.mae).toBeGreaterThan(0);
+  expect(metrics.test.rmse).toBeGreaterThanOrEqual(metrics.test.mae);
+  expect(out.join('\n')).toMatch(/test MAE \d\.\d{4} RMSE \d\.\d{4} \(n=80\)/);
+
+  expect(await run(['evaluate', ...common(), '--model', runDir])).toBe(0);
+  const evaluated = JSON.parse(out.join('\n'));
+  expect(evaluated.scored).toBe('test');
+  expect(evaluated.metrics.mae).toBeCloseTo(metrics.test.mae, 5);
+  expect(evaluated.metrics.rmse).toBeCloseTo(metrics.test.rmse, 5);
+
+  expect(await run(['predict', ...common(), '--model', runDir, '--user', '1', '--movies', '1,2,3'])).toBe(0);
+  const lines = out.filter((l) => /^\d+\t/.test(l));
+  expect(lines.map((l) => l.split('\t')[0])).toEqual(['1', '2', '3']);
+  for (const l of lines) expect(Number(l.split('\t')[1])).toBeGreaterThan(0);
+
+  expect(await run(['predict', ...common(), '--model', runDir, '--user', '99999', '--movies', '1'])).toBe(1);
+  expect(err.join('\n')).toMatch(/user 99999 is unknown to the model/);
+});
+
+test.each([
+  [['train', '--epochs', 'x'], '--epochs "x": expected an integer'],
+  [['train', '--protocol', 'random'], '--protocol "random": expected one of leave-last-k, legacy-random-windows'],
+  [['evaluate'], '--model is required'],
+  [['train', '--lr', '0.1'], 'unknown flag --lr'],
+])('bad flags %j exit 2 with the reason and the usage', async (argv, reason) => {
+  expect(await run(argv as string[])).toBe(2);
+  expect(err.join('\n')).toContain(reason);
+  expect(err.join('\n')).toContain(`usage: bst ${(argv as string[])[0]} [flags]`);
+});
+
+test('an unknown command lists the commands', async () => {
+  expect(await run(['fit'])).toBe(2);
+  expect(err.join('\n')).toMatch(/unknown command "fit"[\s\S]*train[\s\S]*evaluate[\s\S]*predict/);
+});
+
+test('a bad --set key is a config error naming the key', async () => {
+  expect(await run(['train', ...common(), '--set', 'embedDims=8', '--out', path.join(tmp, 'bad')])).toBe(1);
+  expect(err.join('\n')).toMatch(/unknown config key 'embedDims'/);
+});
