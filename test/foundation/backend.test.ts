@@ -12,9 +12,8 @@ function fakeLoaders(failing: BackendName[], calls: string[]): Record<BackendNam
 }
 
 describe('backend selection', () => {
-  const before = tf.getBackend();
   afterAll(async () => {
-    await tf.setBackend(before);
+    await tf.setBackend('cpu');
   });
 
   test('auto tries node-gpu, node, wasm, cpu in that order and reports why each was skipped', async () => {
