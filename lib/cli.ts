@@ -71,6 +71,7 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: 5 },
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
+  set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
   out: { type: 'string', help: 'output folder (trials.json)', default: 'results/tune' },
   'write-default': { type: 'boolean', help: 'write the winner to lib/model/tuned-config.json', default: true },
 };
@@ -248,12 +249,12 @@ async function cmdTune(f: FlagValues): Promise<void> {
   const sorted = await tune({
     dataset,
     split: { protocol: 'leave-last-k', k: Number(f.k), step: 2, seed: 42 },
-    base: { seqLen: Number(f.seqLen), epochs: Number(f.epochs), patience: 2 },
+    base: { ...(f.set ? parseOverrides(String(f.set)) : {}), seqLen: Number(f.seqLen), epochs: Number(f.epochs), patience: 2 },
     trials: Number(f.trials),
     seed: Number(f.seed),
     outDir: path.resolve(String(f.out)),
     writeDefault: Boolean(f.writeDefault),
-    command: `npm run bst -- tune --dataset ${dataset.release} --trials ${f.trials} --seed ${f.seed} --k ${f.k} --seq-len ${f.seqLen} --epochs ${f.epochs}`,
+    command: `npm run bst -- tune --dataset ${dataset.release} --trials ${f.trials} --seed ${f.seed} --k ${f.k} --seq-len ${f.seqLen} --epochs ${f.epochs}${f.set ? ` --set "${f.set}"` : ''}`,
   });
   console.log(`best: val RMSE ${sorted[0]?.valRmse.toFixed(4)} ${JSON.stringify(sorted[0]?.overrides)}`);
 }

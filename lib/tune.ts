@@ -98,6 +98,7 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
     r.model.net.dispose();
     // the test metrics runExperiment computes are deliberately not read here
     const trial: TuneTrial = { trial: t, overrides: configs[t], valRmse: r.val.rmse ?? NaN, valMae: r.val.mae ?? NaN, bestEpoch: r.metrics.bestEpoch, seconds: (Date.now() - t0) / 1000 };
+    if (!Number.isFinite(trial.valRmse)) trial.valRmse = Infinity;
     trials.push(trial);
     log(`tune: trial ${t + 1}/${configs.length} val RMSE ${trial.valRmse.toFixed(4)} MAE ${trial.valMae.toFixed(4)} (${trial.seconds.toFixed(0)} s) ${JSON.stringify(configs[t])}`);
     if (o.outDir) writeJsonAtomic(path.join(o.outDir, 'trials.json'), trials);
@@ -107,7 +108,7 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
     const best = sorted[0];
     writeJsonAtomic(TUNED_CONFIG_FILE, {
       source: `bst tune: best of ${trials.length} trials by validation RMSE on ${o.dataset.release} ${o.split.protocol} k=${o.split.k} (val RMSE ${best.valRmse.toFixed(4)}, MAE ${best.valMae.toFixed(4)}); reproduce with: ${o.command ?? 'bst tune'}`,
-      config: { ...base, ...best.overrides, epochs: resolveConfig(base).epochs },
+      config: { ...base, ...best.overrides },
     });
     log(`tune: wrote ${TUNED_CONFIG_FILE}`);
   }

@@ -15,6 +15,6 @@ export { Vocab, vocabsToJSON, vocabsFromJSON, saveVocabs, loadVocabs, zipPrefix 
 export type { SplitCounts, SplitResult } from './split';
 export { leaveLastK, legacyWindows, kerasWindowTargets, kerasWindowCount, formatSplitCounts } from './split';
 export type { FeatureTables, GatherOptions, BatchOptions } from './samples';
-export { gatherSamples, iterateBatches } from './samples';
+export { allocSamples, gatherSamples, iterateBatches } from './samples';
 export type { Protocol, PrepareOptions, PreparedData } from './prepare';
 export { prepareData, featureSizes, sortIntoRuns } from './prepare';

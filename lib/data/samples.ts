@@ -20,6 +20,26 @@ export interface FeatureTables {
   userZip: Int32Array;
 }
 
+/** An all-zero `Samples` of n rows, sequence length L and G genre columns. */
+export function allocSamples(n: number, L: number, G: number): Samples {
+  return {
+    n,
+    seqLen: L,
+    userIdx: new Int32Array(n),
+    itemSeq: new Int32Array(n * L),
+    ratingSeq: new Float32Array(n * L),
+    timeDelta: new Float32Array(n * L),
+    genres: new Float32Array(n * G),
+    yearIdx: new Int32Array(n),
+    gender: new Int32Array(n),
+    age: new Int32Array(n),
+    occupation: new Int32Array(n),
+    zip: new Int32Array(n),
+    rating: new Float32Array(n),
+    liked: new Float32Array(n),
+  };
+}
+
 /** Options of `gatherSamples`. */
 export interface GatherOptions {
   interactions: Interactions;
@@ -36,22 +56,8 @@ export function gatherSamples(opts: GatherOptions): Samples {
   if (!Number.isInteger(L) || L < 1) throw new ConfigError(`seqLen must be an integer >= 1, got ${L}`);
   const n = positions.length;
   const G = sizes.numGenres;
-  const s: Samples = {
-    n,
-    seqLen: L,
-    userIdx: new Int32Array(n),
-    itemSeq: new Int32Array(n * L),
-    ratingSeq: new Float32Array(n * L),
-    timeDelta: new Float32Array(n * L),
-    genres: new Float32Array(n * G),
-    yearIdx: new Int32Array(n),
-    gender: new Int32Array(n),
-    age: new Int32Array(n),
-    occupation: new Int32Array(n),
-    zip: new Int32Array(n),
-    rating: new Float32Array(n),
-    liked: new Float32Array(n),
-  };
+  const s = allocSamples(n, L, G);
+
   const { user, item, rating, timestamp, userOffsets } = it;
   const { itemSeq, ratingSeq, timeDelta, genres, userIdx, yearIdx, gender, age, occupation, zip } = s;
   const { itemGenres, itemYear, userGender, userAge, userOccupation, userZip } = f;

@@ -1,4 +1,5 @@
 /** Evaluation metrics, each named for exactly what it computes. */
+import { aucLiked, mae, mse, rmse, within } from '../eval/metrics';
 
 /** Regression metrics of predictions against targets. */
 export interface RegressionMetrics {
@@ -13,35 +14,16 @@ export interface RegressionMetrics {
   within05: number;
 }
 
-/** MSE, MAE, RMSE and the within-0.5 rate. */
+/** MSE, MAE, RMSE and the within-0.5 rate (computed by lib/eval/metrics; NaN when there are no samples). */
 export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>): RegressionMetrics {
   const n = pred.length;
-  let se = 0, ae = 0, within = 0;
-  for (let i = 0; i < n; i++) {
-    const e = pred[i] - y[i];
-    se += e * e;
-    ae += Math.abs(e);
-    if (Math.abs(e) <= 0.5) within++;
-  }
-  const mse = n ? se / n : NaN;
-  return { n, mse, mae: n ? ae / n : NaN, rmse: Math.sqrt(mse), within05: n ? within / n : NaN };
+  if (n === 0) return { n, mse: NaN, mae: NaN, rmse: NaN, within05: NaN };
+  return { n, mse: mse(pred, y), mae: mae(pred, y), rmse: rmse(pred, y), within05: within(pred, y, 0.5) };
 }
 
-/** ROC AUC (Mann-Whitney, ties counted half). NaN when only one class is present. */
+/** ROC AUC of 0/1 labels (Mann-Whitney, ties counted half; lib/eval's aucLiked). NaN when only one class is present. */
 export function auc(score: ArrayLike<number>, label: ArrayLike<number>): number {
-  const n = score.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a] - score[b]);
-  let rankSumPos = 0, nPos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && score[idx[j + 1]] === score[idx[i]]) j++;
-    const avgRank = (i + j) / 2 + 1; // 1-based average rank of the tie group
-    for (let k = i; k <= j; k++) if (label[idx[k]] > 0.5) { rankSumPos += avgRank; nPos++; }
-    i = j + 1;
-  }
-  const nNeg = n - nPos;
-  if (nPos === 0 || nNeg === 0) return NaN;
-  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+  return score.length === 0 ? NaN : aucLiked(score, label, 0.5);
 }
 
 /** Classification metrics of probabilities against 0/1 labels. */

@@ -2,6 +2,7 @@
  * Synthetic Samples for tests, notebooks and benchmarks: random batches and batches with a planted
  * sequential signal, over any FeatureSizes. Nothing here reads files.
  */
+import { allocSamples } from '../data/samples';
 import { FeatureSizes, Samples } from '../data/types';
 import { Rng } from '../util/rng';
 
@@ -26,23 +27,9 @@ export interface SyntheticOptions {
   signal?: 'none' | 'previous-rating' | 'genre-match';
 }
 
-/** Allocate an all-zero Samples of n rows. */
+/** Allocate an all-zero Samples of n rows (lib/data's allocSamples). */
 export function emptySamples(n: number, seqLen: number, numGenres: number): Samples {
-  return {
-    n, seqLen,
-    userIdx: new Int32Array(n),
-    itemSeq: new Int32Array(n * seqLen),
-    ratingSeq: new Float32Array(n * seqLen),
-    timeDelta: new Float32Array(n * seqLen),
-    genres: new Float32Array(n * numGenres),
-    yearIdx: new Int32Array(n),
-    gender: new Int32Array(n),
-    age: new Int32Array(n),
-    occupation: new Int32Array(n),
-    zip: new Int32Array(n),
-    rating: new Float32Array(n),
-    liked: new Float32Array(n),
-  };
+  return allocSamples(n, seqLen, numGenres);
 }
 
 /** A seeded random batch (history left-padded with 0, target in the last slot) with an optional planted signal. */
