@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './util/errors';
-import { installKernelFixes } from './kernels';
+import { installKernelFixes } from './kernels/index';
 
 /** Backend names accepted by BST_BACKEND, fastest first. */
 export const BACKEND_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;

@@ -6,11 +6,11 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, PreparedData } from './data';
-import { BaselineResult, fitBaselines, MeanStd, meanStd, ratingMetrics, RatingMetrics } from './eval';
-import { BstConfig, predict, resolveConfig } from './model';
+import { Dataset, PreparedData } from './data/index';
+import { BaselineResult, fitBaselines, MeanStd, meanStd, ratingMetrics, RatingMetrics } from './eval/index';
+import { BstConfig, predict, resolveConfig } from './model/index';
 import { prepareForRun, runExperiment, SplitOptions, versions } from './experiment';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './util/fs';
+import { readJson, writeFileAtomic, writeJsonAtomic } from './util/files';
 
 /** Where `bst tune` writes the chosen config (committed; the benchmark's default). */
 export const TUNED_CONFIG_FILE = path.join(__dirname, 'model', 'tuned-config.json');

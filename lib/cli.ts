@@ -5,14 +5,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from './backend';
-import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir, vocabsFromJSON, VocabsJSON } from './data';
-import { BstConfig, evaluate, loadCheckpoint, parseOverrides, predict } from './model';
+import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from './data/index';
+import { BstConfig, evaluate, parseOverrides, predict } from './model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark } from './benchmark';
 import { tune } from './tune';
-import { DEFAULT_SPLIT, prepareForRun, RunMetrics, runExperiment, SplitOptions } from './experiment';
+import { recommendCommand } from './recommend/cli';
+import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { FlagSpec, FlagValues, flagUsage, parseFlags, UsageError } from './util/args';
-import { BstError, DataError } from './util/errors';
-import { readJson, writeJsonAtomic } from './util/fs';
+import { BstError } from './util/errors';
+import { writeJsonAtomic } from './util/files';
 
 const DATA_FLAGS: Record<string, FlagSpec> = {
   dataset: { type: 'string', help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m' },
@@ -90,7 +91,9 @@ const COMMANDS: Record<string, Command> = {
   benchmark: { summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md', flags: BENCH_FLAGS, run: cmdBenchmark },
 };
 
-/** Register another command (used by modules that add `benchmark`, `recommend`, ...). */
+COMMANDS.recommend = recommendCommand;
+
+/** Register another command (for scripts that extend the CLI). */
 export function registerCommand(name: string, command: Command): void {
   COMMANDS[name] = command;
 }
@@ -177,22 +180,14 @@ async function cmdTrain(f: FlagValues): Promise<void> {
     `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
 }
 
-/** A trained run: its recorded metrics, the best checkpoint and the data split rebuilt with its vocabularies. */
-async function loadRun(f: FlagValues) {
-  const runDir = path.resolve(String(f.model));
-  const metricsFile = path.join(runDir, 'metrics.json');
-  if (!fs.existsSync(metricsFile)) throw new DataError(`not a run folder written by \`bst train\` (no metrics.json)`, runDir);
-  const recorded = readJson<RunMetrics>(metricsFile);
-  const ckpt = await loadCheckpoint(path.join(runDir, 'checkpoints', 'best'));
-  const dataset = await datasetFromFlags({ dataset: recorded.dataset, ...f });
-  const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
-  const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });
-  return { runDir, recorded, model: ckpt.model, data, dataset };
+/** The run folder named by --model, loaded with the dataset flags. */
+function loadRunFromFlags(f: FlagValues) {
+  return loadRun(String(f.model), { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined });
 }
 
 async function cmdEvaluate(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
-  const { recorded, model, data } = await loadRun(f);
+  const { recorded, model, data } = await loadRunFromFlags(f);
   const which = f.split as 'val' | 'test';
   const m = evaluate(model, data.batches(which, { batchSize: 1024 }));
   const result = { dataset: recorded.dataset, split: recorded.split, leaky: recorded.leaky, scored: which, metrics: m };
@@ -202,14 +197,14 @@ async function cmdEvaluate(f: FlagValues): Promise<void> {
 
 async function cmdPredict(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
-  const { model, data } = await loadRun(f);
+  const { model, data } = await loadRunFromFlags(f);
   const movies = String(f.movies).split(',').map((s) => s.trim()).filter((s) => s !== '');
   const ids = movies.map((m) => {
     const v = Number(m);
     if (!Number.isInteger(v)) throw new UsageError(`--movies: ${JSON.stringify(m)} is not a movie id`);
     return v;
   });
-  const { userCandidateSamples } = require('./recommend') as typeof import('./recommend');
+  const { userCandidateSamples } = require('./recommend/index') as typeof import('./recommend/index');
   const samples = userCandidateSamples(data, Number(f.user), ids);
   const scores = predict(model, [samples]);
   ids.forEach((id, i) => console.log(`${id}\t${scores[i].toFixed(4)}`));

@@ -5,9 +5,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, PreparedData, prepareData, Protocol, vocabsToJSON } from './data';
-import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, resolveConfig, train, TrainResult } from './model';
-import { writeJsonAtomic } from './util/fs';
+import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, vocabsFromJSON, VocabsJSON, vocabsToJSON } from './data/index';
+import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, resolveConfig, train, TrainResult } from './model/index';
+import { DataError } from './util/errors';
+import { readJson, writeJsonAtomic } from './util/files';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
 export interface SplitOptions {
@@ -150,4 +151,32 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     writeJsonAtomic(path.join(o.outDir, 'metrics.json'), metrics);
   }
   return { config, split, data, model, training, val, test, trainSeconds, trainSamplesPerSec: metrics.trainSamplesPerSec, metrics };
+}
+
+/** A run folder written by `bst train`, loaded back: its metrics, best model, dataset and rebuilt split. */
+export interface LoadedRun {
+  runDir: string;
+  recorded: RunMetrics;
+  model: BstModel;
+  dataset: Dataset;
+  data: PreparedData;
+}
+
+/**
+ * Load a run folder (metrics.json + checkpoints/best): the best model, and the run's split rebuilt with the
+ * checkpoint's vocabularies. The dataset is the run's unless `dataset` names another release; `dataDir`
+ * defaults to $BST_DATA_DIR or data/ (missing releases are downloaded).
+ */
+export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?: string } = {}): Promise<LoadedRun> {
+  const dir = path.resolve(runDir);
+  const metricsFile = path.join(dir, 'metrics.json');
+  if (!fs.existsSync(metricsFile)) throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
+  const recorded = readJson<RunMetrics>(metricsFile);
+  const ckpt = await loadCheckpoint(path.join(dir, 'checkpoints', 'best'));
+  const release = releaseSpec(opts.dataset ?? recorded.dataset).name;
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : resolveDataDir();
+  const dataset = loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release });
+  const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
+  const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });
+  return { runDir: dir, recorded, model: ckpt.model, dataset, data };
 }

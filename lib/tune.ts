@@ -4,11 +4,11 @@
  * benchmark uses by default; the whole search is reproducible from one command.
  */
 import * as path from 'path';
-import { Dataset } from './data';
-import { BstConfig, modelWidth, PositionKind, resolveConfig } from './model';
+import { Dataset } from './data/index';
+import { BstConfig, modelWidth, PositionKind, resolveConfig } from './model/index';
 import { prepareForRun, runExperiment, SplitOptions } from './experiment';
 import { Rng } from './util/rng';
-import { writeJsonAtomic } from './util/fs';
+import { writeJsonAtomic } from './util/files';
 import { TUNED_CONFIG_FILE } from './benchmark';
 
 /** The knobs searched and their candidate values. */

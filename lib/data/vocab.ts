@@ -2,7 +2,7 @@
  * Vocabularies: value -> index maps where index 0 is padding / unknown and known values take 1..n.
  * Built from training data only; saved and loaded with a model (toJSON/fromJSON, atomic file write).
  */
-import { writeJsonAtomic, readJson } from '../util/fs';
+import { writeJsonAtomic, readJson } from '../util/files';
 import { DataError } from '../util/errors';
 
 /** A vocabulary of numbers or strings; `index(v)` is 0 for values never seen. */

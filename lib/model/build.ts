@@ -7,7 +7,7 @@ import { inputSpecs } from './inputs';
 import {
   LearnedPositionEmbedding, PaddingMask, RatingEmbedding, SeededDropout, SinusoidalPositionEncoding,
   TimeDeltaEmbedding, TransformerBlock, embeddingInit, glorot,
-} from './layers';
+} from './layers/index';
 
 /** A built BST model: the tfjs network plus the config and vocabularies it was built from. */
 export interface BstModel {

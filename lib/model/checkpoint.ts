@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureSizes } from '../data/types';
 import { TrainingError } from '../util/errors';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/files';
 import { BstConfig, resolveConfig } from './config';
 import { BstModel } from './build';
 import './layers'; // registers the custom layers before any model is deserialised

@@ -1,6 +1,6 @@
 /** The BST model: config, custom layers, builder, inputs, inference, metrics, training and checkpoints. */
 export * from './config';
-export * from './layers';
+export * from './layers/index';
 export * from './inputs';
 export * from './build';
 export * from './metrics';

@@ -5,7 +5,7 @@ import { ConfigError } from '../util/errors';
 import { BstConfig } from './config';
 import { BstModel } from './build';
 import { labelsOf, samplesToInputs } from './inputs';
-import { TransformerBlock } from './layers';
+import { TransformerBlock } from './layers/index';
 import { classificationMetrics, regressionMetrics } from './metrics';
 
 /** Forward pass of one batch: predictions [n, 1] (rating, or like probability). Call inside tf.tidy. */

@@ -3,7 +3,7 @@
  * (all of them, whatever split they belong to, since they are all in the past), the target slot holds each
  * candidate in turn, and the time feature measures gaps to the user's latest rating.
  */
-import { allocSamples, PreparedData, Samples } from '../data';
+import { allocSamples, PreparedData, Samples } from '../data/index';
 import { DataError } from '../util/errors';
 
 /** The vocabulary index (= run index) of a MovieLens user id; throws a DataError for an unknown id. */

@@ -1,2 +1,9 @@
-/** Recommendations from a trained BST: candidate samples, top-N, explanations. */
+/** Recommendations from a trained BST: candidate samples, top-N, ranking evaluation, diversity, explanations. */
 export * from './candidates';
+export * from './catalog';
+export * from './score';
+export * from './diversity';
+export * from './explain';
+export * from './recommend';
+export * from './ranking';
+export * from './train';
