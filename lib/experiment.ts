@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, vocabsFromJSON, VocabsJSON, vocabsToJSON } from './data/index';
-import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, resolveConfig, train, TrainResult } from './model/index';
+import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig, train, TrainResult } from './model/index';
 import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
 
@@ -37,8 +37,8 @@ export interface ExperimentOptions {
   resume?: boolean;
   /** Epoch lines and split counts; null silences. Default console.log. */
   log?: ((line: string) => void) | null;
-  /** Progress bar while training. Default true. */
-  progress?: boolean;
+  /** Progress bar while training: true (default), false, or bar options (e.g. lib/viz's liveProgress()). */
+  progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** Batch size for scoring. Default 1024. */
   evalBatchSize?: number;
 }

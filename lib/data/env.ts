@@ -2,6 +2,7 @@
  * Where data lives: env BST_DATA_DIR (default <project>/data) holds one folder per release; env BST_DATASET
  * (default 'ml-1m') names the release to use.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ReleaseName, releaseSpec } from './formats';
 import { Dataset, loadMovieLens } from './load';
@@ -9,7 +10,8 @@ import { ensureDataset } from './download';
 
 /** The parent folder of release folders: $BST_DATA_DIR, else <project>/data. */
 export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.BST_DATA_DIR || path.join(__dirname, '..', '..', 'data'));
+  // realpath: notebooks reach lib through the symlink notebooks/lib, and data/ lives beside the real lib/
+  return path.resolve(env.BST_DATA_DIR || path.join(fs.realpathSync(__dirname), '..', '..', 'data'));
 }
 
 /** The release named by $BST_DATASET (default 'ml-1m') and its folder under the data dir. */

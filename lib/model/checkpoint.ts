@@ -10,7 +10,7 @@ import { TrainingError } from '../util/errors';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/files';
 import { BstConfig, resolveConfig } from './config';
 import { BstModel } from './build';
-import './layers'; // registers the custom layers before any model is deserialised
+import './layers/index'; // registers the custom layers before any model is deserialised
 
 /** Format tag of checkpoint folders. */
 export const CHECKPOINT_FORMAT = 'bst-checkpoint-1';

@@ -158,7 +158,7 @@ function oneOf(c: any, key: string, values: readonly string[]): void {
 
 /** Check every field; throw a ConfigError naming the bad key and value. */
 export function validateConfig(c: BstConfig): void {
-  posInt(c, 'seqLen', 2);
+  posInt(c, 'seqLen', 1); // 1 = the target alone (no history)
   posInt(c, 'embedDim');
   posInt(c, 'posDim');
   posInt(c, 'ratingDim');

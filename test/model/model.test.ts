@@ -108,6 +108,22 @@ describe('BST model', () => {
     m.net.dispose();
   });
 
+  test.each(kinds)('L = 1 (the target alone, no history) builds, trains and predicts (positionKind=%s)', (positionKind) => {
+    const m = buildBst(tinyConfig({ seqLen: 1, positionKind, dropout: 0 }), sizes);
+    const s = syntheticSamples({ n: 16, seqLen: 1, sizes, seed: 9 });
+    const opt = tf.train.adam(0.01);
+    const vars = m.net.trainableWeights.map((w) => w.read() as tf.Variable);
+    const lossOf = () => tf.tidy(() => taskLoss(m.config, samplesToLabels(s, m.config), forward(m, s, true)).dataSync()[0]);
+    const before = lossOf();
+    for (let i = 0; i < 3; i++) tf.tidy(() => { opt.minimize(() => taskLoss(m.config, samplesToLabels(s, m.config), forward(m, s, true)), false, vars); });
+    expect(lossOf()).toBeLessThan(before);
+    const p = predict(m, [s]);
+    expect(p).toHaveLength(16);
+    expect(Array.from(p).every(Number.isFinite)).toBe(true);
+    opt.dispose();
+    m.net.dispose();
+  });
+
   test('attention weights: [n, H, L, L], rows sum to 1, padded keys get 0', () => {
     const m = buildBst(tinyConfig({ numBlocks: 2 }), sizes);
     const s = syntheticSamples({ n: 3, seqLen: 5, sizes, seed: 9 });

@@ -18,7 +18,9 @@ export class PaddingMask extends tf.layers.Layer {
       const items = one(inputs); // [B, L]
       const L = items.shape[1] as number;
       const real = tf.cast(tf.notEqual(items, 0), 'float32'); // [B, L]
-      const target = tf.oneHot(tf.tensor1d([L - 1], 'int32'), L).reshape([1, L]).cast('float32'); // [1, L]
+      const targetSlot = new Float32Array(L);
+      targetSlot[L - 1] = 1; // (tf.oneHot refuses depth 1, and L = 1 is the no-history model)
+      const target = tf.tensor2d(targetSlot, [1, L]); // [1, L]
       return tf.maximum(real, target); // [B, L]
     });
   }

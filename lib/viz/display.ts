@@ -1,0 +1,160 @@
+/**
+ * Showing things in a notebook: charts, tables, HTML and a live progress bar through tslab's display API.
+ * tslab is required lazily and only when this process is a tslab kernel; elsewhere (jest, scripts, the CLI)
+ * every function prints a plain-text fallback instead, so the same code runs everywhere.
+ */
+import { Figure, ChartSession, Layout, Trace } from './plotly';
+import { TableOptions, TableSource, tableHtml, tableText } from './table';
+import { escapeHtml } from './html';
+
+/** Where displays go: tslab's `display` (and `newDisplay` for outputs updated in place). */
+export interface DisplayTarget {
+  html(s: string): void;
+  /** a display whose later calls replace its earlier output (progress bars) */
+  newDisplay?(): { html(s: string): void };
+}
+
+let override: DisplayTarget | null | undefined;
+
+/** Route displays to `target` (tests), or back to auto-detection with `undefined`; `null` forces text. */
+export function setDisplayTarget(target: DisplayTarget | null | undefined): void {
+  override = target;
+}
+
+/** tslab's display when this process is a tslab kernel that is executing a cell, else null. */
+export function kernelDisplay(): DisplayTarget | null {
+  if (override !== undefined) return override;
+  try {
+    // The kernel has loaded tslab's jupyter module; a plain Node process (jest, tsx) has not, and then we
+    // must not load tslab (it pulls in its own TypeScript).
+    const key = Object.keys(require.cache ?? {}).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
+    if (!key) return null;
+    const jupyter = require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined;
+    if (!jupyter || jupyter.lastWriteDisplayData == null) return null;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const tslab = require('tslab') as { display: DisplayTarget; newDisplay(): { html(s: string): void } };
+    return { html: (s) => tslab.display.html(s), newDisplay: () => tslab.newDisplay() };
+  } catch {
+    return null;
+  }
+}
+
+/** True when displays reach a notebook (tslab kernel). */
+export function inNotebook(): boolean {
+  return kernelDisplay() !== null;
+}
+
+/** Show raw HTML in the notebook; outside one, print `fallbackText` (default: the HTML's text). */
+export function showHtml(html: string, fallbackText?: string): void {
+  const d = kernelDisplay();
+  if (d) d.html(html);
+  else console.log(fallbackText ?? html.replace(/<[^>]*>/g, ''));
+}
+
+/** Show a heading or short note as HTML (markdown-free, escaped). */
+export function showNote(text: string, opts: { heading?: boolean } = {}): void {
+  const tag = opts.heading ? 'h4' : 'p';
+  showHtml(`<${tag}>${escapeHtml(text)}</${tag}>`, text);
+}
+
+const session = new ChartSession();
+
+/** The process-wide chart session (plotly.js goes into its first chart). */
+export function chartSession(): ChartSession {
+  return session;
+}
+
+/** Options of `plot`. */
+export interface PlotOptions {
+  /** chart name (data-bst-chart attribute; README pictures pick charts by it) */
+  name?: string;
+  /** plotly config overrides */
+  config?: Record<string, unknown>;
+}
+
+function describe(fig: Figure): string {
+  const title = fig.layout.title;
+  const text = typeof title === 'string' ? title : (title as { text?: string } | undefined)?.text;
+  const kinds = fig.data.map((t) => String(t.type ?? 'scatter'));
+  return `[chart${text ? `: ${text}` : ''} (${kinds.join(', ')}; open in a notebook to see it)]`;
+}
+
+/**
+ * Draw a plotly chart: `plot(figure)` or `plot(traces, layout)`. In a notebook the output is HTML (plotly.js
+ * embedded in the first chart of the kernel process only); elsewhere a one-line description is printed.
+ */
+export function plot(traces: Trace[] | Figure, layout: Layout = {}, opts: PlotOptions = {}): void {
+  const fig: Figure = Array.isArray(traces) ? { data: traces, layout } : { ...traces, layout: { ...traces.layout, ...layout } };
+  if (opts.config) fig.config = { ...(fig.config ?? {}), ...opts.config };
+  const d = kernelDisplay();
+  if (d) d.html(session.html(fig, { name: opts.name }));
+  else console.log(describe(fig));
+}
+
+/** Show a table (arquero table or row objects) as HTML in a notebook, as aligned text elsewhere. */
+export function showTable(t: TableSource, opts: TableOptions = {}): void {
+  const d = kernelDisplay();
+  if (d) d.html(tableHtml(t, opts));
+  else console.log(tableText(t, opts));
+}
+
+/** A progress display updated in place. */
+export interface Progress {
+  /** report `done` of `total` units, with an optional status text ("loss 0.91") */
+  update(done: number, text?: string): void;
+  /** mark finished (shows the final text) */
+  finish(text?: string): void;
+}
+
+/** HTML of a progress bar. Pure. */
+export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number): string {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const pct = (frac * 100).toFixed(0);
+  const eta = elapsedS !== undefined && frac > 0 && frac < 1 ? `, ~${Math.round((elapsedS * (1 - frac)) / frac)} s left` : '';
+  const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${eta})` : '';
+  return (
+    `<div class="bst-progress" style="font-family:monospace">` +
+    `<span>${escapeHtml(label)}</span> ` +
+    `<progress value="${done}" max="${total}" style="width:240px;vertical-align:middle"></progress> ` +
+    `<span>${pct}% ${done}/${total}${escapeHtml(time)} ${escapeHtml(text)}</span></div>`
+  );
+}
+
+/**
+ * A live progress bar: in a notebook an HTML bar redrawn in place (at most every `minIntervalMs`, default
+ * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end.
+ */
+export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number }): Progress {
+  const label = opts.label ?? '';
+  const start = Date.now();
+  const d = kernelDisplay();
+  const live = d?.newDisplay ? d.newDisplay() : null;
+  let last = 0;
+  let lastDone = 0;
+  let lastText = '';
+  const draw = (done: number, text: string, force: boolean) => {
+    const now = Date.now();
+    const elapsed = (now - start) / 1000;
+    if (live) {
+      if (!force && now - last < (opts.minIntervalMs ?? 250)) return;
+      last = now;
+      live.html(progressHtml(label, done, opts.total, text, elapsed));
+    } else {
+      if (!force && now - last < (opts.logEveryS ?? 10) * 1000) return;
+      last = now;
+      process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s) ${text}\n`);
+    }
+  };
+  if (live) draw(0, '', true);
+  else last = start;
+  return {
+    update(done, text = '') {
+      lastDone = done;
+      lastText = text;
+      draw(done, text, false);
+    },
+    finish(text) {
+      draw(Math.max(lastDone, opts.total), text ?? lastText, true);
+    },
+  };
+}
