@@ -15,7 +15,8 @@ describe('config', () => {
     expect(() => resolveConfig({ positionKind: 'rope' as any })).toThrow(/positionKind="rope": must be one of/);
     expect(() => resolveConfig({ embedDimm: 3 } as any)).toThrow(/unknown config key 'embedDimm'/);
     expect(() => resolveConfig({ mlpUnits: [8, 0] })).toThrow(ConfigError);
-    expect(() => resolveConfig({ seqLen: 1 })).toThrow(/seqLen=1/);
+    expect(() => resolveConfig({ seqLen: 0 })).toThrow(/seqLen=0/);
+    expect(resolveConfig({ seqLen: 1 }).seqLen).toBe(1); // the no-history model
   });
 
   test('parseOverrides', () => {
