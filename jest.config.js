@@ -6,5 +6,6 @@ module.exports = {
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2021' }, module: { type: 'commonjs' } }] },
   // arquero and its @uwdata dependencies are ESM-only: let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(arquero|@uwdata)/)'],
+  setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 120000,
 };
