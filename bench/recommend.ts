@@ -21,7 +21,7 @@ import { initBackend } from '../lib/backend';
 import { generateSynthetic, loadMovieLens, prepareData } from '../lib/data/index';
 import { buildBst, BstConfig, parseOverrides } from '../lib/model/index';
 import {
-  bstRankingScorer, evaluateLists, latestCut, Lister, mmrRerank, movieCatalog, popularityRankingScorer, recommend,
+  bstRankingScorer, evaluateLists, latestCut, Lister, mmrRerank, popularityRankingScorer, recommend,
   scoreItems, topKLister, trainRecommender, unratedItems, vocabCatalog,
 } from '../lib/recommend/index';
 

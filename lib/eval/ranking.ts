@@ -213,6 +213,39 @@ export interface RankingResult extends RankingMetrics {
 }
 
 /**
+ * The candidates a held-out target is ranked among, target first: (sampled) `numNegatives` uniform items the
+ * user never rated, from Rng(mixSeed(seed, user)); (full) every item the user never rated, in index order.
+ * Item 0 (unknown) is never a candidate.
+ */
+export function rankingCandidates(o: {
+  interactions: Interactions;
+  user: number;
+  target: number;
+  numItems: number;
+  mode: 'sampled' | 'full';
+  numNegatives: number;
+  seed: number;
+}): Int32Array {
+  const { interactions, user, target, numItems, mode } = o;
+  const rated = userRatedItems(interactions, user);
+  if (mode === 'sampled') {
+    const neg = sampleNegatives({ rng: new Rng(mixSeed(o.seed, user)), numItems, exclude: rated, count: o.numNegatives });
+    const candidates = new Int32Array(neg.length + 1);
+    candidates[0] = target;
+    candidates.set(neg, 1);
+    return candidates;
+  }
+  if (mode !== 'full') throw new ConfigError(`unknown ranking mode ${JSON.stringify(mode)}; use 'sampled' or 'full'`);
+  const banned = new Uint8Array(numItems);
+  for (let j = 0; j < rated.length; j++) banned[rated[j]] = 1;
+  banned[0] = 1;
+  banned[target] = 1;
+  const list = [target];
+  for (let i = 1; i < numItems; i++) if (!banned[i]) list.push(i);
+  return Int32Array.from(list);
+}
+
+/**
  * HR@k and NDCG@k of each user's held-out last item (see `lastTestPositions`), ranked by `scorer` against
  * `numNegatives` seeded uniform negatives ('sampled'; default 100) or every unrated item ('full').
  * Negatives of user u come from Rng(mixSeed(seed, u)), so they do not depend on which other users are scored.
@@ -247,22 +280,7 @@ export function evaluateRanking(opts: {
       unknownTargets++;
       continue;
     }
-    const rated = userRatedItems(interactions, u);
-    let candidates: Int32Array;
-    if (mode === 'sampled') {
-      const neg = sampleNegatives({ rng: new Rng(mixSeed(seed, u)), numItems, exclude: rated, count: numNegatives });
-      candidates = new Int32Array(neg.length + 1);
-      candidates[0] = target;
-      candidates.set(neg, 1);
-    } else {
-      const banned = new Uint8Array(numItems);
-      for (let j = 0; j < rated.length; j++) banned[rated[j]] = 1;
-      banned[0] = 1;
-      banned[target] = 1;
-      const list = [target];
-      for (let i = 1; i < numItems; i++) if (!banned[i]) list.push(i);
-      candidates = Int32Array.from(list);
-    }
+    const candidates = rankingCandidates({ interactions, user: u, target, numItems, mode, numNegatives, seed });
     candidatesTotal += candidates.length - 1;
     const scores = scorer(u, candidates);
     if (scores.length !== candidates.length) {

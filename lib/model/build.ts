@@ -28,7 +28,6 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
   const c = resolveConfig(config);
   const rng = new Rng(c.seed);
   const seed = () => rng.int(2 ** 30);
-  const L = c.seqLen;
   const specs = inputSpecs(c, sizes);
   const inputs = new Map<string, SymbolicTensor>();
   for (const s of specs) inputs.set(s.name, tf.input({ shape: s.shape, dtype: s.dtype, name: s.name }));

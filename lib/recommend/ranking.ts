@@ -6,12 +6,11 @@
  */
 import { PreparedData } from '../data/index';
 import {
-  evaluateRanking, ItemScorer, lastTestPositions, mixSeed, ndcgAtK, popularityScorer, popularityScores,
-  RankingResult, sampleNegatives, userRatedItems,
+  evaluateRanking, ItemScorer, lastTestPositions, ndcgAtK, popularityScorer, popularityScores, rankingCandidates,
+  RankingResult,
 } from '../eval/ranking';
 import { BstModel } from '../model/index';
 import { ConfigError } from '../util/errors';
-import { Rng } from '../util/rng';
 import { heldOutCut } from './candidates';
 import { diversityReport, DiversityReport } from './diversity';
 import { DEFAULT_CHUNK, RankedItems, scoreItems, topK } from './score';
@@ -117,22 +116,7 @@ export function evaluateLists(o: RecommenderEvalOptions & { listers: Record<stri
       acc.forEach((a) => a.lists.push(new Int32Array(0)));
       continue;
     }
-    const rated = userRatedItems(it, u);
-    let candidates: Int32Array;
-    if (mode === 'sampled') {
-      const neg = sampleNegatives({ rng: new Rng(mixSeed(seed, u)), numItems, exclude: rated, count: numNegatives });
-      candidates = new Int32Array(neg.length + 1);
-      candidates[0] = target;
-      candidates.set(neg, 1);
-    } else if (mode === 'full') {
-      const banned = new Uint8Array(numItems);
-      for (let j = 0; j < rated.length; j++) banned[rated[j]] = 1;
-      banned[0] = 1;
-      banned[target] = 1;
-      const list = [target];
-      for (let i = 1; i < numItems; i++) if (!banned[i]) list.push(i);
-      candidates = Int32Array.from(list);
-    } else throw new ConfigError(`evaluateLists: unknown mode ${JSON.stringify(mode)}`);
+    const candidates = rankingCandidates({ interactions: it, user: u, target, numItems, mode, numNegatives, seed });
     const raw = scorer(u, candidates);
     if (raw.length !== candidates.length) throw new ConfigError(`evaluateLists: scorer returned ${raw.length} scores for ${candidates.length} candidates (user ${u})`);
     const scores = Float64Array.from(raw);
