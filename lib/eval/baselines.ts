@@ -131,6 +131,12 @@ function clip(x: number, min: number, max: number): number {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The bias at index i, 0 when i is unknown (0, out of range, or never seen in training). */
+function biasAt(b: ArrayLike<number>, i: number): number {
+  const k = known(i, b.length);
+  return k < 0 ? 0 : b[k];
+}
+
 /** Predicts the mean of the training ratings for every pair. */
 export class GlobalMean implements RatingModel {
   readonly name = 'global-mean';
@@ -239,14 +245,12 @@ export class UserItemBias implements RatingModel {
 
   /** User bias b_u (0 for an unknown user). */
   userBias(u: number): number {
-    const k = known(u, this.bu.length);
-    return k < 0 ? 0 : this.bu[k];
+    return biasAt(this.bu, u);
   }
 
   /** Item bias b_i (0 for an unknown item). */
   itemBias(i: number): number {
-    const k = known(i, this.bi.length);
-    return k < 0 ? 0 : this.bi[k];
+    return biasAt(this.bi, i);
   }
 
   /** mu + b_u + b_i, clipped to the training rating range. */
@@ -468,14 +472,12 @@ export class BiasedMF implements RatingModel {
 
   /** User bias b_u (0 for an unknown user). */
   userBias(u: number): number {
-    const k = known(u, this.bu.length);
-    return k < 0 ? 0 : this.bu[k];
+    return biasAt(this.bu, u);
   }
 
   /** Item bias b_i (0 for an unknown item). */
   itemBias(i: number): number {
-    const k = known(i, this.bi.length);
-    return k < 0 ? 0 : this.bi[k];
+    return biasAt(this.bi, i);
   }
 
   /** mu + b_u + b_i + p_u . q_i, unknown terms 0, clipped to the training rating range. */
