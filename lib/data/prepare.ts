@@ -66,6 +66,17 @@ function stringColumn(t: Table, name: string): string[] {
   return Array.from(t.array(name) as ArrayLike<string>, (v) => (v == null ? '' : String(v)));
 }
 
+/** The users table as typed columns: ids, gender, age group, occupation, zip. */
+function userColumns(users: Table) {
+  return {
+    uIds: typedColumn(users, 'userId', Int32Array),
+    uG: stringColumn(users, 'gender'),
+    uA: typedColumn(users, 'age', Int32Array),
+    uO: stringColumn(users, 'occupation'),
+    uZ: stringColumn(users, 'zip'),
+  };
+}
+
 /** Sort rows into per-user runs: users by ascending userId, each run by (timestamp, movieId). */
 export function sortIntoRuns(userId: Int32Array, movieId: Int32Array, timestamp: Float64Array) {
   const n = userId.length;
@@ -186,11 +197,7 @@ function buildVocabs(
   }
   const gender = new Set<string>(), age = new Set<number>(), occupation = new Set<string>(), zip = new Set<string>();
   if (ds.users) {
-    const uIds = typedColumn(ds.users, 'userId', Int32Array);
-    const uG = stringColumn(ds.users, 'gender');
-    const uA = typedColumn(ds.users, 'age', Int32Array);
-    const uO = stringColumn(ds.users, 'occupation');
-    const uZ = stringColumn(ds.users, 'zip');
+    const { uIds, uG, uA, uO, uZ } = userColumns(ds.users);
     for (let r = 0; r < uIds.length; r++) {
       if (user.index(uIds[r]) === 0) continue;
       gender.add(uG[r]);
@@ -342,11 +349,7 @@ export function prepareData(opts: PrepareOptions): PreparedData {
     const runByRaw = new Map<number, number>();
     for (let d = 0; d < D; d++) runByRaw.set(rawIds[d], runOf[d]);
     for (let r = 1; r <= V; r++) runByRaw.set(vocabs.user.values[r - 1], r);
-    const uIds = typedColumn(ds.users, 'userId', Int32Array);
-    const uG = stringColumn(ds.users, 'gender');
-    const uA = typedColumn(ds.users, 'age', Int32Array);
-    const uO = stringColumn(ds.users, 'occupation');
-    const uZ = stringColumn(ds.users, 'zip');
+    const { uIds, uG, uA, uO, uZ } = userColumns(ds.users);
     for (let i = 0; i < uIds.length; i++) {
       const r = runByRaw.get(uIds[i]);
       if (r === undefined) continue;
