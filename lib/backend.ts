@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './util/errors';
-import { installKernelFixes } from './kernels/index';
+import { installKernelFixes, installNativeKernels } from './kernels/index';
 
 /** Backend names accepted by BST_BACKEND, fastest first. */
 export const BACKEND_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -45,6 +45,8 @@ export interface SelectBackendOptions {
   log?: (line: string) => void;
   /** Install lib/kernels fixes for the chosen backend (default true). */
   kernelFixes?: boolean;
+  /** Install bst-lab's own wasm kernels and fused ops (lib/kernels/native; default: env BST_NATIVE_KERNELS != '0'). */
+  nativeKernels?: boolean;
 }
 
 export interface BackendInfo {
@@ -56,6 +58,8 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; reason: string }>;
   /** Kernel fixes installed (lib/kernels). */
   fixes: string[];
+  /** Own kernels installed (lib/kernels/native and fused ops; [] when off or unavailable). */
+  native: string[];
 }
 
 /** Parse a backend choice; throws a BackendError listing the valid names. */
@@ -94,9 +98,11 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       // The cpu backend's first write prints a banner recommending tfjs-node; the line below says the same.
       if (tf.getBackend() === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       const fixes = opts.kernelFixes === false ? [] : installKernelFixes(tf.getBackend());
+      const useNative = opts.kernelFixes !== false && (opts.nativeKernels ?? process.env.BST_NATIVE_KERNELS !== '0');
+      const native = useNative ? installNativeKernels(tf.getBackend()) : [];
       const hint = name === 'wasm' || name === 'cpu' ? ' (for native speed: npm install @tensorflow/tfjs-node, or tfjs-node-gpu with CUDA)' : '';
-      log(`bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}${skipped.length ? hint : ''}`);
-      return { name, tfName: tf.getBackend(), skipped, fixes };
+      log(`bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}${native.length ? `, own kernels: ${native.length}` : ''}${skipped.length ? hint : ''}`);
+      return { name, tfName: tf.getBackend(), skipped, fixes, native };
     } catch (e) {
       const reason = firstLine(e);
       skipped.push({ name, reason });

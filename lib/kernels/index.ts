@@ -13,11 +13,14 @@
  * The lead's backend selector calls `installKernelFixes(tf.getBackend())` right after a backend is set.
  */
 import * as tf from '@tensorflow/tfjs';
-import { installedFix, overrideKernel, restoreKernel } from './registry';
+import { installedFix, KernelError, overrideKernel, restoreKernel } from './registry';
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum';
 import { gatherV2Wasm } from './gather';
 import { makeSumLeading } from './sum-leading';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
+import { nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSum, sharingIdentity } from './native-kernels';
+import { nativeUnavailableReason } from './native';
+import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
 export { KernelError, installedFix } from './registry';
 export { gatherSlicesInto, gatherV2Wasm } from './gather';
@@ -26,6 +29,9 @@ export { segmentSumInto, segmentSumOutputShape, unsortedSegmentSumCpu, unsortedS
 export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMaterialiseTranspose } from './matmul-transpose';
 export type { FusedParts, TransposingMatMulOptions } from './matmul-transpose';
 export type { FixedKernelConfig } from './registry';
+export { NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native';
+export { ADAM, FUSED_KERNELS, FusedAdamOptimizer, fusedLayerNorm, hasFused, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD,
+  adamRef, layerNormGradRef, layerNormRef, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
 /** One kernel fix: which kernel of which backend it replaces, and how to build the replacement. */
 interface FixSpec {
@@ -132,7 +138,9 @@ export function knownKernelFixes(backendName: string): string[] {
 export function installKernelFixes(backendName: string): string[] {
   const applied: string[] = [];
   for (const spec of fixesFor(backendName)) {
-    if (installedFix(spec.kernelName, spec.backendName)) {
+    const current = tf.getKernel(spec.kernelName, spec.backendName) as (tf.KernelConfig & { bstNative?: string }) | undefined;
+    if (installedFix(spec.kernelName, spec.backendName) || current?.bstNative) {
+      // a native kernel sits on top of this fix (installNativeKernels installs the fixes first)
       applied.push(spec.name);
       continue;
     }
@@ -147,9 +155,95 @@ export function installKernelFixes(backendName: string): string[] {
 
 /** Remove the fixes of `backendName` and put the stock kernels back (for tests and before/after benchmarks). Returns the names removed. */
 export function uninstallKernelFixes(backendName: string): string[] {
+  uninstallNativeKernels(backendName); // the own kernels sit on top of the fixes
   const removed: string[] = [];
   for (const spec of fixesFor(backendName)) {
     if (restoreKernel(spec.kernelName, spec.backendName)) removed.push(spec.name);
   }
+  return removed;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* bst-lab's own C kernels (issue 8): installed on top of the fixes above, which stay as their fallbacks.      */
+/* ---------------------------------------------------------------------------------------------------------- */
+
+/** A kernel config that a native kernel replaced, kept on the native config so it can be put back. */
+type NativeKernelConfig = tf.KernelConfig & { bstNative: string; bstPrevious?: tf.KernelConfig };
+
+const NATIVE_OVERRIDES: { kernelName: string; make: (previous: tf.KernelFunc) => tf.KernelFunc }[] = [
+  { kernelName: 'BatchMatMul', make: (p) => nativeMatMul(p, false) },
+  { kernelName: '_FusedMatMul', make: (p) => nativeMatMul(p, true) },
+  { kernelName: 'Sum', make: nativeSum },
+  { kernelName: 'GatherV2', make: nativeGather },
+  { kernelName: 'UnsortedSegmentSum', make: nativeSegmentSum },
+  { kernelName: 'Identity', make: () => sharingIdentity },
+  { kernelName: 'LeakyRelu', make: nativeLeakyRelu },
+];
+
+let warnedNative = false;
+
+/**
+ * Install bst-lab's own kernels for `backendName`: on 'wasm' the C kernels (matmul, sums, gather, segment sum,
+ * leaky relu, a data-sharing Identity) over the fixes of installKernelFixes, plus the fused kernels
+ * (layer norm, LeakyRelu gradient, Adam); on 'cpu' the fused kernels' JavaScript references. Skipped, with one
+ * warning, when the installed tfjs-backend-wasm is not the version the C was written for. Idempotent; returns
+ * the names in effect, e.g. ['native:BatchMatMul', ..., 'fused:BstLayerNorm', ...].
+ */
+export function installNativeKernels(backendName: string): string[] {
+  if (backendName !== 'wasm' && backendName !== 'cpu') return [];
+  installLeakyReluGrad();
+  if (backendName === 'cpu') return registerFusedKernels('cpu').map((n) => `fused:${n}`);
+  const why = nativeUnavailableReason();
+  if (why) {
+    if (!warnedNative) console.warn(`bst-lab: own wasm kernels not used (${why}); using the stock kernels`);
+    warnedNative = true;
+    return [];
+  }
+  installKernelFixes('wasm');
+  const names: string[] = [];
+  for (const o of NATIVE_OVERRIDES) {
+    const current = tf.getKernel(o.kernelName, 'wasm') as NativeKernelConfig | undefined;
+    if (current && current.bstNative) {
+      names.push(current.bstNative);
+      continue;
+    }
+    const previous = current ?? undefined;
+    const fallback: tf.KernelFunc = previous
+      ? previous.kernelFunc
+      : () => {
+          throw new KernelError(`${o.kernelName}: no wasm kernel for this case`);
+        };
+    const config: NativeKernelConfig = {
+      kernelName: o.kernelName,
+      backendName: 'wasm',
+      kernelFunc: o.make(fallback),
+      setupFunc: previous?.setupFunc,
+      disposeFunc: previous?.disposeFunc,
+      bstNative: `native:${o.kernelName}`,
+      bstPrevious: previous,
+    };
+    if (previous) tf.unregisterKernel(o.kernelName, 'wasm');
+    tf.registerKernel(config);
+    names.push(config.bstNative);
+  }
+  return names.concat(registerFusedKernels('wasm').map((n) => `fused:${n}`));
+}
+
+/** Remove the own kernels of `backendName` (the fixes of installKernelFixes stay). Returns the names removed. */
+export function uninstallNativeKernels(backendName: string): string[] {
+  const removed: string[] = [];
+  if (backendName === 'wasm') {
+    for (const o of NATIVE_OVERRIDES) {
+      const current = tf.getKernel(o.kernelName, 'wasm') as NativeKernelConfig | undefined;
+      if (!current || !current.bstNative) continue;
+      tf.unregisterKernel(o.kernelName, 'wasm');
+      if (current.bstPrevious) tf.registerKernel(current.bstPrevious);
+      removed.push(current.bstNative);
+    }
+  }
+  for (const n of FUSED_KERNEL_NAMES) {
+    if (tf.getKernel(n, backendName)) removed.push(`fused:${n}`);
+  }
+  unregisterFusedKernels(backendName);
   return removed;
 }

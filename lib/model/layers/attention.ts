@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../util/errors';
 import { LayerArgs, Shape, Kwargs, SeededStep, glorot } from './common';
-import { AttentionWeights, attentionProbs, dense3d, layerNorm, multiHeadSelfAttention, seededDropout } from './ops';
+import { AttentionWeights, attentionProbs, dense3d, dense3dLeakyRelu, layerNorm, multiHeadSelfAttention, seededDropout } from './ops';
 
 /** Arguments of MultiHeadSelfAttention. */
 export interface MultiHeadSelfAttentionArgs extends LayerArgs {
@@ -164,7 +164,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
         training ? seededDropout(t, this.dropout, `${this.seed}:${salt}:${step}`) : t;
       const att = drop(multiHeadSelfAttention(x, mask, readWeights(this.att), this.numHeads), 1); // [B, L, D]
       const s1 = layerNorm(tf.add(x, att), this.ln1g.read(), this.ln1b.read(), this.epsilon); // [B, L, D]
-      const h = tf.leakyRelu(dense3d(s1, this.w1.read(), this.b1.read()), this.leakyAlpha); // [B, L, F]
+      const h = dense3dLeakyRelu(s1, this.w1.read(), this.b1.read(), this.leakyAlpha); // [B, L, F]
       const ffn = drop(dense3d(h, this.w2.read(), this.b2.read()), 2); // [B, L, D]
       const out = layerNorm(tf.add(s1, ffn), this.ln2g.read(), this.ln2b.read(), this.epsilon); // [B, L, D]
       return tf.mul(out, tf.expandDims(mask, -1)); // [B, L, D] padded rows = 0

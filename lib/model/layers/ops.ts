@@ -1,8 +1,18 @@
 /** Plain tensor functions shared by the BST layers (no weights of their own; every op has a wasm/cpu kernel). */
 import * as tf from '@tensorflow/tfjs';
+import { denseLeakyRelu, DROPOUT, fusedDropout, fusedLayerNorm, hasFused, LAYER_NORM, LEAKY_RELU_GRAD } from '../../kernels/fused';
 
-/** Layer normalisation over the last axis with broadcasting ops only (no tile: its gradient is cheap). */
+/**
+ * Layer normalisation over the last axis: one fused kernel (forward and gradient) when the backend has bst-lab's
+ * (lib/kernels/fused), else broadcasting ops only (no tile: its gradient is cheap).
+ */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
+  if (hasFused(LAYER_NORM)) return fusedLayerNorm(x, gamma, beta, epsilon); // [..., D]
+  return broadcastLayerNorm(x, gamma, beta, epsilon);
+}
+
+/** Layer normalisation over the last axis with broadcasting tfjs ops (the reference for the fused kernel). */
+export function broadcastLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
   const mean = tf.mean(x, -1, true); // [..., 1]
   const centered = tf.sub(x, mean); // [..., D]
   const variance = tf.mean(tf.square(centered), -1, true); // [..., 1]
@@ -14,10 +24,17 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsil
 export function dense3d(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
   const [, L, dIn] = x.shape;
   const dOut = w.shape[1];
-  const flat = tf.reshape(x, [-1, dIn]); // [B*L, Din]
-  let y = tf.matMul(flat, w as tf.Tensor2D); // [B*L, Dout]
-  if (b) y = tf.add(y, b);
+  const flat = tf.reshape(x, [-1, dIn]) as tf.Tensor2D; // [B*L, Din]
+  const y = b ? tf.fused.matMul({ a: flat, b: w as tf.Tensor2D, bias: b }) : tf.matMul(flat, w as tf.Tensor2D); // [B*L, Dout]
   return tf.reshape(y, [-1, L, dOut as number]); // [B, L, Dout]
+}
+
+/** leakyRelu(x [B, L, Din] @ w + b) -> [B, L, Dout]: one fused kernel (and a fused gradient) where the backend has them. */
+export function dense3dLeakyRelu(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, alpha: number): tf.Tensor {
+  if (!hasFused(LEAKY_RELU_GRAD)) return tf.leakyRelu(dense3d(x, w, b), alpha);
+  const [, L, dIn] = x.shape;
+  const y = denseLeakyRelu(tf.reshape(x, [-1, dIn]) as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D, alpha); // [B*L, Dout]
+  return tf.reshape(y, [-1, L, w.shape[1] as number]); // [B, L, Dout]
 }
 
 /**
@@ -26,6 +43,7 @@ export function dense3d(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Ten
  */
 export function seededDropout(x: tf.Tensor, rate: number, seed: string): tf.Tensor {
   if (rate <= 0) return x;
+  if (hasFused(DROPOUT)) return fusedDropout(x, rate, seed); // one kernel; a hash mask instead of tfjs's generator
   const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed), rate), 'float32'); // [...x]
   return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
 }

@@ -1,0 +1,164 @@
+/**
+ * tfjs wasm kernels backed by bst-lab's own C (lib/kernels/native): each takes the cases it was written for and
+ * hands every other case (dtypes, broadcasting patterns, activations) to the kernel it replaced.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeFor } from './native';
+import { segmentSumOutputShape } from './unsorted-segment-sum';
+
+const F = 4; // bytes per float32 / int32
+const prod = (s: number[]) => s.reduce((a, d) => a * d, 1);
+const ACT: Record<string, number> = { linear: 0, relu: 1, leakyrelu: 2 };
+
+/**
+ * BatchMatMul / _FusedMatMul: C = op(A) op(B) (+ bias) (activation) for float32 with equal or broadcast (size 1)
+ * batch dims, bias of size N, activation linear, relu or leakyrelu. A batched A times an unbatched B (dense
+ * layers on [B, L, D]) runs as one 2D product.
+ */
+export function nativeMatMul(fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const a = inputs.a as tf.TensorInfo;
+    const b = inputs.b as tf.TensorInfo;
+    const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
+    const at = attrs as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
+    const act = fused ? ACT[at.activation ?? 'linear'] : 0;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || act === undefined || (fused && inputs.preluActivationWeights)) {
+      return fallback(args);
+    }
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    if (ra < 2 || rb < 2) return fallback(args);
+    const M = at.transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = at.transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const Kb = at.transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const N = at.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (K !== Kb) return fallback(args); // the stock kernel raises tfjs's own error
+    const batchShapeA = a.shape.slice(0, -2);
+    const batchShapeB = b.shape.slice(0, -2);
+    const batchA = prod(batchShapeA);
+    const batchB = prod(batchShapeB);
+    let outBatchShape: number[];
+    try {
+      outBatchShape = tf.backend_util.assertAndGetBroadcastShape(batchShapeA, batchShapeB);
+    } catch {
+      return fallback(args);
+    }
+    const batch = prod(outBatchShape);
+    if (!(batchA === batch || batchA === 1) || !(batchB === batch || batchB === 1)) return fallback(args);
+    if (bias && (bias.dtype !== 'float32' || prod(bias.shape) !== N || bias.shape[bias.shape.length - 1] !== N)) {
+      return fallback(args);
+    }
+    const nk = nativeFor(backend);
+    const out = nk.out([...outBatchShape, M, N]);
+    if (M * N === 0) return out.info;
+    const pa = nk.ptr(a);
+    const pb = nk.ptr(b);
+    const pbias = bias ? nk.ptr(bias) : 0;
+    const alpha = at.leakyreluAlpha ?? 0.2;
+    const scratch = at.transposeB ? nk.scratch(K * N) : 0;
+    if (batchB === 1 && !at.transposeA && batch > 1 && batchA === batch) {
+      // [batch, M, K] x [K, N]: one [batch * M, K] x [K, N] product
+      nk.k.bst_matmul(out.ptr, pa, pb, batch * M, K, N, 0, at.transposeB ? 1 : 0, scratch, pbias, act, alpha);
+      return out.info;
+    }
+    for (let i = 0; i < batch; i++) {
+      nk.k.bst_matmul(
+        out.ptr + i * M * N * F,
+        pa + (batchA > 1 ? i * M * K * F : 0),
+        pb + (batchB > 1 ? i * K * N * F : 0),
+        M, K, N, at.transposeA ? 1 : 0, at.transposeB ? 1 : 0, scratch, pbias, act, alpha,
+      );
+    }
+    return out.info;
+  };
+}
+
+/** Sum of float32 x over its leading axes, its trailing axes, or all axes; other reductions go to `fallback`. */
+export function nativeSum(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32') return fallback(args);
+    const r = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+    if (axes.length === 0) return fallback(args);
+    const leading = axes.every((v, i) => v === i);
+    const trailing = axes.every((v, i) => v === r - axes.length + i);
+    if (!leading && !trailing) return fallback(args);
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const nk = nativeFor(args.backend);
+    const out = nk.out(outShape);
+    const size = prod(x.shape);
+    if (axes.length === r) nk.k.bst_sum_last(out.ptr, nk.ptr(x), 1, size);
+    else if (leading) {
+      const cols = prod(x.shape.slice(axes.length));
+      nk.k.bst_sum_rows(out.ptr, nk.ptr(x), cols === 0 ? 0 : size / cols, cols);
+    } else {
+      const cols = prod(x.shape.slice(r - axes.length));
+      nk.k.bst_sum_last(out.ptr, nk.ptr(x), cols === 0 ? 0 : size / cols, cols);
+    }
+    return out.info;
+  };
+}
+
+/** GatherV2 of float32/int32 rows (batchDims 0) in C; the index check and error are the stock kernel's. */
+export function nativeGather(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const indices = args.inputs.indices as tf.TensorInfo;
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32' || batchDims) return fallback(args);
+    const nk = nativeFor(args.backend);
+    const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
+    const axisDim = x.shape[parsedAxis];
+    const idx = nk.backend.typedArrayFromHeap(indices);
+    for (let i = 0; i < idx.length; i++) {
+      const v = idx[i];
+      if (!(v >= 0 && v <= axisDim - 1)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${axisDim - 1}]`);
+    }
+    const outShape = [...x.shape.slice(0, parsedAxis), ...indices.shape, ...x.shape.slice(parsedAxis + 1)];
+    const out = nk.out(outShape, x.dtype);
+    if (prod(outShape) === 0 || prod(x.shape) === 0) return out.info;
+    const outer = prod(x.shape.slice(0, parsedAxis));
+    const slice = prod(x.shape.slice(parsedAxis + 1));
+    nk.k.bst_gather(out.ptr, nk.ptr(x), nk.ptr(indices), outer, axisDim, idx.length, slice);
+    return out.info;
+  };
+}
+
+/** UnsortedSegmentSum of float32 x by int32 ids (the gradient of every embedding lookup). */
+export function nativeSegmentSum(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const ids = args.inputs.segmentIds as tf.TensorInfo;
+    const numSegments = (args.attrs as { numSegments: number }).numSegments;
+    if (x.dtype !== 'float32' || ids.dtype !== 'int32') return fallback(args);
+    const outShape = segmentSumOutputShape(x.shape, ids.shape, numSegments);
+    const nk = nativeFor(args.backend);
+    const out = nk.out(outShape);
+    const n = prod(ids.shape);
+    const inner = n === 0 ? 0 : prod(x.shape) / n;
+    nk.k.bst_segment_sum(out.ptr, nk.ptr(x), nk.ptr(ids), n, inner, numSegments);
+    return out.info;
+  };
+}
+
+/** Identity that shares the input's data (the stock wasm kernel copies it). */
+export const sharingIdentity: tf.KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as tf.TensorInfo;
+  (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+/** LeakyRelu of float32 x in one SIMD pass (the stock wasm kernel is ~20x slower than a multiply). */
+export function nativeLeakyRelu(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') return fallback(args);
+    const nk = nativeFor(args.backend);
+    const out = nk.out(x.shape);
+    nk.k.bst_leaky(out.ptr, nk.ptr(x), prod(x.shape), (args.attrs as { alpha: number }).alpha);
+    return out.info;
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * bst-lab's own WebAssembly kernels (lib/kernels/native/bst_kernels.c, built by scripts/build-kernels.ts and
+ * committed as bst_kernels.wasm) running inside the tfjs wasm backend's own memory.
+ *
+ * The module imports the backend's WebAssembly.Memory, so kernels read and write tensors where tfjs keeps them
+ * (no copies). It is used only with the exact tfjs-backend-wasm version it was written for: the memory layout
+ * and the backend internals it relies on (dataIdMap offsets, _malloc) are not public API.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of the WebAssembly JS API used here (the project's type libraries do not declare it). */
+export interface WasmApi {
+  Module: { new (bytes: Uint8Array): object; imports(m: object): { module: string; name: string; kind: string }[] };
+  Instance: new (m: object, imports: object) => { exports: unknown };
+  Memory: new (d: { initial: number; maximum?: number }) => object;
+  validate(bytes: Uint8Array): boolean;
+}
+/** The runtime's WebAssembly object. */
+export const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** The tfjs-backend-wasm version the native kernels were written and tested for. */
+export const NATIVE_TFJS_VERSION = '4.22.0';
+
+/** Built module files, next to the C source. The relaxed-SIMD build is used when the runtime validates it. */
+export const NATIVE_WASM_FILE = path.join(__dirname, 'native', 'bst_kernels.wasm');
+export const NATIVE_RELAXED_WASM_FILE = path.join(__dirname, 'native', 'bst_kernels_relaxed.wasm');
+
+/** The C functions (pointers are byte offsets into the shared memory; sizes in elements). */
+export interface NativeExports {
+  bst_copy(out: number, x: number, n: number): void;
+  bst_transpose2d(out: number, x: number, rows: number, cols: number): void;
+  bst_transpose_batched(out: number, x: number, batch: number, rows: number, cols: number): void;
+  bst_matmul(c: number, a: number, b: number, m: number, k: number, n: number, transA: number, transB: number,
+    scratch: number, bias: number, act: number, alpha: number): void;
+  bst_sum_rows(out: number, x: number, rows: number, cols: number): void;
+  bst_sum_last(out: number, x: number, rows: number, cols: number): void;
+  bst_gather(out: number, x: number, idx: number, outer: number, dim: number, n: number, slice: number): void;
+  bst_segment_sum(out: number, x: number, ids: number, n: number, inner: number, numSegments: number): void;
+  bst_layernorm(y: number, mean: number, rstd: number, x: number, gamma: number, beta: number, rows: number, d: number,
+    eps: number): void;
+  bst_layernorm_grad(dx: number, dgamma: number, dbeta: number, dy: number, x: number, gamma: number, mean: number,
+    rstd: number, rows: number, d: number): void;
+  bst_leaky(y: number, x: number, n: number, alpha: number): void;
+  bst_leaky_grad(dx: number, dy: number, x: number, n: number, alpha: number): void;
+  bst_dropout(y: number, x: number, n: number, seed: number, rate: number, scale: number): void;
+  bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, n: number, lr: number,
+    b1: number, b2: number, eps: number, c1: number, c2: number): void;
+}
+
+/** What this module uses of tfjs-backend-wasm 4.22's BackendWasm. */
+export interface WasmBackendLike {
+  wasm: { asm?: { memory?: object }; _malloc(bytes: number): number; _free(ptr: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: object): void;
+}
+
+/** The kernels bound to one backend instance, with a reusable scratch buffer on its heap. */
+export class NativeKernels {
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+
+  constructor(readonly backend: WasmBackendLike, readonly k: NativeExports, readonly relaxedSimd: boolean) {}
+
+  /** Byte offset of a tensor's data in the shared memory. */
+  ptr(t: tf.TensorInfo): number {
+    const d = this.backend.dataIdMap.get(t.dataId);
+    if (!d) throw new Error('native kernels: tensor data is not on the wasm backend');
+    return d.memoryOffset;
+  }
+
+  /** A new output tensor and its offset. */
+  out(shape: number[], dtype: tf.DataType = 'float32'): { info: tf.TensorInfo; ptr: number } {
+    const info = this.backend.makeOutput(shape, dtype);
+    return { info, ptr: this.ptr(info) };
+  }
+
+  /** Offset of a scratch area of at least `floats` float32s (valid until the next call). */
+  scratch(floats: number): number {
+    const bytes = Math.max(4, floats * 4);
+    if (bytes > this.scratchBytes) {
+      if (this.scratchPtr) this.backend.wasm._free(this.scratchPtr);
+      const size = Math.max(bytes, this.scratchBytes * 2);
+      this.scratchPtr = this.backend.wasm._malloc(size);
+      this.scratchBytes = size;
+    }
+    return this.scratchPtr;
+  }
+}
+
+/** Why the native kernels are unavailable ('' when available). */
+export function nativeUnavailableReason(): string {
+  let version = '';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    version = require('@tensorflow/tfjs-backend-wasm/package.json').version;
+  } catch {
+    return 'tfjs-backend-wasm is not installed';
+  }
+  if (version !== NATIVE_TFJS_VERSION) {
+    return `they were written for tfjs-backend-wasm ${NATIVE_TFJS_VERSION}, found ${version}`;
+  }
+  if (!fs.existsSync(NATIVE_WASM_FILE)) return `${NATIVE_WASM_FILE} is missing (run npm run build:kernels)`;
+  return '';
+}
+
+const compiled: { plain?: object; relaxed?: object | null } = {};
+const bound = new WeakMap<object, NativeKernels>();
+
+/** Whether this runtime accepts relaxed-SIMD instructions (validated against the relaxed build). */
+export function relaxedSimdSupported(): boolean {
+  if (compiled.relaxed === undefined) {
+    compiled.relaxed = null;
+    if (process.env.BST_RELAXED_SIMD !== '0' && fs.existsSync(NATIVE_RELAXED_WASM_FILE)) {
+      const bytes = fs.readFileSync(NATIVE_RELAXED_WASM_FILE);
+      if (WASM.validate(bytes)) compiled.relaxed = new WASM.Module(bytes);
+    }
+  }
+  return compiled.relaxed !== null;
+}
+
+/**
+ * The native kernels bound to `backend` (a tfjs-backend-wasm 4.22 BackendWasm), instantiated on first use
+ * over the backend's memory. Throws when the backend does not expose its memory.
+ */
+export function nativeFor(backend: object): NativeKernels {
+  const have = bound.get(backend);
+  if (have) return have;
+  const be = backend as WasmBackendLike;
+  const memory = be.wasm?.asm?.memory;
+  if (!(memory instanceof WASM.Memory)) throw new Error('native kernels: the wasm backend does not expose its memory');
+  const relaxed = relaxedSimdSupported();
+  if (!compiled.plain) compiled.plain = new WASM.Module(fs.readFileSync(NATIVE_WASM_FILE));
+  const mod = relaxed ? (compiled.relaxed as object) : compiled.plain;
+  const instance = new WASM.Instance(mod, { env: { memory } });
+  const nk = new NativeKernels(be, instance.exports as unknown as NativeExports, relaxed);
+  bound.set(backend, nk);
+  return nk;
+}

@@ -1,0 +1,267 @@
+/**
+ * bst-lab's own C kernels (lib/kernels/native) against tfjs's cpu backend as the plain reference: random
+ * shapes including odd sizes (SIMD tails), every transpose flag, broadcasting, forward and gradient.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { denseLeakyRelu, dropoutRef, fusedDropout, seedHash } from '../../lib/kernels/fused';
+import {
+  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
+  uninstallNativeKernels,
+} from '../../lib/kernels';
+import { broadcastLayerNorm as layerNorm } from '../../lib/model/layers/ops';
+import { checkObjectSymbols } from '../../scripts/build-kernels';
+import { Rng } from '../../lib/util/rng';
+import { GlobalState, liveCounts, maxAbsDiff, randomFloats, restoreState, saveState } from './helpers';
+
+const TOL = 2e-5; // float32: the C sums in a different order than the reference
+let state: GlobalState;
+const rng = new Rng(11);
+const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+const rand = (shape: number[]) => ({ shape, data: randomFloats(rng, size(shape)) });
+
+/** Run fn on the cpu backend (stock kernels) and on wasm with the native kernels; return both outputs' data. */
+async function both(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
+  const run = async (b: string) => {
+    await tf.setBackend(b);
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    const data = list.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(list);
+    return data;
+  };
+  uninstallNativeKernels('cpu'); // cpu: tfjs's own ops are the reference
+  const cpu = await run('cpu');
+  installNativeKernels('wasm');
+  const wasm = await run('wasm');
+  return { cpu, wasm };
+}
+
+function expectClose(r: { cpu: Float32Array[]; wasm: Float32Array[] }, tol = TOL): void {
+  expect(r.wasm.length).toBe(r.cpu.length);
+  for (let i = 0; i < r.cpu.length; i++) {
+    const scale = Math.max(1, ...Array.from(r.cpu[i]).map(Math.abs));
+    expect(maxAbsDiff(r.cpu[i], r.wasm[i]) / scale).toBeLessThan(tol);
+  }
+}
+
+beforeAll(async () => {
+  state = await saveState();
+  await tf.setBackend('wasm');
+  installKernelFixes('wasm');
+});
+afterAll(async () => {
+  uninstallNativeKernels('wasm');
+  uninstallNativeKernels('cpu');
+  await restoreState(state);
+});
+
+describe('native kernels: availability', () => {
+  it('are available for the pinned tfjs-backend-wasm and replace the kernels they cover', async () => {
+    expect(nativeUnavailableReason()).toBe('');
+    await tf.setBackend('wasm');
+    const names = installNativeKernels('wasm');
+    expect(names).toEqual(expect.arrayContaining(['native:BatchMatMul', 'native:_FusedMatMul', 'native:Sum', 'fused:BstLayerNorm', 'fused:BstAdam']));
+    expect(installNativeKernels('wasm')).toEqual(names); // idempotent
+    const removed = uninstallNativeKernels('wasm');
+    expect(removed).toEqual(names);
+    expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstFix?: string }).bstFix).toBe('wasm:BatchMatMul-transpose');
+    installNativeKernels('wasm');
+    uninstallKernelFixes('wasm'); // removing the fixes removes what sits on top of them
+    expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstNative?: string }).bstNative).toBeUndefined();
+    installKernelFixes('wasm');
+  });
+});
+
+describe('native kernels: forward values equal the cpu reference', () => {
+  const mmShapes: [number[], number[]][] = [
+    [[7, 5], [5, 3]],
+    [[33, 17], [17, 9]],
+    [[64, 80], [80, 19]],
+    [[3, 9, 13], [3, 13, 6]],
+    [[2, 3, 7, 5], [5, 12]],
+    [[4, 7, 5], [1, 5, 3]],
+    [[6, 5], [2, 5, 11]],
+    [[1, 0], [0, 4]],
+  ];
+  const swapped = (s: number[]) => [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
+  for (const [as, bs] of mmShapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      it(`matMul ${JSON.stringify(as)} x ${JSON.stringify(bs)} transposeA=${ta} transposeB=${tb}`, async () => {
+        const a = rand(ta ? swapped(as) : as);
+        const b = rand(tb ? swapped(bs) : bs);
+        expectClose(await both(() => tf.matMul(tf.tensor(a.data, a.shape), tf.tensor(b.data, b.shape), ta, tb)));
+      });
+    }
+  }
+
+  for (const activation of ['linear', 'relu', 'leakyrelu', 'elu'] as const) {
+    it(`fused matMul with bias and ${activation}`, async () => {
+      const a = rand([37, 21]);
+      const b = rand([21, 10]);
+      const bias = rand([10]);
+      expectClose(await both(() => tf.fused.matMul({
+        a: tf.tensor2d(a.data, [37, 21]), b: tf.tensor2d(b.data, [21, 10]), bias: tf.tensor1d(bias.data),
+        activation, leakyreluAlpha: 0.1,
+      })));
+    });
+  }
+
+  it('sum over leading, trailing, all and middle axes (keepDims or not)', async () => {
+    const x = rand([6, 5, 19]);
+    for (const [axis, keep] of [[0, false], [[0, 1], true], [2, false], [[1, 2], false], [[0, 1, 2], false], [1, false]] as [number | number[], boolean][]) {
+      expectClose(await both(() => tf.sum(tf.tensor(x.data, x.shape), axis, keep)));
+    }
+  });
+
+  it('gather rows on axis 0 and 1, and its out-of-range error', async () => {
+    const x = rand([9, 4, 7]);
+    const idx = [3, 0, 8, 3, 1];
+    expectClose(await both(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d(idx, 'int32'), 0)));
+    expectClose(await both(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([2, 3, 0], 'int32'), 1)));
+    await tf.setBackend('wasm');
+    expect(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([9], 'int32'))).toThrow(/index value 9 is not in \[0, 8\]/);
+  });
+
+  it('unsorted segment sum drops out-of-range ids', async () => {
+    const x = rand([10, 6]);
+    const ids = [0, 4, 4, 2, -1, 9, 2, 0, 1, 4];
+    expectClose(await both(() => tf.unsortedSegmentSum(tf.tensor(x.data, x.shape), tf.tensor1d(ids, 'int32'), 5)));
+  });
+
+  it('leaky relu forward', async () => {
+    const x = rand([13, 7]);
+    expectClose(await both(() => tf.leakyRelu(tf.tensor(x.data, x.shape), 0.3)));
+  });
+
+  it('fused layer norm equals the broadcasting one', async () => {
+    const x = rand([5, 3, 13]);
+    const g = rand([13]);
+    const b = rand([13]);
+    const r = await both(() => {
+      const [xt, gt, bt] = [tf.tensor(x.data, x.shape), tf.tensor(g.data, g.shape), tf.tensor(b.data, b.shape)];
+      return tf.getBackend() === 'cpu' ? layerNorm(xt, gt, bt, 1e-6) : fusedLayerNorm(xt, gt, bt, 1e-6);
+    });
+    expectClose(r);
+  });
+});
+
+describe('native kernels: gradients equal the cpu reference', () => {
+  it('of matMul (both operands, all transpose flags) and of a dense layer with bias + leaky relu', async () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = rand(ta ? [11, 6] : [6, 11]);
+      const b = rand(tb ? [9, 11] : [11, 9]);
+      expectClose(await both(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([tf.tensor(a.data, a.shape), tf.tensor(b.data, b.shape)])), 1e-4);
+    }
+    const x = rand([14, 10]); // (tfjs has no matMul gradient for a 3D x 2D product; dense layers reshape to 2D)
+    const w = rand([10, 5]);
+    const bias = rand([5]);
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)));
+    expectClose(await both(() => tf.grads(f)([tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(bias.data, bias.shape)])), 1e-4);
+  });
+
+  it('of an embedding lookup (gather -> segment sum)', async () => {
+    const table = rand([12, 5]);
+    const ids = tf.tensor1d([1, 1, 7, 0, 11, 7, 7], 'int32');
+    expectClose(await both(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, ids))))(tf.tensor(table.data, table.shape))));
+  });
+
+  it('of the fused layer norm (x, gamma, beta) equal the broadcasting layer norm\'s', async () => {
+    const x = rand([4, 6, 9]);
+    const g = rand([9]);
+    const b = rand([9]);
+    const dyw = rand([4, 6, 9]);
+    const r = await both(() => {
+      const ln = tf.getBackend() === 'cpu' ? layerNorm : fusedLayerNorm;
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(ln(xx, gg, bb, 1e-6), tf.tensor(dyw.data, dyw.shape)));
+      return tf.grads(f)([tf.tensor(x.data, x.shape), tf.tensor(g.data, g.shape), tf.tensor(b.data, b.shape)]);
+    });
+    expectClose(r, 1e-4);
+  });
+});
+
+describe('native kernels: dropout and the fused dense + leaky relu', () => {
+  it('dropout: the C mask is bit-identical to the JavaScript reference, drops ~rate, and its gradient is the mask', async () => {
+    const x = rand([1001, 3]); // odd size: SIMD body and scalar tail
+    const seed = 'block:1:17';
+    await tf.setBackend('wasm');
+    installNativeKernels('wasm');
+    const y = tf.tidy(() => fusedDropout(tf.tensor(x.data, x.shape), 0.25, seed).dataSync() as Float32Array);
+    const ref = dropoutRef(x.data, seedHash(seed), 0.25);
+    expect(Array.from(y)).toEqual(Array.from(ref));
+    const dropped = y.filter((v) => v === 0).length / y.length;
+    expect(dropped).toBeGreaterThan(0.22);
+    expect(dropped).toBeLessThan(0.28);
+    const other = tf.tidy(() => fusedDropout(tf.tensor(x.data, x.shape), 0.25, 'block:1:18').dataSync() as Float32Array);
+    expect(maxAbsDiff(other, y)).toBeGreaterThan(0); // another step, another mask
+    const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDropout(t, 0.25, seed)))(tf.tensor(x.data, x.shape)).dataSync() as Float32Array);
+    for (let i = 0; i < g.length; i++) expect(g[i]).toBeCloseTo(y[i] === 0 ? 0 : 1 / 0.75, 5);
+  });
+
+  it('dense + leaky relu: value and gradients equal tfjs ops on the cpu backend', async () => {
+    const x = rand([19, 7]);
+    const w = rand([7, 13]);
+    const b = rand([13]);
+    const r = await both(() => {
+      const f = tf.getBackend() === 'cpu'
+        ? (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)
+        : (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => denseLeakyRelu(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, 0.2);
+      const args = [tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(b.data, b.shape)];
+      const loss = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(f(xx, ww, bb)));
+      return [f(args[0], args[1], args[2]), ...tf.grads(loss)(args)];
+    });
+    expectClose(r, 1e-4);
+  });
+});
+
+describe('native kernels: training pieces', () => {
+  it('FusedAdamOptimizer follows tf.train.adam step for step', async () => {
+    const w0 = rand([17, 5]);
+    const steps = (opt: tf.Optimizer) => {
+      const w = tf.variable(tf.tensor(w0.data, w0.shape));
+      for (let i = 0; i < 4; i++) opt.minimize(() => tf.sum(tf.square(tf.sub(w, 0.5))), false, [w]);
+      const out = w.clone();
+      w.dispose();
+      opt.dispose();
+      return out;
+    };
+    await tf.setBackend('cpu');
+    uninstallNativeKernels('cpu');
+    const ref = steps(tf.train.adam(0.01)).dataSync() as Float32Array;
+    installNativeKernels('wasm');
+    await tf.setBackend('wasm');
+    const fused = steps(new FusedAdamOptimizer(0.01, 0.9, 0.999)).dataSync() as Float32Array;
+    expect(maxAbsDiff(ref, fused)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(ref, w0.data)).toBeGreaterThan(0.03); // it did move the weights
+  });
+
+  it('leak no tensors or wasm buffers across repeated training steps', async () => {
+    await tf.setBackend('wasm');
+    installNativeKernels('wasm');
+    const w = tf.variable(tf.tensor(rand([10, 8]).data, [10, 8]));
+    const g = tf.variable(tf.ones([8]));
+    const e = tf.variable(tf.tensor(rand([20, 10]).data, [20, 10]));
+    const ids = tf.tensor1d([1, 5, 5, 19], 'int32');
+    const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
+    const step = () => opt.minimize(() => tf.sum(fusedLayerNorm(tf.leakyRelu(tf.matMul(tf.gather(e, ids), w), 0.2), g, tf.zerosLike(g), 1e-6)), false, [w, g, e]);
+    step();
+    const before = liveCounts();
+    for (let i = 0; i < 5; i++) step();
+    expect(liveCounts()).toEqual(before);
+    tf.dispose([w, g, e, ids]);
+    opt.dispose();
+  });
+});
+
+describe('build checks (scripts/build-kernels.ts)', () => {
+  it('accept functions only and name static data, stack use and libc calls', () => {
+    expect(checkObjectSymbols('00000001 T bst_copy\n00000011 t helper\n')).toEqual([]);
+    const p = checkObjectSymbols('00000001 T bst_copy\n         U __stack_pointer\n         U memcpy\n00000000 D table\n00000004 R consts\n');
+    expect(p).toEqual([
+      'code that uses the stack (__stack_pointer)',
+      'a call to memcpy (no libc here)',
+      'static data table (symbol type D)',
+      'static data consts (symbol type R)',
+    ]);
+  });
+});
