@@ -1,9 +1,11 @@
 /**
- * Build bst-lab's own wasm kernels: lib/kernels/native/bst_kernels.c -> bst_kernels.wasm (committed, so users
- * need no compiler). Needs Debian's clang and lld (`apt-get install clang lld`).
+ * Build bst-lab's own wasm kernels: lib/kernels/native/bst_kernels.c -> bst_kernels.wasm (SIMD) and
+ * bst_kernels_relaxed.wasm (relaxed-SIMD fused multiply-add), both committed so users need no compiler. Needs
+ * Debian 12's clang 16 toolchain (`apt-get install clang-16 lld-16 llvm-16`; clang 14 encodes relaxed SIMD
+ * with pre-standard opcodes that no runtime accepts).
  *
- *   npm run build:kernels            # build and write lib/kernels/native/bst_kernels.wasm
- *   npm run build:kernels -- --check # rebuild into a temp folder; fail unless it equals the committed file
+ *   npm run build:kernels            # build and write both .wasm files
+ *   npm run build:kernels -- --check # rebuild into a temp folder; fail unless both equal the committed files
  *
  * The module shares the tfjs wasm backend's memory, so the build fails when the linked module has a data
  * section, any global (the C stack pointer), or an import other than env.memory.
@@ -17,10 +19,13 @@ import { WASM } from '../lib/kernels/native';
 
 const DIR = path.join(__dirname, '..', 'lib', 'kernels', 'native');
 const SOURCE = path.join(DIR, 'bst_kernels.c');
-const OUTPUT = path.join(DIR, 'bst_kernels.wasm');
-const CLANG = process.env.CLANG ?? 'clang';
+const OUTPUTS = [
+  { file: path.join(DIR, 'bst_kernels.wasm'), flags: [] as string[] },
+  { file: path.join(DIR, 'bst_kernels_relaxed.wasm'), flags: ['-mrelaxed-simd', '-DBST_RELAXED_SIMD'] },
+];
+const CLANG = process.env.CLANG ?? 'clang-16';
 
-const NM = process.env.LLVM_NM ?? 'llvm-nm';
+const NM = process.env.LLVM_NM ?? 'llvm-nm-16';
 const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-ffreestanding', '-fno-exceptions', '-Wall', '-Werror'];
 // no stack reserved: the linker still defines an (unused) stack pointer global; the object check below proves
 // that no code touches it
@@ -68,6 +73,7 @@ export function checkModule(bytes: Buffer): string[] {
     }
     pos = body + size;
   }
+  if (/^v20\./.test(process.version)) require('v8').setFlagsFromString('--experimental-wasm-relaxed-simd'); // to inspect the relaxed build
   const mod = new WASM.Module(bytes);
   for (const imp of WASM.Module.imports(mod)) {
     if (!(imp.module === 'env' && imp.name === 'memory' && imp.kind === 'memory')) problems.push(`an import ${imp.module}.${imp.name} (${imp.kind})`);
@@ -80,14 +86,14 @@ function run(tool: string, args: string[], what: string): string {
     return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new Error(`${tool} not found: install Debian's clang, lld and llvm (apt-get install clang lld llvm)`);
+    if (err.code === 'ENOENT') throw new Error(`${tool} not found: install Debian's clang 16 toolchain (apt-get install clang-16 lld-16 llvm-16)`);
     throw new Error(`${what} failed (see the compiler output above)`);
   }
 }
 
-function build(out: string): void {
+function build(out: string, flags: string[]): void {
   const obj = `${out}.o`;
-  run(CLANG, [...COMPILE, '-c', '-o', obj, SOURCE], `compiling ${SOURCE}`);
+  run(CLANG, [...COMPILE, ...flags, '-c', '-o', obj, SOURCE], `compiling ${SOURCE}`);
   const objProblems = checkObjectSymbols(run(NM, [obj], 'llvm-nm'));
   if (objProblems.length) throw new Error(`${SOURCE}: kernels must use no static data, stack or libc; found ${objProblems.join('; ')}`);
   run(CLANG, [...LINK, '-o', out, obj], `linking ${obj}`);
@@ -99,18 +105,21 @@ function main(): void {
   const check = process.argv.includes('--check');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-kernels-'));
   try {
-    const built = path.join(tmp, 'bst_kernels.wasm');
-    build(built);
-    const bytes = fs.readFileSync(built);
-    if (check) {
-      if (!fs.existsSync(OUTPUT)) throw new Error(`${OUTPUT} is missing: run npm run build:kernels and commit it`);
-      if (!bytes.equals(fs.readFileSync(OUTPUT))) {
-        throw new Error(`${OUTPUT} differs from a fresh build of ${SOURCE}: run npm run build:kernels and commit it`);
+    for (const o of OUTPUTS) {
+      const built = path.join(tmp, path.basename(o.file));
+      build(built, o.flags);
+      const bytes = fs.readFileSync(built);
+      const rel = path.relative(process.cwd(), o.file);
+      if (check) {
+        if (!fs.existsSync(o.file)) throw new Error(`${rel} is missing: run npm run build:kernels and commit it`);
+        if (!bytes.equals(fs.readFileSync(o.file))) {
+          throw new Error(`${rel} differs from a fresh build of ${path.basename(SOURCE)}: run npm run build:kernels and commit it`);
+        }
+        console.log(`build:kernels --check: ${rel} matches a fresh build (${bytes.length} bytes)`);
+      } else {
+        writeFileAtomic(o.file, bytes);
+        console.log(`build:kernels: wrote ${rel} (${bytes.length} bytes, no data, no stack)`);
       }
-      console.log(`build:kernels --check: ${path.relative(process.cwd(), OUTPUT)} matches a fresh build (${bytes.length} bytes)`);
-    } else {
-      writeFileAtomic(OUTPUT, bytes);
-      console.log(`build:kernels: wrote ${path.relative(process.cwd(), OUTPUT)} (${bytes.length} bytes, no data, no stack)`);
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -29,7 +29,7 @@ export { segmentSumInto, segmentSumOutputShape, unsortedSegmentSumCpu, unsortedS
 export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMaterialiseTranspose } from './matmul-transpose';
 export type { FusedParts, TransposingMatMulOptions } from './matmul-transpose';
 export type { FixedKernelConfig } from './registry';
-export { NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native';
+export { instantiateNative, NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native';
 export { ADAM, FUSED_KERNELS, FusedAdamOptimizer, fusedLayerNorm, hasFused, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD,
   adamRef, layerNormGradRef, layerNormRef, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 

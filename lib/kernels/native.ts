@@ -110,13 +110,24 @@ export function nativeUnavailableReason(): string {
 const compiled: { plain?: object; relaxed?: object | null } = {};
 const bound = new WeakMap<object, NativeKernels>();
 
-/** Whether this runtime accepts relaxed-SIMD instructions (validated against the relaxed build). */
+/**
+ * Whether relaxed-SIMD kernels run here (validated against the relaxed build). Node 20's V8 implements relaxed
+ * SIMD behind --experimental-wasm-relaxed-simd; the flag is switched on for this process when needed (set
+ * BST_RELAXED_SIMD=0 to keep plain SIMD). Relaxed multiply-add may round differently on different CPUs
+ * (fused or not), never on one machine.
+ */
 export function relaxedSimdSupported(): boolean {
   if (compiled.relaxed === undefined) {
     compiled.relaxed = null;
     if (process.env.BST_RELAXED_SIMD !== '0' && fs.existsSync(NATIVE_RELAXED_WASM_FILE)) {
       const bytes = fs.readFileSync(NATIVE_RELAXED_WASM_FILE);
-      if (WASM.validate(bytes)) compiled.relaxed = new WASM.Module(bytes);
+      let ok = WASM.validate(bytes);
+      if (!ok && /^v20\./.test(process.version)) {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        require('v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
+        ok = WASM.validate(bytes);
+      }
+      if (ok) compiled.relaxed = new WASM.Module(bytes);
     }
   }
   return compiled.relaxed !== null;
@@ -129,14 +140,19 @@ export function relaxedSimdSupported(): boolean {
 export function nativeFor(backend: object): NativeKernels {
   const have = bound.get(backend);
   if (have) return have;
+  const nk = instantiateNative(backend, relaxedSimdSupported());
+  bound.set(backend, nk);
+  return nk;
+}
+
+/** A fresh instance of the plain-SIMD or relaxed-SIMD build over `backend`'s memory (tests compare the two). */
+export function instantiateNative(backend: object, relaxed: boolean): NativeKernels {
   const be = backend as WasmBackendLike;
   const memory = be.wasm?.asm?.memory;
   if (!(memory instanceof WASM.Memory)) throw new Error('native kernels: the wasm backend does not expose its memory');
-  const relaxed = relaxedSimdSupported();
+  if (relaxed && !relaxedSimdSupported()) throw new Error('native kernels: relaxed SIMD is not available in this runtime');
   if (!compiled.plain) compiled.plain = new WASM.Module(fs.readFileSync(NATIVE_WASM_FILE));
   const mod = relaxed ? (compiled.relaxed as object) : compiled.plain;
   const instance = new WASM.Instance(mod, { env: { memory } });
-  const nk = new NativeKernels(be, instance.exports as unknown as NativeExports, relaxed);
-  bound.set(backend, nk);
-  return nk;
+  return new NativeKernels(be, instance.exports as unknown as NativeExports, relaxed);
 }

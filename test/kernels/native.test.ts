@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { denseLeakyRelu, dropoutRef, fusedDropout, seedHash } from '../../lib/kernels/fused';
 import {
-  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
+  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, instantiateNative, relaxedSimdSupported, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
   uninstallNativeKernels,
 } from '../../lib/kernels';
 import { broadcastLayerNorm as layerNorm } from '../../lib/model/layers/ops';
@@ -70,6 +70,28 @@ describe('native kernels: availability', () => {
     uninstallKernelFixes('wasm'); // removing the fixes removes what sits on top of them
     expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstNative?: string }).bstNative).toBeUndefined();
     installKernelFixes('wasm');
+  });
+});
+
+describe('native kernels: plain and relaxed-SIMD builds', () => {
+  it('give the same matmul within float32 tolerance (relaxed multiply-add only changes rounding)', async () => {
+    await tf.setBackend('wasm');
+    if (!relaxedSimdSupported()) return; // runtime without relaxed SIMD: only the plain build runs anyway
+    const M = 37, K = 45, N = 29;
+    const a = tf.tensor2d(rand([M, K]).data, [M, K]);
+    const b = tf.tensor2d(rand([K, N]).data, [K, N]);
+    const outs = [false, true].map((relaxed) => {
+      const nk = instantiateNative(tf.backend(), relaxed);
+      const c = tf.zeros([M, N]);
+      nk.k.bst_matmul(nk.ptr(c), nk.ptr(a), nk.ptr(b), M, K, N, 0, 0, 0, 0, 0, 0);
+      const v = c.dataSync() as Float32Array;
+      c.dispose();
+      return v;
+    });
+    const ref = tf.tidy(() => tf.matMul(a, b).dataSync() as Float32Array);
+    expect(maxAbsDiff(outs[0], ref)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(outs[1], ref)).toBeLessThan(1e-4);
+    tf.dispose([a, b]);
   });
 });
 

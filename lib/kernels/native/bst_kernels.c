@@ -21,7 +21,8 @@ typedef unsigned u32;
 
 /* c + a * b: one fused instruction with relaxed SIMD, a multiply and an add otherwise. */
 #if defined(BST_RELAXED_SIMD)
-#define MADD(a, b, c) wasm_f32x4_relaxed_madd((a), (b), (c))
+typedef float f32x4_t __attribute__((vector_size(16)));
+#define MADD(a, b, c) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((f32x4_t)(a), (f32x4_t)(b), (f32x4_t)(c)))
 #else
 #define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
 #endif
