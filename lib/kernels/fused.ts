@@ -7,6 +7,8 @@
  * - `BstAdam`: tfjs's Adam update of one variable in one pass (tfjs: ~12 kernels per variable).
  * - `BstDropout`: seeded dropout from a counter-based hash (tfjs: a JavaScript generator per element, then
  *   GreaterEqual, Cast and two Multiplies); its gradient is the same kernel on dy.
+ * - `BstAttention` / `BstAttentionGrad`: multi-head softmax(q k^T / sqrt(dh) + mask) v over each sample's L
+ *   positions from projected q, k, v [B, L, D] (tfjs: ~16 kernels forward, ~30 backward).
  *
  * Each is registered for the wasm backend (bst-lab's C, lib/kernels/native) and for the cpu backend (the plain
  * JavaScript reference below, which the tests also compare the C against). Model code calls `layerNormOp`,
@@ -21,8 +23,10 @@ export const LAYER_NORM_GRAD = 'BstLayerNormGrad';
 export const LEAKY_RELU_GRAD = 'BstLeakyReluGrad';
 export const ADAM = 'BstAdam';
 export const DROPOUT = 'BstDropout';
+export const ATTENTION = 'BstAttention';
+export const ATTENTION_GRAD = 'BstAttentionGrad';
 /** Every fused kernel name. */
-export const FUSED_KERNELS = [LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD, ADAM, DROPOUT];
+export const FUSED_KERNELS = [LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD, ADAM, DROPOUT, ATTENTION, ATTENTION_GRAD];
 
 const prod = (s: number[]) => s.reduce((a, d) => a * d, 1);
 
@@ -125,6 +129,69 @@ export function dropoutRef(x: Float32Array, seed: number, rate: number): Float32
   return y;
 }
 
+/** Reference attention: ctx [B, L, D] and probs [B, H, L, L] (see bst_attention in bst_kernels.c). */
+export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array, B: number, L: number, D: number, H: number) {
+  const dh = D / H;
+  const scale = 1 / Math.sqrt(dh);
+  const ctx = new Float32Array(B * L * D);
+  const probs = new Float32Array(B * H * L * L);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < L; i++) {
+        const p = probs.subarray(((b * H + h) * L + i) * L, ((b * H + h) * L + i + 1) * L);
+        let mx = -Infinity;
+        for (let j = 0; j < L; j++) {
+          let sc = 0;
+          for (let e = 0; e < dh; e++) sc += q[(b * L + i) * D + h * dh + e] * k[(b * L + j) * D + h * dh + e];
+          p[j] = sc * scale + (1 - mask[b * L + j]) * -1e9;
+          mx = Math.max(mx, p[j]);
+        }
+        let z = 0;
+        for (let j = 0; j < L; j++) z += (p[j] = Math.exp(p[j] - mx));
+        for (let j = 0; j < L; j++) {
+          p[j] /= z;
+          for (let e = 0; e < dh; e++) ctx[(b * L + i) * D + h * dh + e] += p[j] * v[(b * L + j) * D + h * dh + e];
+        }
+      }
+    }
+  }
+  return { ctx, probs };
+}
+
+/** Reference gradient of attentionRef: dq, dk, dv [B, L, D]. */
+export function attentionGradRef(dctx: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, B: number, L: number, D: number, H: number) {
+  const dh = D / H;
+  const scale = 1 / Math.sqrt(dh);
+  const dq = new Float32Array(B * L * D);
+  const dk = new Float32Array(B * L * D);
+  const dv = new Float32Array(B * L * D);
+  const at = (b: number, i: number, h: number, e: number) => (b * L + i) * D + h * dh + e;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < L; i++) {
+        const p = (j: number) => probs[((b * H + h) * L + i) * L + j];
+        const dP = new Float64Array(L);
+        let dot = 0;
+        for (let j = 0; j < L; j++) {
+          for (let e = 0; e < dh; e++) {
+            dP[j] += dctx[at(b, i, h, e)] * v[at(b, j, h, e)];
+            dv[at(b, j, h, e)] += p(j) * dctx[at(b, i, h, e)];
+          }
+          dot += p(j) * dP[j];
+        }
+        for (let j = 0; j < L; j++) {
+          const ds = p(j) * (dP[j] - dot) * scale;
+          for (let e = 0; e < dh; e++) {
+            dq[at(b, i, h, e)] += ds * k[at(b, j, h, e)];
+            dk[at(b, j, h, e)] += ds * q[at(b, i, h, e)];
+          }
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}
+
 const f32 = (b: CpuBackendLike, t: tf.TensorInfo) => b.readSync(t.dataId) as Float32Array;
 
 const cpuKernels: Record<string, tf.KernelFunc> = {
@@ -153,6 +220,22 @@ const cpuKernels: Record<string, tf.KernelFunc> = {
     const dx = new Float32Array(dy.length);
     for (let j = 0; j < dx.length; j++) dx[j] = x[j] > 0 ? dy[j] : alpha * dy[j];
     return b.makeTensorInfo((inputs.x as tf.TensorInfo).shape, 'float32', dx);
+  },
+  [ATTENTION]: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuBackendLike;
+    const q = inputs.q as tf.TensorInfo;
+    const [B, L, D] = q.shape;
+    const H = (attrs as { numHeads: number }).numHeads;
+    const r = attentionRef(f32(b, q), f32(b, inputs.k as tf.TensorInfo), f32(b, inputs.v as tf.TensorInfo), f32(b, inputs.mask as tf.TensorInfo), B, L, D, H);
+    return [b.makeTensorInfo(q.shape, 'float32', r.ctx), b.makeTensorInfo([B, H, L, L], 'float32', r.probs)];
+  },
+  [ATTENTION_GRAD]: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as CpuBackendLike;
+    const q = inputs.q as tf.TensorInfo;
+    const [B, L, D] = q.shape;
+    const H = (attrs as { numHeads: number }).numHeads;
+    const r = attentionGradRef(f32(b, inputs.dctx as tf.TensorInfo), f32(b, inputs.probs as tf.TensorInfo), f32(b, q), f32(b, inputs.k as tf.TensorInfo), f32(b, inputs.v as tf.TensorInfo), B, L, D, H);
+    return [b.makeTensorInfo(q.shape, 'float32', r.dq), b.makeTensorInfo(q.shape, 'float32', r.dk), b.makeTensorInfo(q.shape, 'float32', r.dv)];
   },
   [DROPOUT]: ({ inputs, backend, attrs }) => {
     const b = backend as unknown as CpuBackendLike;
@@ -205,6 +288,30 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
     const dx = nk.out(x.shape);
     nk.k.bst_leaky_grad(dx.ptr, nk.ptr(inputs.dy as tf.TensorInfo), nk.ptr(x), prod(x.shape), (attrs as { alpha: number }).alpha);
     return dx.info;
+  },
+  [ATTENTION]: ({ inputs, backend, attrs }) => {
+    const nk = nativeFor(backend);
+    const q = inputs.q as tf.TensorInfo;
+    const [B, L, D] = q.shape;
+    const H = (attrs as { numHeads: number }).numHeads;
+    const ctx = nk.out(q.shape);
+    const probs = nk.out([B, H, L, L]);
+    nk.k.bst_attention(ctx.ptr, probs.ptr, nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
+      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H));
+    return [ctx.info, probs.info];
+  },
+  [ATTENTION_GRAD]: ({ inputs, backend, attrs }) => {
+    const nk = nativeFor(backend);
+    const q = inputs.q as tf.TensorInfo;
+    const [B, L, D] = q.shape;
+    const H = (attrs as { numHeads: number }).numHeads;
+    const dq = nk.out(q.shape);
+    const dk = nk.out(q.shape);
+    const dv = nk.out(q.shape);
+    const row = nk.scratch(L);
+    nk.k.bst_attention_grad(dq.ptr, dk.ptr, dv.ptr, row, nk.ptr(inputs.dctx as tf.TensorInfo), nk.ptr(inputs.probs as tf.TensorInfo),
+      nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H));
+    return [dq.info, dk.info, dv.info];
   },
   [DROPOUT]: ({ inputs, backend, attrs }) => {
     const nk = nativeFor(backend);
@@ -307,6 +414,27 @@ export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, a
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor1D) => tf.Tensor2D;
   return f(x, w, b);
+}
+
+/**
+ * Multi-head attention of projected q, k, v [B, L, D] with key mask [B, L] (1 real, 0 padding) in one kernel and
+ * a one-kernel gradient (active backend must have ATTENTION). Returns the merged heads [B, L, D].
+ */
+export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, numHeads: number): tf.Tensor {
+  const attrs = { numHeads };
+  const f = tf.customGrad(((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [ctx, probs] = tf.engine().runKernel(ATTENTION, { q: qq, k: kk, v: vv, mask: mm }, attrs) as tf.Tensor[]; // [B, L, D], [B, H, L, L]
+    save([qq, kk, vv, mm, probs]);
+    return {
+      value: ctx,
+      gradFunc: (dctx: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sm, sp] = saved;
+        const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_GRAD, { dctx, probs: sp, q: sq, k: sk, v: sv }, attrs) as tf.Tensor[];
+        return [dq, dk, dv, tf.zerosLike(sm)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor;
+  return f(q, k, v, tf.cast(mask, 'float32'));
 }
 
 let leakyGradInstalled = false;

@@ -44,6 +44,10 @@ export interface NativeExports {
     rstd: number, rows: number, d: number): void;
   bst_leaky(y: number, x: number, n: number, alpha: number): void;
   bst_leaky_grad(dx: number, dy: number, x: number, n: number, alpha: number): void;
+  bst_attention(ctx: number, probs: number, q: number, k: number, v: number, mask: number, b: number, l: number, d: number,
+    h: number, scale: number): void;
+  bst_attention_grad(dq: number, dk: number, dv: number, row: number, dctx: number, probs: number, q: number, k: number,
+    v: number, b: number, l: number, d: number, h: number, scale: number): void;
   bst_dropout(y: number, x: number, n: number, seed: number, rate: number, scale: number): void;
   bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, n: number, lr: number,
     b1: number, b2: number, eps: number, c1: number, c2: number): void;

@@ -4,12 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { denseLeakyRelu, dropoutRef, fusedDropout, seedHash } from '../../lib/kernels/fused';
+import { denseLeakyRelu, dropoutRef, fusedAttention, fusedDropout, seedHash } from '../../lib/kernels/fused';
 import {
   FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, instantiateNative, relaxedSimdSupported, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
   uninstallNativeKernels,
 } from '../../lib/kernels';
-import { broadcastLayerNorm as layerNorm } from '../../lib/model/layers/ops';
+import { broadcastLayerNorm as layerNorm, attentionProbs } from '../../lib/model/layers/ops';
 import { checkObjectSymbols } from '../../scripts/build-kernels';
 import { Rng } from '../../lib/util/rng';
 import { GlobalState, liveCounts, maxAbsDiff, randomFloats, restoreState, saveState } from './helpers';
@@ -233,6 +233,61 @@ describe('native kernels: dropout and the fused dense + leaky relu', () => {
       return [f(args[0], args[1], args[2]), ...tf.grads(loss)(args)];
     });
     expectClose(r, 1e-4);
+  });
+});
+
+describe('native kernels: fused attention', () => {
+  /** tfjs-ops attention of projected q, k, v (identity projections through attentionProbs). */
+  function opsAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, H: number): tf.Tensor {
+    const [B, L, D] = q.shape;
+    const dh = D / H;
+    const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, L, H, dh]), [0, 2, 1, 3]);
+    const scores = tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh));
+    const probs = tf.softmax(tf.add(scores, tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [B, 1, 1, L])));
+    return tf.reshape(tf.transpose(tf.matMul(probs, heads(v)), [0, 2, 1, 3]), [B, L, D]);
+  }
+
+  it('equals the tfjs-ops formulation, with padded keys, forward and gradient (q, k, v), on wasm and cpu', async () => {
+    const [B, L, D, H] = [3, 7, 12, 3];
+    const q = rand([B, L, D]);
+    const k = rand([B, L, D]);
+    const v = rand([B, L, D]);
+    const w = rand([B, L, D]);
+    const m = new Float32Array(B * L).fill(1);
+    m[0] = m[1] = m[L + 2] = 0; // left padding and a hole
+    for (const backendName of ['wasm', 'cpu']) {
+      installNativeKernels(backendName);
+      await tf.setBackend(backendName);
+      const run = (fused: boolean) => tf.tidy(() => {
+        const att = fused ? fusedAttention : opsAttention;
+        const mask = tf.tensor(m, [B, L]);
+        const args = [q, k, v].map((a) => tf.tensor(a.data, a.shape));
+        const loss = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => tf.sum(tf.mul(att(qq, kk, vv, mask, H), tf.tensor(w.data, w.shape)));
+        return [att(args[0], args[1], args[2], mask, H), ...tf.grads(loss)(args)].map((t) => t.dataSync() as Float32Array);
+      });
+      const ref = run(false);
+      const got = run(true);
+      for (let i = 0; i < ref.length; i++) expect(maxAbsDiff(ref[i], got[i])).toBeLessThan(1e-5);
+    }
+    uninstallNativeKernels('cpu');
+  });
+
+  it('computes the probabilities attentionProbs reports (padded keys get none)', async () => {
+    await tf.setBackend('wasm');
+    installNativeKernels('wasm');
+    const [B, L, D, H] = [2, 5, 8, 2];
+    const x = tf.tensor(rand([B, L, D]).data, [B, L, D]);
+    const mask = tf.tensor2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]);
+    const eye = tf.eye(D);
+    const zero = tf.zeros([D]);
+    const { probs } = attentionProbs(x, mask, { wq: eye, bq: zero, wk: eye, bk: zero, wv: eye, bv: zero, wo: eye, bo: zero }, H);
+    const [ctx, fusedProbs] = tf.engine().runKernel('BstAttention', { q: x, k: x, v: x, mask }, { numHeads: H }) as tf.Tensor[];
+    const p = fusedProbs.dataSync();
+    expect(maxAbsDiff(p, probs.dataSync())).toBeLessThan(1e-6);
+    expect(p[0]).toBe(0); // sample 0, head 0, query 0 -> padded key 0
+    expect(p[1]).toBe(0);
+    expect(p[2]).toBeGreaterThan(0);
+    tf.dispose([x, mask, eye, zero, probs, ctx, fusedProbs]);
   });
 });
 

@@ -388,6 +388,117 @@ EXPORT(bst_leaky_grad) void bst_leaky_grad(f32 *dx, const f32 *dy, const f32 *x,
   for (; j < n; j++) dx[j] = x[j] > 0 ? dy[j] : alpha * dy[j];
 }
 
+/* exp(x) for x <= 0 (softmax after subtracting the row maximum): Cephes' expf polynomial after reducing by
+ * powers of two; relative error ~1e-7. (No libc here.) */
+INLINE f32 exp_nonpos(f32 x) {
+  if (x < -87.0f) return 0.0f;
+  f32 n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  f32 r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  f32 p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  f32 e = p * r * r + r + 1.0f;
+  union { u32 u; f32 f; } two_n;
+  two_n.u = (u32)((i32)n + 127) << 23;
+  return e * two_n.f;
+}
+
+/*
+ * Multi-head scaled dot-product attention over the L positions of each sample (never across the batch).
+ * q, k, v, ctx: [B, L, D] with head h in columns [h*dh, (h+1)*dh); mask [B, L] (1 real, 0 padding: such keys
+ * get score - 1e9, as the tfjs formulation adds); probs [B, H, L, L] is saved for the gradient. L and dh are
+ * small (8-50, 8-32), so plain loops: the win is one kernel instead of ~16 (splits, transposes, softmax).
+ */
+EXPORT(bst_attention)
+void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *v, const f32 *mask, i32 B, i32 L, i32 D,
+                   i32 H, f32 scale) {
+  i32 dh = D / H;
+  for (i32 b = 0; b < B; b++) {
+    const f32 *qb = q + b * L * D, *kb = k + b * L * D, *vb = v + b * L * D, *mb = mask + b * L;
+    f32 *cb = ctx + b * L * D;
+    for (i32 h = 0; h < H; h++) {
+      f32 *pbh = probs + (b * H + h) * L * L;
+      for (i32 i = 0; i < L; i++) {
+        const f32 *qi = qb + i * D + h * dh;
+        f32 *p = pbh + i * L;
+        f32 mx = -3.0e38f;
+        for (i32 j = 0; j < L; j++) {
+          const f32 *kj = kb + j * D + h * dh;
+          f32 sc = 0;
+          for (i32 e = 0; e < dh; e++) sc += qi[e] * kj[e];
+          sc = sc * scale + (1.0f - mb[j]) * -1.0e9f;
+          p[j] = sc;
+          mx = sc > mx ? sc : mx;
+        }
+        f32 z = 0;
+        for (i32 j = 0; j < L; j++) {
+          p[j] = exp_nonpos(p[j] - mx);
+          z += p[j];
+        }
+        f32 iz = 1.0f / z;
+        f32 *ci = cb + i * D + h * dh;
+        for (i32 e = 0; e < dh; e++) ci[e] = 0;
+        for (i32 j = 0; j < L; j++) {
+          f32 pj = p[j] * iz;
+          p[j] = pj;
+          const f32 *vj = vb + j * D + h * dh;
+          for (i32 e = 0; e < dh; e++) ci[e] += pj * vj[e];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Gradient of bst_attention: dq, dk, dv [B, L, D] from dctx and the saved probs. With dP = dctx v^T,
+ * dS = P * (dP - rowsum(P * dP)): dq = scale dS k, dk = scale dS^T q, dv = P^T dctx. `row` holds L floats of
+ * scratch (no stack here).
+ */
+EXPORT(bst_attention_grad)
+void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *row, const f32 *dctx, const f32 *probs, const f32 *q, const f32 *k,
+                        const f32 *v, i32 B, i32 L, i32 D, i32 H, f32 scale) {
+  i32 dh = D / H;
+  __builtin_memset(dk, 0, (unsigned)(B * L * D) * 4u);
+  __builtin_memset(dv, 0, (unsigned)(B * L * D) * 4u);
+  for (i32 b = 0; b < B; b++) {
+    i32 off = b * L * D;
+    for (i32 h = 0; h < H; h++) {
+      const f32 *pbh = probs + (b * H + h) * L * L;
+      for (i32 i = 0; i < L; i++) {
+        const f32 *p = pbh + i * L;
+        const f32 *gi = dctx + off + i * D + h * dh;
+        f32 dot = 0;
+        for (i32 j = 0; j < L; j++) {
+          const f32 *vj = v + off + j * D + h * dh;
+          f32 *dvj = dv + off + j * D + h * dh;
+          f32 s = 0;
+          for (i32 e = 0; e < dh; e++) {
+            s += gi[e] * vj[e];
+            dvj[e] += p[j] * gi[e];
+          }
+          row[j] = s; /* dP_ij */
+          dot += p[j] * s;
+        }
+        const f32 *qi = q + off + i * D + h * dh;
+        f32 *dqi = dq + off + i * D + h * dh;
+        for (i32 e = 0; e < dh; e++) dqi[e] = 0;
+        for (i32 j = 0; j < L; j++) {
+          f32 ds = p[j] * (row[j] - dot) * scale;
+          const f32 *kj = k + off + j * D + h * dh;
+          f32 *dkj = dk + off + j * D + h * dh;
+          for (i32 e = 0; e < dh; e++) {
+            dqi[e] += ds * kj[e];
+            dkj[e] += ds * qi[e];
+          }
+        }
+      }
+    }
+  }
+}
+
 /*
  * Dropout with a counter-based hash instead of a stored generator: element j is kept when
  * u(j) = (mix(j * 0x9E3779B9 + seed) >> 8) / 2^24 >= rate, and kept values are scaled by `scale`. The same
