@@ -1,22 +1,37 @@
 /**
- * Training and inference throughput of the BST on synthetic data shaped like MovieLens-1M
- * (item vocab 3,707 x 64, 6,041 users, 1 block with 4 heads, MLP 256-128, batch 256), for L in {4, 8, 20}.
- * Prints training samples/s, inference samples/s and peak RSS per (backend, L). No assertions.
+ * Training and inference throughput of the BST on synthetic data shaped like MovieLens-1M (item vocab 3,707 x 64,
+ * 1 block with 4 heads, MLP 256-128, batch 256, Adam), for L in {4, 8, 20}, on tfjs's wasm backend in three
+ * tiers, plus the same model in PyTorch when Debian's python3-torch is installed:
  *
- *   npm run bench:train                       # = npx tsx bench/train.ts
- *   BENCH_BACKENDS=wasm BENCH_LENS=8 BENCH_PROFILE=1 npx tsx bench/train.ts   # + kernel profile of one step
- *   BENCH_FEATURES=items ...                  # item sequence + position only (no user/side features)
- *   BENCH_FIXES=0 ...                         # stock kernels (wasm then fails: no UnsortedSegmentSum)
- *   BENCH_FFN_MULT=1 ...                      # feed-forward width 1x instead of 4x the transformer width
+ *   stock    tfjs 4.22's wasm kernels with the model issue's fixes (lib/kernels: UnsortedSegmentSum, matmul
+ *            transposes, gather, leading-axis sums)
+ *   own      + bst-lab's own C kernels and fused ops (lib/kernels/native: matmul, attention, layer norm,
+ *            dropout, leaky relu, Adam; relaxed-SIMD multiply-add where the runtime has it)
+ *   own+W    + data-parallel training over W worker threads (lib/parallel; W = BENCH_WORKERS, default: cores)
+ *   pytorch  bench/torch_bst.py: the same architecture, one torch thread, single-threaded OpenBLAS
  *
- * Target: >= 2,600 training samples/s at L=8 on wasm (the prototype's number, docs/TOOLCHAIN.md).
+ * Each (tier, L) runs in its own process, so its peak RSS is its own. Prints samples/s for training and
+ * inference, peak RSS, and the ratio to PyTorch. No assertions: numbers only.
+ *
+ *   npm run bench:train                                  # = npx tsx bench/train.ts
+ *   BENCH_LENS=8 BENCH_TIERS=stock,own,own+workers ...   # which lengths and tiers
+ *   BENCH_FEATURES=full BENCH_FFN_MULT=4 ...             # the full-feature model (user, demographics, genres,
+ *                                                        # year, history ratings; feed-forward 4x) -- no PyTorch twin
+ *   BENCH_WORKERS=2 BENCH_STEPS=30 BENCH_PROFILE=1 ...   # workers, timed steps, kernel profile of one step
+ *   BENCH_BACKENDS=wasm,cpu ...                          # also the cpu backend (own = fused ops only; ~100x slower)
+ *
+ * Targets: >= 2,600 samples/s at L=8 on wasm (issue 4); >= 10,000 samples/s at L=8 and 1.0x PyTorch (issue 8).
  */
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installKernelFixes, uninstallKernelFixes } from '../lib/kernels';
+import { installKernelFixes, installNativeKernels, relaxedSimdSupported, uninstallNativeKernels } from '../lib/kernels';
 import { buildBst, BstConfig, makeOptimizer, syntheticSamples, trainStep, forward } from '../lib/model';
 import { FeatureSizes, Samples } from '../lib/data/types';
+import { DataParallelTrainer } from '../lib/parallel';
 
 /** ML-1M-like vocabularies (counts + 1 padding slot). */
 const ML1M_SIZES: FeatureSizes = {
@@ -31,16 +46,18 @@ const ML1M_SIZES: FeatureSizes = {
 };
 
 const env = (k: string, d: string) => process.env[k] ?? d;
-const BACKENDS = env('BENCH_BACKENDS', 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
-const LENS = env('BENCH_LENS', '4,8,20').split(',').map(Number);
+const list = (k: string, d: string) => env(k, d).split(',').map((s) => s.trim()).filter(Boolean);
+const BACKENDS = list('BENCH_BACKENDS', 'wasm');
+const LENS = list('BENCH_LENS', '4,8,20').map(Number);
 const BATCH = Number(env('BENCH_BATCH', '256'));
-const FEATURES = env('BENCH_FEATURES', 'full'); // 'full' | 'items'
-const FIXES = env('BENCH_FIXES', '1') !== '0';
+const FEATURES = env('BENCH_FEATURES', 'items'); // 'items' | 'full'
+const FFN_MULT = Number(env('BENCH_FFN_MULT', FEATURES === 'items' ? '1' : '4'));
+const WORKERS = Number(env('BENCH_WORKERS', String(os.cpus().length)));
+const TIERS = list('BENCH_TIERS', 'stock,own,own+workers,pytorch');
 const PROFILE = env('BENCH_PROFILE', '0') === '1';
-/** timed training steps per backend (cpu is ~20x slower: few steps) */
+/** timed training steps per backend (cpu is ~100x slower: few steps) */
 const STEPS: Record<string, number> = { wasm: Number(env('BENCH_STEPS', '30')), cpu: Number(env('BENCH_CPU_STEPS', '3')) };
-const FFN_MULT = Number(env('BENCH_FFN_MULT', '4')); // feed-forward width = FFN_MULT x transformer width
-const TARGET = 2600;
+const TORCH_PYTHON = env('BENCH_PYTHON', '/usr/bin/python3');
 
 function benchConfig(L: number): Partial<BstConfig> {
   const side = FEATURES !== 'items';
@@ -63,18 +80,20 @@ function benchConfig(L: number): Partial<BstConfig> {
   };
 }
 
-/** This process's CPU time (user + system) in seconds. With other processes on the cores, samples per CPU-second
- * approximates what an idle machine gives (wasm runs on one thread). */
-function cpuSec(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+/** One measurement: what the child process prints as JSON. */
+interface Result {
+  tier: string;
+  backend: string;
+  L: number;
+  train: number;
+  infer: number;
+  trainCpu?: number;
+  rssMb: number;
+  params?: number;
+  note?: string;
 }
 
-/** Peak resident set size so far (VmHWM from /proc, else the largest sampled rss), in MB. */
-let sampledPeak = 0;
-function sampleRss(): void {
-  sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
-}
+/** Peak resident set size of this process (VmHWM), in MB. */
 function peakRssMb(): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
@@ -82,7 +101,7 @@ function peakRssMb(): number {
   } catch {
     /* not Linux */
   }
-  return sampledPeak / 2 ** 20;
+  return process.memoryUsage().rss / 2 ** 20;
 }
 
 /** Kernel counts and time of one training step, largest first. */
@@ -100,80 +119,120 @@ async function profileStep(run: () => void): Promise<void> {
     agg.set(k.name, a);
   }
   const rows = [...agg.entries()].sort((x, y) => y[1].ms - x[1].ms);
-  console.log(`    profile of one step: ${info.kernels.length} kernels, ${total.toFixed(1)} ms in kernels`);
-  for (const [name, a] of rows.slice(0, 15)) {
-    console.log(`      ${name.padEnd(24)} x${String(a.n).padStart(4)}  ${a.ms.toFixed(2).padStart(8)} ms`);
-  }
-  const mm = info.kernels
-    .filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul')
-    .sort((x, y) => Number(y.kernelTimeMs) - Number(x.kernelTimeMs));
-  console.log(`    largest matmuls (inputs; transpose flags are not recorded by tf.profile):`);
-  for (const k of mm.slice(0, 10)) {
-    console.log(`      ${k.name.padEnd(12)} ${k.inputShapes.map((sh) => `[${sh}]`).join(' x ').padEnd(40)} ${Number(k.kernelTimeMs).toFixed(2).padStart(7)} ms`);
-  }
+  console.error(`    profile of one step: ${info.kernels.length} kernels, ${total.toFixed(1)} ms in kernels`);
+  for (const [name, a] of rows.slice(0, 15)) console.error(`      ${name.padEnd(24)} x${String(a.n).padStart(4)}  ${a.ms.toFixed(2).padStart(8)} ms`);
 }
 
-async function benchOne(backendName: string, L: number): Promise<void> {
+/** Child process: time one (tier, backend, L) and print a Result as JSON on stdout. */
+async function measure(tier: string, backendName: string, L: number): Promise<Result> {
+  await tf.setBackend(backendName);
+  await tf.ready();
+  installKernelFixes(backendName);
+  if (tier === 'stock') uninstallNativeKernels(backendName);
+  else installNativeKernels(backendName);
+  const workers = tier === 'own+workers' ? WORKERS : 1;
   const model = buildBst(benchConfig(L), ML1M_SIZES);
   const optimizer = makeOptimizer(model.config);
   const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
   const batches: Samples[] = Array.from({ length: 4 }, (_, i) => syntheticSamples({ n: BATCH, seqLen: L, sizes: ML1M_SIZES, seed: 10 + i }));
   const steps = STEPS[backendName] ?? 3;
-  for (let i = 0; i < 2; i++) trainStep(model, optimizer, batches[i % batches.length], vars); // warm-up (+ Adam slots)
-  sampleRss();
-  const c0 = cpuSec();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    trainStep(model, optimizer, batches[i % batches.length], vars);
-    sampleRss();
+  const parallel = workers > 1 ? await DataParallelTrainer.start({ model, workers, vars }) : undefined;
+  const step = async (i: number) => {
+    if (parallel) await parallel.step(optimizer, batches[i % batches.length], i);
+    else trainStep(model, optimizer, batches[i % batches.length], vars);
+  };
+  let trainSec = 0;
+  let trainCpu = 0;
+  try {
+    for (let i = 0; i < 3; i++) await step(i); // warm-up (+ Adam slots)
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step(i);
+    trainSec = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    trainCpu = (c.user + c.system) / 1e6;
+  } finally {
+    await parallel?.close();
   }
-  const trainSec = (performance.now() - t0) / 1000;
-  const trainCpu = cpuSec() - c0;
   const infer = () => tf.tidy(() => forward(model, batches[0], false).dataSync());
   infer();
   const inferSteps = Math.max(3, steps);
-  const c1 = cpuSec();
   const t1 = performance.now();
-  for (let i = 0; i < inferSteps; i++) {
-    infer();
-    sampleRss();
-  }
+  for (let i = 0; i < inferSteps; i++) infer();
   const inferSec = (performance.now() - t1) / 1000;
-  const inferCpu = cpuSec() - c1;
-  const trainRate = (steps * BATCH) / trainSec;
-  const params = model.net.countParams();
-  console.log(
-    `  ${backendName.padEnd(5)} L=${String(L).padEnd(3)} params ${params.toLocaleString('en-US').padStart(9)}  ` +
-      `train ${trainRate.toFixed(0).padStart(6)} samples/s (${((trainSec * 1000) / steps).toFixed(1)} ms/step, ${steps} steps; ` +
-      `${((steps * BATCH) / trainCpu).toFixed(0)} per CPU-s)  ` +
-      `infer ${((inferSteps * BATCH) / inferSec).toFixed(0).padStart(6)} samples/s (${((inferSteps * BATCH) / inferCpu).toFixed(0)} per CPU-s)  ` +
-      `peak RSS ${peakRssMb().toFixed(0)} MB  tensors ${tf.memory().numTensors}`,
-  );
-  const cpuRate = (steps * BATCH) / trainCpu;
-  if (PROFILE || (backendName === 'wasm' && L === 8 && Math.max(trainRate, cpuRate) < TARGET)) {
-    if (!PROFILE) console.log(`    below the ${TARGET} samples/s target at L=8: profiling one step`);
-    await profileStep(() => trainStep(model, optimizer, batches[0], vars));
-  }
-  optimizer.dispose();
-  model.net.dispose();
+  if (PROFILE && workers === 1) await profileStep(() => trainStep(model, optimizer, batches[0], vars));
+  const note = tier === 'own' && backendName === 'wasm' ? (relaxedSimdSupported() ? 'relaxed SIMD' : 'plain SIMD') : undefined;
+  return {
+    tier: workers > 1 ? `own+${workers} workers` : tier,
+    backend: backendName,
+    L,
+    train: (steps * BATCH) / trainSec,
+    infer: (inferSteps * BATCH) / inferSec,
+    trainCpu: (steps * BATCH) / trainCpu,
+    rssMb: peakRssMb(),
+    params: model.net.countParams(),
+    note,
+  };
 }
 
+/** PyTorch's numbers for the same model, or a reason why there are none. */
+function torchResult(L: number): Result | string {
+  if (FEATURES !== 'items') return 'the PyTorch twin is the items-only model (BENCH_FEATURES=items)';
+  const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `PyTorch not installed (apt-get install python3-torch to compare)`;
+  const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, 'torch_bst.py'), '--seq-len', String(L), '--batch', String(BATCH),
+    '--steps', String(STEPS.wasm), '--ffn-mult', String(FFN_MULT), '--items', String(ML1M_SIZES.numItems)], { encoding: 'utf8' });
+  if (r.status !== 0) return `torch_bst.py failed: ${(r.stderr || '').trim().split('\n').pop()}`;
+  const j = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  return { tier: `pytorch ${j.torch} (${j.threads} thread)`, backend: 'cpu', L, train: j.train_per_s, infer: j.infer_per_s, rssMb: NaN, params: j.params };
+}
+
+/** Run one measurement in a child process (same node flags, so the tsx loader comes along). */
+function runChild(tier: string, backendName: string, L: number): Result | string {
+  const r = spawnSync(process.execPath, [...process.execArgv, __filename], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_CHILD: JSON.stringify({ tier, backendName, L }) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const last = (r.stdout || '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('{')) return `failed (exit ${r.status})`;
+  return JSON.parse(last) as Result;
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_CHILD) {
+    const c = JSON.parse(process.env.BENCH_CHILD) as { tier: string; backendName: string; L: number };
+    console.log(JSON.stringify(await measure(c.tier, c.backendName, c.L)));
+    return;
+  }
   console.log(
-    `BST training benchmark: ML-1M-like sizes, features=${FEATURES}, ffnMult ${FFN_MULT}, batch ${BATCH}, kernel fixes ${FIXES ? 'on' : 'off'}, ` +
-      `node ${process.version}`,
+    `BST training benchmark: ML-1M-like sizes, features=${FEATURES}, ffnMult ${FFN_MULT}, batch ${BATCH}, ` +
+      `${STEPS.wasm} timed steps, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)}`,
   );
-  for (const b of BACKENDS) {
-    await tf.setBackend(b);
-    await tf.ready();
-    const fixes = FIXES ? installKernelFixes(b) : (uninstallKernelFixes(b), []);
-    console.log(`backend ${b}: fixes [${fixes.join(', ')}]`);
-    for (const L of b === 'cpu' ? LENS.filter((l) => l === 8).concat(LENS.includes(8) ? [] : LENS.slice(0, 1)) : LENS) {
-      try {
-        await benchOne(b, L);
-      } catch (e) {
-        console.log(`  ${b} L=${L}: failed: ${(e as Error).message.split('\n')[0]}`);
+  console.log(`${'backend'.padEnd(8)}${'tier'.padEnd(28)}${'L'.padStart(3)}${'train/s'.padStart(10)}${'infer/s'.padStart(10)}${'peak RSS'.padStart(10)}${'vs PyTorch'.padStart(12)}  note`);
+  for (const L of LENS) {
+    const torch = TIERS.includes('pytorch') ? torchResult(L) : undefined;
+    const rows: (Result | string)[] = [];
+    for (const b of BACKENDS) {
+      for (const tier of TIERS.filter((t) => t !== 'pytorch')) {
+        if (tier === 'own+workers' && (b !== 'wasm' || WORKERS < 2)) continue;
+        const r = runChild(tier, b, L);
+        rows.push(typeof r === 'string' ? `${b.padEnd(8)}${tier.padEnd(28)}${String(L).padStart(3)}  ${r}` : r);
       }
+    }
+    if (torch) rows.push(typeof torch === 'string' ? `${'cpu'.padEnd(8)}${'pytorch'.padEnd(28)}${String(L).padStart(3)}  ${torch}` : torch);
+    for (const r of rows) {
+      if (typeof r === 'string') {
+        console.log(r);
+        continue;
+      }
+      const ratio = torch && typeof torch !== 'string' && !r.tier.startsWith('pytorch') ? `${(r.train / torch.train).toFixed(2)}x` : '';
+      console.log(
+        `${r.backend.padEnd(8)}${r.tier.padEnd(28)}${String(r.L).padStart(3)}${fmt(r.train).padStart(10)}${fmt(r.infer).padStart(10)}` +
+          `${(Number.isFinite(r.rssMb) ? `${fmt(r.rssMb)} MB` : '-').padStart(10)}${ratio.padStart(12)}  ${r.note ?? ''}`,
+      );
     }
   }
 }

@@ -11,6 +11,7 @@ import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark } from './benchmar
 import { tune } from './tune';
 import { recommendCommand } from './recommend/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
+import { parseWorkers } from './parallel/env';
 import { FlagSpec, FlagValues, flagUsage, parseFlags, UsageError } from './util/args';
 import { BstError } from './util/errors';
 import { writeJsonAtomic } from './util/files';
@@ -38,6 +39,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   out: { type: 'string', help: 'output folder (checkpoints, history.json, metrics.json)', default: 'runs/latest' },
   resume: { type: 'boolean', help: 'continue from <out>/checkpoints/last', default: false },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
+  workers: { type: 'string', help: 'data-parallel gradient workers incl. the main thread: N or auto (= cores); default $BST_WORKERS or 1' },
 };
 
 const EVAL_FLAGS: Record<string, FlagSpec> = {
@@ -175,7 +177,10 @@ async function cmdTrain(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
   const out = path.resolve(String(f.out));
-  const r = await runExperiment({ dataset, split: splitFromFlags(f), config: configFromFlags(f), outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress) });
+  const workers = parseWorkers((f.workers as string | undefined) ?? process.env.BST_WORKERS, f.workers !== undefined ? '--workers' : 'BST_WORKERS');
+  const r = await runExperiment({
+    dataset, split: splitFromFlags(f), config: configFromFlags(f), outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress), workers,
+  });
   console.log(`${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
     `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
 }

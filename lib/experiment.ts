@@ -9,6 +9,7 @@ import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Proto
 import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig, train, TrainResult } from './model/index';
 import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
+import { workersFromEnv } from './parallel/env';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
 export interface SplitOptions {
@@ -41,6 +42,8 @@ export interface ExperimentOptions {
   progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** Batch size for scoring. Default 1024. */
   evalBatchSize?: number;
+  /** Data-parallel gradient workers incl. the main thread (lib/parallel; 1 = single thread). Default: env BST_WORKERS, else 1. */
+  workers?: number;
 }
 
 /** What a run produced. */
@@ -123,6 +126,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     vocabularies: vocabsToJSON(data.vocabs),
     log,
     progress: o.progress ?? true,
+    workers: o.workers ?? workersFromEnv(),
   });
   const trainSeconds = (Date.now() - t0) / 1000;
   const fitSeconds = training.history.reduce((a, r) => a + r.seconds, 0);

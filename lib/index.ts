@@ -9,6 +9,7 @@ export * from './backend';
 export * from './params';
 export * from './data/index';
 export * from './model/index';
+export * from './parallel/index';
 export * from './eval/index';
 export * from './viz/index';
 export { installKernelFixes } from './kernels/index';

@@ -16,7 +16,7 @@
  * and tfjs's own ops otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeFor } from './native';
+import { nativeFor } from './native-module';
 
 export const LAYER_NORM = 'BstLayerNorm';
 export const LAYER_NORM_GRAD = 'BstLayerNormGrad';

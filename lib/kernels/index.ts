@@ -19,7 +19,7 @@ import { gatherV2Wasm } from './gather';
 import { makeSumLeading } from './sum-leading';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
 import { nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSum, sharingIdentity } from './native-kernels';
-import { nativeUnavailableReason } from './native';
+import { nativeUnavailableReason } from './native-module';
 import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
 export { KernelError, installedFix } from './registry';
@@ -29,7 +29,7 @@ export { segmentSumInto, segmentSumOutputShape, unsortedSegmentSumCpu, unsortedS
 export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMaterialiseTranspose } from './matmul-transpose';
 export type { FusedParts, TransposingMatMulOptions } from './matmul-transpose';
 export type { FixedKernelConfig } from './registry';
-export { instantiateNative, NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native';
+export { instantiateNative, NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native-module';
 export { ADAM, FUSED_KERNELS, FusedAdamOptimizer, fusedLayerNorm, hasFused, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD,
   adamRef, layerNormGradRef, layerNormRef, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 

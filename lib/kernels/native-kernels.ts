@@ -3,7 +3,7 @@
  * hands every other case (dtypes, broadcasting patterns, activations) to the kernel it replaced.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeFor } from './native';
+import { nativeFor } from './native-module';
 import { segmentSumOutputShape } from './unsorted-segment-sum';
 
 const F = 4; // bytes per float32 / int32

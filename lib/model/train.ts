@@ -6,15 +6,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Samples } from '../data/types';
-import { TrainingError } from '../util/errors';
+import { ConfigError, TrainingError } from '../util/errors';
 import { writeJsonAtomic } from '../util/files';
 import { BstConfig } from './config';
 import { BstModel } from './build';
-import { samplesToInputs, samplesToLabels } from './inputs';
-import { LearnedPositionEmbedding, RatingEmbedding, TimeDeltaEmbedding, isSeededStep } from './layers/index';
-import { EvalMetrics, evaluate, taskLoss } from './predict';
+import { EvalMetrics, evaluate } from './predict';
 import { ProgressBar, ProgressOptions, formatDuration } from './progress';
 import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from './checkpoint';
+import { lossFunction, setDropoutStep } from './loss';
+import { DataParallelTrainer, supportsWorkers } from '../parallel/trainer';
+import { FusedAdamOptimizer } from '../kernels/fused';
+
+export { lossFunction, setDropoutStep };
 
 /** One epoch of the returned / saved history. */
 export interface EpochRecord {
@@ -59,6 +62,16 @@ export interface TrainOptions {
   trainSamplesPerEpoch?: number;
   /** Test hook: called after each step with its loss; may return a value to use instead (e.g. NaN). */
   onStep?: (step: number, loss: number) => number | void;
+  /**
+   * Data-parallel training over worker threads (lib/parallel; wasm and cpu backends): the number of gradient
+   * computers including the main thread, e.g. os.cpus().length (see parseWorkers / workersFromEnv for
+   * BST_WORKERS). Each batch is split into that many shards and the shard-size-weighted gradients are averaged,
+   * so results equal single-worker training up to float32 summation order (dropout masks differ per shard).
+   * Default 1: today's single-threaded path. On native backends (tfjs-node) it is ignored with a log line.
+   */
+  workers?: number;
+  /** With workers > 1: every N steps check that the workers' weights equal the main thread's (0 = never, default). */
+  checkWorkersEvery?: number;
 }
 
 /** What train() returns. The model holds the best validation weights when training ends. */
@@ -80,29 +93,12 @@ export interface TrainResult {
 export function makeOptimizer(config: BstConfig): tf.Optimizer {
   switch (config.optimizer) {
     case 'adam':
-      return tf.train.adam(config.learningRate);
+      return new FusedAdamOptimizer(config.learningRate, 0.9, 0.999); // tf.train.adam, one fused kernel per variable where available
     case 'adagrad':
       return tf.train.adagrad(config.learningRate);
     default:
       throw new TrainingError(`unknown optimizer ${JSON.stringify((config as any).optimizer)}`);
   }
-}
-
-/** Set the dropout step of every seeded layer (so masks depend only on seed and step). */
-export function setDropoutStep(model: BstModel, step: number): void {
-  for (const l of model.net.layers) if (isSeededStep(l)) l.setDropoutStep(step);
-}
-
-/** Dense / attention / feed-forward kernels (rank-2 weights outside embedding tables), for the L2 penalty. */
-function l2Weights(model: BstModel): tf.Variable[] {
-  const out: tf.Variable[] = [];
-  for (const layer of model.net.layers) {
-    const isTable = layer instanceof LearnedPositionEmbedding || layer instanceof TimeDeltaEmbedding ||
-      layer instanceof RatingEmbedding || layer.getClassName() === 'Embedding';
-    if (isTable) continue;
-    for (const w of layer.trainableWeights) if (w.shape.length === 2) out.push(w.read() as tf.Variable);
-  }
-  return out;
 }
 
 /**
@@ -111,18 +107,7 @@ function l2Weights(model: BstModel): tf.Variable[] {
  */
 export function trainStep(model: BstModel, optimizer: tf.Optimizer, samples: Samples, vars?: tf.Variable[]): number {
   const varList = vars ?? model.net.trainableWeights.map((w) => w.read() as tf.Variable);
-  const c = model.config;
-  const decay = c.l2 > 0 ? l2Weights(model) : [];
-  const loss = tf.tidy(() => {
-    const xs = samplesToInputs(samples, model.sizes, c);
-    const y = samplesToLabels(samples, c); // [n, 1]
-    return optimizer.minimize(() => {
-      const pred = model.net.apply(xs, { training: true }) as tf.Tensor; // [n, 1]
-      let l = taskLoss(c, y, pred);
-      if (decay.length) l = tf.add(l, tf.mul(c.l2, tf.addN(decay.map((w) => tf.sum(tf.square(w)))))) as tf.Scalar;
-      return l;
-    }, true, varList) as tf.Scalar;
-  });
+  const loss = tf.tidy(() => optimizer.minimize(lossFunction(model, samples), true, varList) as tf.Scalar);
   const v = loss.dataSync()[0];
   loss.dispose();
   return v;
@@ -172,6 +157,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 
   const restoreBest = () => { if (best) model.net.setWeights(best); };
+  let workers = o.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new ConfigError(`TrainOptions.workers must be an integer >= 1, got ${workers}`);
+  if (workers > 1 && !supportsWorkers()) {
+    log?.(`workers=${workers} ignored: the ${tf.getBackend()} backend already uses every core; training on one thread`);
+    workers = 1;
+  }
+  /** the worker threads, started before the first epoch that runs (none when workers = 1) */
+  let parallel: DataParallelTrainer | undefined;
   let samplesPerEpoch = o.trainSamplesPerEpoch;
   let stoppedEarly = false;
   try {
@@ -179,6 +172,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     for (let epoch = state.epoch; epoch < c.epochs && !stoppedEarly; epoch++) {
       const batches = o.trainBatches(epoch);
       if (samplesPerEpoch === undefined && Array.isArray(batches)) samplesPerEpoch = (batches as Samples[]).reduce((a, b) => a + b.n, 0);
+      // worker threads start before the first epoch's clock (their start-up is not training time)
+      if (workers > 1 && !parallel) parallel = await DataParallelTrainer.start({ model, workers, vars, checkEvery: o.checkWorkersEvery });
       const bar = o.progress === false ? undefined : new ProgressBar({
         ...(typeof o.progress === 'object' ? o.progress : {}), total: samplesPerEpoch, label: `epoch ${epoch + 1}/${c.epochs}`,
       });
@@ -186,8 +181,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let seen = 0, lossSum = 0, steps = 0;
       for (const b of batches) {
         if (b.n === 0) continue;
-        setDropoutStep(model, state.step);
-        let loss = trainStep(model, optimizer, b, vars);
+        let loss: number;
+        if (parallel) {
+          loss = await parallel.step(optimizer, b, state.step);
+        } else {
+          setDropoutStep(model, state.step);
+          loss = trainStep(model, optimizer, b, vars);
+        }
         const over = o.onStep?.(state.step, loss);
         if (typeof over === 'number') loss = over;
         if (!Number.isFinite(loss)) {
@@ -243,6 +243,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } finally {
     if (best) tf.dispose(best);
     optimizer.dispose();
+    await parallel?.close();
   }
   return { model, history, bestEpoch: state.bestEpoch, bestValue: state.bestValue, stoppedEarly, monitor: 'loss', resumedAtEpoch };
 }
