@@ -74,8 +74,9 @@ INLINE void mm_4x8(const f32 *A, i32 sai, i32 sak, const f32 *B, i32 ldb, f32 *C
     const f32 *b = B + k * ldb;
     v128_t b0 = LOAD(b), b1 = LOAD(b + 4);
     const f32 *a = A + k * sak;
-    v128_t a0 = wasm_f32x4_splat(a[0]), a1 = wasm_f32x4_splat(a[sai]);
-    v128_t a2 = wasm_f32x4_splat(a[2 * sai]), a3 = wasm_f32x4_splat(a[3 * sai]);
+    /* load32_splat: one broadcasting load (vbroadcastss), no shuffle-port work */
+    v128_t a0 = wasm_v128_load32_splat(a), a1 = wasm_v128_load32_splat(a + sai);
+    v128_t a2 = wasm_v128_load32_splat(a + 2 * sai), a3 = wasm_v128_load32_splat(a + 3 * sai);
     c00 = MADD(a0, b0, c00); c01 = MADD(a0, b1, c01);
     c10 = MADD(a1, b0, c10); c11 = MADD(a1, b1, c11);
     c20 = MADD(a2, b0, c20); c21 = MADD(a2, b1, c21);
@@ -93,9 +94,9 @@ INLINE void mm_4x8_ta(const f32 *A, i32 lda, const f32 *B, i32 ldb, f32 *C, i32 
   for (i32 k = 0; k < K; k++) {
     const f32 *b = B + k * ldb;
     v128_t b0 = LOAD(b), b1 = LOAD(b + 4);
-    v128_t a = LOAD(A + k * lda);
-    v128_t a0 = wasm_i32x4_shuffle(a, a, 0, 0, 0, 0), a1 = wasm_i32x4_shuffle(a, a, 1, 1, 1, 1);
-    v128_t a2 = wasm_i32x4_shuffle(a, a, 2, 2, 2, 2), a3 = wasm_i32x4_shuffle(a, a, 3, 3, 3, 3);
+    const f32 *a = A + k * lda;
+    v128_t a0 = wasm_v128_load32_splat(a), a1 = wasm_v128_load32_splat(a + 1);
+    v128_t a2 = wasm_v128_load32_splat(a + 2), a3 = wasm_v128_load32_splat(a + 3);
     c00 = MADD(a0, b0, c00); c01 = MADD(a0, b1, c01);
     c10 = MADD(a1, b0, c10); c11 = MADD(a1, b1, c11);
     c20 = MADD(a2, b0, c20); c21 = MADD(a2, b1, c21);
@@ -110,7 +111,7 @@ INLINE void mm_4x8_ta(const f32 *A, i32 lda, const f32 *B, i32 ldb, f32 *C, i32 
 /* One row x 4 columns. */
 INLINE void mm_1x4(const f32 *A, i32 sak, const f32 *B, i32 ldb, f32 *C, i32 K, i32 acc) {
   v128_t c0 = acc ? LOAD(C) : wasm_f32x4_splat(0);
-  for (i32 k = 0; k < K; k++) c0 = MADD(wasm_f32x4_splat(A[k * sak]), LOAD(B + k * ldb), c0);
+  for (i32 k = 0; k < K; k++) c0 = MADD(wasm_v128_load32_splat(A + k * sak), LOAD(B + k * ldb), c0);
   STORE(C, c0);
 }
 
