@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { writeFileAtomic } from '../lib/util/files';
-import { WASM } from '../lib/kernels/native';
+import { WASM } from '../lib/kernels/native-module';
 
 const DIR = path.join(__dirname, '..', 'lib', 'kernels', 'native');
 const SOURCE = path.join(DIR, 'bst_kernels.c');
