@@ -407,6 +407,25 @@ INLINE f32 exp_nonpos(f32 x) {
   return e * two_n.f;
 }
 
+/* sum of a[e] * b[e] over e < n (SIMD body, scalar tail) */
+INLINE f32 dot_n(const f32 *a, const f32 *b, i32 n) {
+  v128_t s = wasm_f32x4_splat(0);
+  i32 e = 0;
+  for (; e + 4 <= n; e += 4) s = MADD(LOAD(a + e), LOAD(b + e), s);
+  f32 t = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) +
+          wasm_f32x4_extract_lane(s, 3);
+  for (; e < n; e++) t += a[e] * b[e];
+  return t;
+}
+
+/* y[e] += alpha * x[e] over e < n */
+INLINE void axpy_n(f32 *y, f32 alpha, const f32 *x, i32 n) {
+  v128_t va = wasm_f32x4_splat(alpha);
+  i32 e = 0;
+  for (; e + 4 <= n; e += 4) STORE(y + e, MADD(va, LOAD(x + e), LOAD(y + e)));
+  for (; e < n; e++) y[e] += alpha * x[e];
+}
+
 /*
  * Multi-head scaled dot-product attention over the L positions of each sample (never across the batch).
  * q, k, v, ctx: [B, L, D] with head h in columns [h*dh, (h+1)*dh); mask [B, L] (1 real, 0 padding: such keys
@@ -427,10 +446,7 @@ void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *
         f32 *p = pbh + i * L;
         f32 mx = -3.0e38f;
         for (i32 j = 0; j < L; j++) {
-          const f32 *kj = kb + j * D + h * dh;
-          f32 sc = 0;
-          for (i32 e = 0; e < dh; e++) sc += qi[e] * kj[e];
-          sc = sc * scale + (1.0f - mb[j]) * -1.0e9f;
+          f32 sc = dot_n(qi, kb + j * D + h * dh, dh) * scale + (1.0f - mb[j]) * -1.0e9f;
           p[j] = sc;
           mx = sc > mx ? sc : mx;
         }
@@ -445,8 +461,7 @@ void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *
         for (i32 j = 0; j < L; j++) {
           f32 pj = p[j] * iz;
           p[j] = pj;
-          const f32 *vj = vb + j * D + h * dh;
-          for (i32 e = 0; e < dh; e++) ci[e] += pj * vj[e];
+          axpy_n(ci, pj, vb + j * D + h * dh, dh);
         }
       }
     }
@@ -473,13 +488,8 @@ void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *row, const f32 *dctx, co
         const f32 *gi = dctx + off + i * D + h * dh;
         f32 dot = 0;
         for (i32 j = 0; j < L; j++) {
-          const f32 *vj = v + off + j * D + h * dh;
-          f32 *dvj = dv + off + j * D + h * dh;
-          f32 s = 0;
-          for (i32 e = 0; e < dh; e++) {
-            s += gi[e] * vj[e];
-            dvj[e] += p[j] * gi[e];
-          }
+          f32 s = dot_n(gi, v + off + j * D + h * dh, dh);
+          axpy_n(dv + off + j * D + h * dh, p[j], gi, dh);
           row[j] = s; /* dP_ij */
           dot += p[j] * s;
         }
@@ -488,12 +498,8 @@ void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *row, const f32 *dctx, co
         for (i32 e = 0; e < dh; e++) dqi[e] = 0;
         for (i32 j = 0; j < L; j++) {
           f32 ds = p[j] * (row[j] - dot) * scale;
-          const f32 *kj = k + off + j * D + h * dh;
-          f32 *dkj = dk + off + j * D + h * dh;
-          for (i32 e = 0; e < dh; e++) {
-            dqi[e] += ds * kj[e];
-            dkj[e] += ds * qi[e];
-          }
+          axpy_n(dqi, ds, k + off + j * D + h * dh, dh);
+          axpy_n(dk + off + j * D + h * dh, ds, qi, dh);
         }
       }
     }
