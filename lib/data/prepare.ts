@@ -178,9 +178,26 @@ function buildVocabs(
   trainUsers: Uint8Array,
   zipPrefixLength: number,
 ): Vocabs {
-  const items = new Set<number>();
-  for (let p = 0; p < perm.length; p++) if (trainMask[p]) items.add(cols.movieId[perm[p]]);
-  const item = Vocab.sorted(items);
+  // distinct training movies: a mark per movieId (ascending scan = sorted vocabulary), a Set for negative ids
+  const mid = cols.movieId;
+  let minM = 0, maxM = -1;
+  for (let r = 0; r < mid.length; r++) {
+    const m = mid[r];
+    if (m < minM) minM = m;
+    if (m > maxM) maxM = m;
+  }
+  let item: Vocab<number>;
+  if (minM >= 0) {
+    const seen = new Uint8Array(maxM + 1);
+    for (let p = 0; p < perm.length; p++) if (trainMask[p]) seen[mid[perm[p]]] = 1;
+    const ids: number[] = [];
+    for (let m = 0; m <= maxM; m++) if (seen[m]) ids.push(m);
+    item = new Vocab(ids);
+  } else {
+    const items = new Set<number>();
+    for (let p = 0; p < perm.length; p++) if (trainMask[p]) items.add(mid[perm[p]]);
+    item = Vocab.sorted(items);
+  }
   const users: number[] = [];
   for (let d = 0; d < rawUserOfRun.length; d++) if (trainUsers[d]) users.push(rawUserOfRun[d]);
   const user = new Vocab(users); // already ascending
