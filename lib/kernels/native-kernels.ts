@@ -122,7 +122,8 @@ export function nativeGather(fallback: tf.KernelFunc): tf.KernelFunc {
     if (prod(outShape) === 0 || prod(x.shape) === 0) return out.info;
     const outer = prod(x.shape.slice(0, parsedAxis));
     const slice = prod(x.shape.slice(parsedAxis + 1));
-    nk.k.bst_gather(out.ptr, nk.ptr(x), nk.ptr(indices), outer, axisDim, idx.length, slice);
+    // the index count from the shape: `idx` is a view of the heap, detached (length 0) if nk.out grew the memory
+    nk.k.bst_gather(out.ptr, nk.ptr(x), nk.ptr(indices), outer, axisDim, prod(indices.shape), slice);
     return out.info;
   };
 }

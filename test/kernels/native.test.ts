@@ -145,6 +145,24 @@ describe('native kernels: forward values equal the cpu reference', () => {
     expect(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([9], 'int32'))).toThrow(/index value 9 is not in \[0, 8\]/);
   });
 
+  it('gather stays correct when allocating its output grows the wasm memory (views of the heap detach)', async () => {
+    await tf.setBackend('wasm');
+    installNativeKernels('wasm');
+    const heapBytes = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const slice = 1024;
+    const n = Math.ceil((heapBytes + 64 * 2 ** 20) / (slice * 4)); // an output larger than the whole heap
+    const x = tf.tensor2d(Float32Array.from({ length: 4 * slice }, (_, i) => i), [4, slice]);
+    const idx = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i * 7) % 4), 'int32');
+    const out = tf.gather(x, idx);
+    expect((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length).toBeGreaterThan(heapBytes); // it grew
+    for (const row of [0, 1, n - 1]) {
+      const got = out.slice([row, 0], [1, 3]).dataSync();
+      const src = ((row * 7) % 4) * slice;
+      expect(Array.from(got)).toEqual([src, src + 1, src + 2]);
+    }
+    tf.dispose([x, idx, out]);
+  });
+
   it('unsorted segment sum drops out-of-range ids', async () => {
     const x = rand([10, 6]);
     const ids = [0, 4, 4, 2, -1, 9, 2, 0, 1, 4];
