@@ -7,9 +7,18 @@
  *     validation) against 100 seeded uniform negatives and against the full catalogue, for popularity, the
  *     BST ranking by predicted rating, and the BST like head trained with sampled negatives; plus MMR
  *     re-ranking's effect on HR@10 and on diversity (full-catalogue lists).
+ *  3. ('agreement') exact vs two-stage on ml-100k with a like head: how often the two-stage top-10 equals the
+ *     exact top-10 (latest history, every user), and HR@10 / NDCG@10 on the full catalogue (held-out last
+ *     rating) for each first stage and pool size. The model is a run folder from `bst train-recommender`
+ *     (BENCH_MODEL=dir) or, without one, a like head trained here (BENCH_EPOCHS, BENCH_NEGATIVES).
+ *     Two-stage scores are derived from one exact scoring pass per user: the re-ranked pool gets exactly the
+ *     model's scores (test/recommend/two-stage.test.ts checks it); the default setting is also re-run
+ *     through scoreTwoStage itself as a check.
  *
  *   npx tsx bench/recommend.ts
- *   BENCH_PARTS=latency npx tsx bench/recommend.ts            # latency only (or: ranking)
+ *   BENCH_PARTS=latency npx tsx bench/recommend.ts            # latency only (or: ranking, agreement)
+ *   BENCH_PARTS=agreement BENCH_MODEL=runs/like npx tsx bench/recommend.ts
+ *   BENCH_POOLS=100,300,500 BENCH_RETRIEVALS=popularity,mixed ...   # agreement grid
  *   BENCH_EPOCHS=2 BENCH_NEGATIVES=1 BENCH_MAX_USERS=300 ...   # training epochs, like-head negatives, users evaluated
  *   BENCH_LATENCY_VARIANTS="tuned;lean:ffnMult=1,mlpUnits=128/64" ...
  *   BST_DATA_DIR=/work/shared/data (parent of ml-100k; default <project>/data, then ../shared/data)
@@ -20,10 +29,15 @@ import * as path from 'path';
 import { initBackend } from '../lib/backend';
 import { generateSynthetic, loadMovieLens, prepareData } from '../lib/data/index';
 import { buildBst, BstConfig, parseOverrides } from '../lib/model/index';
+import { loadRun } from '../lib/experiment';
+import { ndcgAtK } from '../lib/eval/ranking';
 import {
-  bstRankingScorer, evaluateLists, latestCut, Lister, mmrRerank, popularityRankingScorer, recommend,
-  scoreItems, topKLister, trainRecommender, unratedItems, vocabCatalog,
+  bstRankingScorer, DEFAULT_POOL, DEFAULT_RETRIEVAL, evaluateLists, heldOutCut, heldOutPositions, HistoryCut, latestCut, Lister, mmrRerank,
+  exactScores, popularityRankingScorer, recommend, RetrievalKind, retrievePool, scoreItems, scoreTwoStage, topK, topKLister,
+  trainRecommender, unratedItems, vocabCatalog,
 } from '../lib/recommend/index';
+import { BstModel } from '../lib/model/index';
+import { PreparedData } from '../lib/data/index';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const PARTS = env('BENCH_PARTS', 'latency,ranking').split(',');
@@ -32,6 +46,8 @@ const NEGATIVES = Number(env('BENCH_NEGATIVES', '1'));
 const MAX_USERS = process.env.BENCH_MAX_USERS ? Number(process.env.BENCH_MAX_USERS) : undefined;
 const LAMBDA = Number(env('BENCH_MMR_LAMBDA', '0.7'));
 const REPEATS = Number(env('BENCH_REPEATS', '10'));
+const POOLS = env('BENCH_POOLS', '100,200,300,500').split(',').map(Number);
+const RETRIEVALS = env('BENCH_RETRIEVALS', 'popularity,embedding,mixed').split(',') as RetrievalKind[];
 const tuned: Partial<BstConfig> = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'lib', 'model', 'tuned-config.json'), 'utf8')).config;
 
 function median(xs: number[]): number {
@@ -58,8 +74,9 @@ async function latency(): Promise<void> {
   }
   const candidates = unratedItems(data, u);
   console.log(`\n## Latency: one user's full catalogue on ${data.sizes.numItems - 1} movies (${candidates.length} unrated), wasm, ${REPEATS} runs, median`);
-  console.log('| model | width D | L | ffn | MLP | score all (ms) | recommend top-10 + explanations (ms) | candidates/s |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  const pools = POOLS.filter((m) => m < candidates.length);
+  console.log(`| model | width D | L | ffn | MLP | exact, forward pass: score all (ms) | exact, shared-history: score all (ms) | exact: recommend top-10 + explanations (ms) | ${pools.map((m) => `two-stage M=${m}: recommend (ms)`).join(' | ')} |`);
+  console.log(`|---|---|---|---|---|---|---|---|${pools.map(() => '---|').join('')}`);
   for (const v of variants) {
     const model = buildBst(v.config, data.sizes);
     const c = model.config;
@@ -67,17 +84,30 @@ async function latency(): Promise<void> {
     scoreItems(model, data, cut, candidates); // warm-up (kernel compilation, allocation)
     recommend({ model, data, catalog, userId: data.vocabs.user.value(u)!, k: 10 });
     const score: number[] = [];
+    const shared: number[] = [];
     const full: number[] = [];
+    exactScores(model, data, cut, candidates); // warm-up, builds the per-model tensors
+    const two: number[][] = pools.map(() => []);
+    const userId = data.vocabs.user.value(u)!;
+    for (const m of pools) recommend({ model, data, catalog, userId, k: 10, mode: 'two-stage', twoStage: { pool: m } }); // warm-up per shape
     for (let r = 0; r < REPEATS; r++) {
       let t0 = performance.now();
       scoreItems(model, data, cut, candidates);
       score.push(performance.now() - t0);
       t0 = performance.now();
-      recommend({ model, data, catalog, userId: data.vocabs.user.value(u)!, k: 10 });
+      exactScores(model, data, cut, candidates);
+      shared.push(performance.now() - t0);
+      t0 = performance.now();
+      recommend({ model, data, catalog, userId, k: 10 });
       full.push(performance.now() - t0);
+      pools.forEach((m, j) => {
+        t0 = performance.now();
+        recommend({ model, data, catalog, userId, k: 10, mode: 'two-stage', twoStage: { pool: m } });
+        two[j].push(performance.now() - t0);
+      });
     }
     const s = median(score);
-    console.log(`| ${v.name} | ${c.embedDim + c.posDim + c.ratingDim} | ${c.seqLen} | ${c.ffnMult}x | ${c.mlpUnits.join('-')} | ${s.toFixed(1)} | ${median(full).toFixed(1)} | ${Math.round(candidates.length / (s / 1000))} |`);
+    console.log(`| ${v.name} | ${c.embedDim + c.posDim + c.ratingDim} | ${c.seqLen} | ${c.ffnMult}x | ${c.mlpUnits.join('-')} | ${s.toFixed(1)} | ${median(shared).toFixed(1)} | ${median(full).toFixed(1)} | ${two.map((t) => median(t).toFixed(1)).join(' | ')} |`);
     model.net.dispose();
   }
   console.log(`(target: < 50 ms for 3,706 movies; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores)`);
@@ -132,10 +162,106 @@ async function ranking(): Promise<void> {
   console.log(`(total ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
 }
 
+/** Exact scores of a user's candidates at a cut, and the two-stage top-10 / held-out rank derived from them. */
+interface UserScores { cut: HistoryCut; items: Int32Array; scores: Float32Array; target?: number }
+
+function twoStageTop(model: BstModel, data: PreparedData, s: UserScores, pool: number, kind: RetrievalKind, k: number): Int32Array {
+  const idx = retrievePool(model, data, s.cut, s.items, pool, kind);
+  return topK(Int32Array.from(idx, (i) => s.items[i]), Float32Array.from(idx, (i) => s.scores[i]), k).items;
+}
+
+/** 1-based rank of the target among the scored items, pessimistic on ties (every tie ranks above it). */
+function rankOf(items: Int32Array, scores: ArrayLike<number>, target: number): number {
+  const t = items.indexOf(target);
+  let rank = 1;
+  for (let i = 0; i < items.length; i++) if (i !== t && scores[i] >= scores[t]) rank++;
+  return rank;
+}
+
+async function agreement(): Promise<void> {
+  const log = (s: string) => console.error(s);
+  let model: BstModel;
+  let data: PreparedData;
+  if (process.env.BENCH_MODEL) {
+    const run = await loadRun(process.env.BENCH_MODEL, { dataDir: path.dirname(dataDirFor100k()) });
+    model = run.model;
+    data = run.data;
+  } else {
+    const dataset = loadMovieLens({ dir: dataDirFor100k(), release: 'ml-100k' });
+    data = prepareData({ dataset, seqLen: tuned.seqLen ?? 10, k: 1 });
+    model = (await trainRecommender({ data, config: { ...tuned, epochs: EPOCHS, patience: 1, task: 'like' }, negatives: NEGATIVES, log })).model;
+  }
+  const K = 10;
+  const users = MAX_USERS ?? data.sizes.numUsers - 1;
+  const t0 = Date.now();
+  const latest: UserScores[] = [];
+  const held: UserScores[] = [];
+  for (let u = 1; u <= users; u++) {
+    const cut = latestCut(data, u);
+    const items = unratedItems(data, u);
+    latest.push({ cut, items, scores: exactScores(model, data, cut, items) });
+  }
+  const it = data.interactions;
+  for (const p of heldOutPositions(data, MAX_USERS)) {
+    if (it.item[p] === 0) continue;
+    const cut = heldOutCut(data, p);
+    const mask = new Uint8Array(data.sizes.numItems);
+    for (let q = it.userOffsets[cut.user]; q < it.userOffsets[cut.user + 1]; q++) if (q !== p) mask[it.item[q]] = 1;
+    const items: number[] = [];
+    for (let i = 1; i < mask.length; i++) if (!mask[i]) items.push(i); // every movie the user did not rate, plus the held-out one
+    const arr = Int32Array.from(items);
+    held.push({ cut, items: arr, scores: exactScores(model, data, cut, arr), target: it.item[p] });
+  }
+  log(`exact scoring of ${latest.length} + ${held.length} user cuts: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const exactTop = latest.map((s) => topK(s.items, s.scores, K).items);
+  let hr = 0, nd = 0;
+  for (const s of held) {
+    const r = rankOf(s.items, s.scores, s.target!);
+    if (r <= K) (hr += 1), (nd += ndcgAtK(r, K));
+  }
+  const catalogue = data.sizes.numItems - 1;
+  console.log(`\n## Exact vs two-stage on ml-100k (${latest.length} users, ${catalogue} movies; like head ${model.config.task === 'like' ? 'yes' : 'no'}; top-${K})`);
+  console.log('| scoring | first stage | pool M | top-10 identical (same items, same order) | top-10 same set | mean overlap@10 | HR@10 (full) | NDCG@10 (full) |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`| exact | - | ${catalogue} | 1.000 | 1.000 | 10.00 | ${(hr / held.length).toFixed(4)} | ${(nd / held.length).toFixed(4)} |`);
+  for (const kind of RETRIEVALS) {
+    for (const m of POOLS) {
+      let same = 0, sameSet = 0, overlap = 0, h = 0, n = 0;
+      latest.forEach((s, j) => {
+        const top = twoStageTop(model, data, s, Math.max(m, K), kind, K);
+        const ex = exactTop[j];
+        if (top.length === ex.length && top.every((x, i) => x === ex[i])) same++;
+        const inter = top.filter((x) => ex.includes(x)).length;
+        if (inter === ex.length && top.length === ex.length) sameSet++;
+        overlap += inter;
+      });
+      for (const s of held) {
+        const idx = retrievePool(model, data, s.cut, s.items, Math.max(m, K), kind);
+        const t = s.items.indexOf(s.target!);
+        if (!idx.includes(t)) continue; // the first stage dropped the held-out movie: a miss
+        const r = rankOf(Int32Array.from(idx, (i) => s.items[i]), Float32Array.from(idx, (i) => s.scores[i]), s.target!);
+        if (r <= K) (h += 1), (n += ndcgAtK(r, K));
+      }
+      console.log(`| two-stage | ${kind} | ${m} | ${(same / latest.length).toFixed(3)} | ${(sameSet / latest.length).toFixed(3)} | ${(overlap / latest.length).toFixed(2)} | ${(h / held.length).toFixed(4)} | ${(n / held.length).toFixed(4)} |`);
+    }
+  }
+  // check: the real two-stage path (scoreTwoStage: a separate model pass on the pool) gives the derived lists
+  let agree = 0;
+  latest.forEach((s, j) => {
+    const two = scoreTwoStage(model, data, s.cut, s.items, { pool: DEFAULT_POOL, retrieval: DEFAULT_RETRIEVAL });
+    const top = topK(s.items, two.scores, K).items;
+    const derived = twoStageTop(model, data, s, DEFAULT_POOL, DEFAULT_RETRIEVAL, K);
+    if (top.every((x, i) => x === derived[i])) agree++;
+    void j;
+  });
+  console.log(`(check: scoreTwoStage's own pass, ${DEFAULT_RETRIEVAL} M=${DEFAULT_POOL}, gives the derived top-10 for ${agree} of ${latest.length} users; total ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
+}
+
 (async () => {
   await initBackend({ choice: process.env.BST_BACKEND ?? 'wasm' });
   if (PARTS.includes('latency')) await latency();
   if (PARTS.includes('ranking')) await ranking();
+  if (PARTS.includes('agreement')) await agreement();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

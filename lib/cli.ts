@@ -9,7 +9,7 @@ import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } fr
 import { BstConfig, evaluate, parseOverrides, predict } from './model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark } from './benchmark';
 import { tune } from './tune';
-import { recommendCommand } from './recommend/cli';
+import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from './parallel/env';
 import { FlagSpec, FlagValues, flagUsage, parseFlags, UsageError } from './util/args';
@@ -94,6 +94,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 COMMANDS.recommend = recommendCommand;
+COMMANDS['train-recommender'] = trainRecommenderCommand;
 
 /** Register another command (for scripts that extend the CLI). */
 export function registerCommand(name: string, command: Command): void {

@@ -7,3 +7,5 @@ export * from './explain';
 export * from './recommend';
 export * from './ranking';
 export * from './train';
+export * from './two-stage';
+export * from './shared-history';

@@ -12,7 +12,8 @@ import { itemIndices, latestCut } from './candidates';
 import { MovieCatalog } from './catalog';
 import { mmrRerank } from './diversity';
 import { explainItems, explanationText, Reason } from './explain';
-import { DEFAULT_CHUNK, RankedItems, scoreItems, topK, unratedItems } from './score';
+import { DEFAULT_CHUNK, RankedItems, topK, unratedItems } from './score';
+import { DEFAULT_POOL, ExactEngine, scoreItemsMode, ScoringMode, TwoStageOptions } from './two-stage';
 
 /** One recommended movie. */
 export interface Recommendation {
@@ -50,6 +51,10 @@ export interface RecommendResult {
   items: Recommendation[];
   /** movies scored (the unrated catalogue) */
   candidates: number;
+  /** 'exact': the BST scored every candidate; 'two-stage': the BST re-ranked `reranked` retrieved ones */
+  mode: ScoringMode;
+  /** candidates the BST scored (= candidates in exact mode) */
+  reranked: number;
   /** milliseconds spent scoring the candidates */
   scoreMs: number;
 }
@@ -74,6 +79,12 @@ export interface RecommendOptions {
   /** cold start: MovieLens movie ids the new user liked (their genres steer the popular list) */
   history?: number[];
   chunkSize?: number;
+  /** 'exact' (default): the BST scores every unrated movie; 'two-stage': retrieve `twoStage.pool`, re-rank them */
+  mode?: ScoringMode;
+  /** two-stage settings (pool, retrieval); the pool is raised to at least k (and to the MMR pool) */
+  twoStage?: TwoStageOptions;
+  /** how the BST computes its (exact) scores: 'shared-history' (default) or 'forward'; same scores */
+  engine?: ExactEngine;
 }
 
 function entry(data: PreparedData, catalog: MovieCatalog, p: number): HistoryEntry {
@@ -110,8 +121,11 @@ export function recommend(o: RecommendOptions): RecommendResult {
   }
   const cut = latestCut(data, u);
   const candidates = unratedItems(data, u);
+  const mode = o.mode ?? 'exact';
+  const mmrPool = o.diversity && o.diversity.lambda < 1 ? o.diversity.pool ?? Math.max(5 * k, 50) : k;
+  const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, o.twoStage?.pool ?? DEFAULT_POOL)));
   const t0 = performance.now();
-  const scores = scoreItems(model, data, cut, candidates, o.chunkSize ?? DEFAULT_CHUNK);
+  const scores = scoreItemsMode(model, data, cut, candidates, mode, { ...o.twoStage, pool, engine: o.engine ?? o.twoStage?.engine, chunkSize: o.chunkSize ?? DEFAULT_CHUNK });
   const scoreMs = performance.now() - t0;
   const list = o.diversity && o.diversity.lambda < 1
     ? mmrRerank({ items: candidates, scores, k, lambda: o.diversity.lambda, pool: o.diversity.pool, genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres } })
@@ -122,7 +136,7 @@ export function recommend(o: RecommendOptions): RecommendResult {
   const shown = Math.max(0, o.historyShown ?? 10);
   const history: HistoryEntry[] = [];
   for (let p = Math.max(start, cut.end - shown); p < cut.end; p++) history.push(entry(data, catalog, p));
-  return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, scoreMs };
+  return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, mode, reranked: mode === 'exact' ? candidates.length : Math.min(pool, candidates.length), scoreMs };
 }
 
 /**
@@ -159,12 +173,12 @@ export function coldStart(o: { data: PreparedData; catalog: MovieCatalog; userId
   const list = topK(items, scores, k);
   const history: HistoryEntry[] = Array.from(hist, (i) => ({ movieId: catalog.movieId[i], title: catalog.title[i], genres: catalog.genres[i], rating: NaN, timestamp: NaN }));
   const recs = toRecommendations(list, catalog).map((r) => ({ ...r, explanation: wSum > 0 ? 'popular in the genres you watch' : 'popular with everyone' }));
-  return { userId: o.userId ?? 0, user: 0, coldStart: true, history, items: recs, candidates: items.length, scoreMs: 0 };
+  return { userId: o.userId ?? 0, user: 0, coldStart: true, history, items: recs, candidates: items.length, mode: 'exact', reranked: 0, scoreMs: 0 };
 }
 
 /** Plain-text table of a result (for the CLI and consoles). */
 export function formatRecommendations(r: RecommendResult): string {
-  const lines = [`${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${r.candidates} movies scored${r.coldStart ? '' : ` in ${r.scoreMs.toFixed(1)} ms`})`];
+  const lines = [`${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${r.coldStart ? `${r.candidates} movies ranked by popularity` : r.mode === 'two-stage' ? `two-stage: ${r.reranked} of ${r.candidates} movies re-ranked by the model in ${r.scoreMs.toFixed(1)} ms` : `${r.candidates} movies scored in ${r.scoreMs.toFixed(1)} ms`})`];
   for (const x of r.items) {
     lines.push(`${String(x.rank).padStart(3)}. ${x.title}  [${x.genres.join('|')}]  score ${x.score.toFixed(3)}${x.explanation ? `  -- ${x.explanation}` : ''}`);
   }

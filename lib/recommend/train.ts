@@ -6,6 +6,7 @@
  * whatever its rating) and `negatives` movies the user did not rate in training, drawn uniformly (liked = 0);
  * all of them share the target's history and time reference.
  */
+import { workersFromEnv } from '../parallel/env';
 import { PreparedData, Samples, vocabsToJSON } from '../data/index';
 import { mixSeed, sampleNegatives } from '../eval/ranking';
 import { BstConfig, BstModel, buildBst, resolveConfig, train, TrainResult } from '../model/index';
@@ -117,6 +118,8 @@ export interface TrainRecommenderOptions {
   checkpointDir?: string;
   log?: ((line: string) => void) | null;
   progress?: boolean;
+  /** data-parallel gradient workers incl. the main thread (lib/parallel); default env BST_WORKERS, else 1 */
+  workers?: number;
 }
 
 /** Keep the positions whose user run is < limit + 1 (runs 1..limit). */
@@ -141,7 +144,7 @@ export async function trainRecommender(o: TrainRecommenderOptions): Promise<{ mo
   if (trainPos.length === 0 || valPos.length === 0) throw new ConfigError(`trainRecommender: ${trainPos.length} training and ${valPos.length} validation targets`);
   const t0 = Date.now();
   let training: TrainResult;
-  const common = { model, checkpointDir: o.checkpointDir, vocabularies: vocabsToJSON(data.vocabs), log: o.log, progress: o.progress ?? false };
+  const common = { model, checkpointDir: o.checkpointDir, vocabularies: vocabsToJSON(data.vocabs), log: o.log, progress: o.progress ?? false, workers: o.workers ?? workersFromEnv() };
   if (config.task === 'like') {
     const m = o.negatives ?? 4;
     const exclude = trainItemsByUser(data);

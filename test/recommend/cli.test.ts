@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadMovieLens } from '../../lib/data/index';
 import { runExperiment } from '../../lib/experiment';
-import { recommendCommand } from '../../lib/recommend/cli';
-import { parseFlags } from '../../lib/util/args';
+import { recommendCommand, trainRecommenderCommand } from '../../lib/recommend/cli';
+import { parseFlags, UsageError } from '../../lib/util/args';
 import { tinyConfig, useCpu } from '../model/helpers';
 import { HISTORIES, tinyDataset } from './fixtures';
 
@@ -38,6 +38,42 @@ test('bst recommend: a trained run folder -> top-k table, JSON, errors and cold 
     await go(['--model', runDir, '--user', '77', '--cold-start', '--history', '30', '--k', '1', '--data-dir', dataDir, '--backend', 'cpu']);
     expect(lines[0]).toMatch(/cold start/);
     expect(lines[0]).toMatch(/Babe|Clueless/); // shares Toy Story's Children's / Comedy genres
+  } finally {
+    spy.mockRestore();
+  }
+});
+
+test('bst train-recommender: like head with sampled negatives -> a run folder `bst recommend` loads (exact and two-stage)', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-rec-train-'));
+  const src = tinyDataset();
+  const dataDir = path.join(root, 'data');
+  fs.cpSync(src.dir, path.join(dataDir, 'ml-1m'), { recursive: true });
+  const out = path.join(root, 'like');
+  const lines: string[] = [];
+  const spy = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
+  try {
+    const train = (argv: string[]) => trainRecommenderCommand.run(parseFlags(argv, trainRecommenderCommand.flags));
+    const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
+    await expect(train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '0', '--backend', 'cpu'])).rejects.toThrow(UsageError);
+    await train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '2', '--epochs', '1', '--seq-len', '5',
+      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu']);
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.config.task).toBe('like');
+    expect(metrics.recommender.negatives).toBe(2);
+    expect(metrics.test.auc).toBeGreaterThanOrEqual(0);
+    expect(metrics.test.n).toBe(4 * 3); // 4 users' test targets, each with 2 negatives
+    expect(fs.existsSync(path.join(out, 'checkpoints', 'best'))).toBe(true);
+    expect(lines.some((l) => /like head, 2 sampled negatives: test AUC/.test(l))).toBe(true);
+    const rec = (argv: string[]) => recommendCommand.run(parseFlags(argv, recommendCommand.flags));
+    lines.length = 0;
+    await rec(['--model', out, '--user', '1', '--k', '2', '--json', '--data-dir', dataDir, '--backend', 'cpu']);
+    const exact = JSON.parse(lines[lines.length - 1]);
+    expect(exact.mode).toBe('exact');
+    expect(exact.items.length).toBe(2);
+    for (const x of exact.items) expect(x.score).toBeGreaterThan(0); // like probabilities
+    lines.length = 0;
+    await rec(['--model', out, '--user', '1', '--k', '2', '--mode', 'two-stage', '--pool', '2', '--data-dir', dataDir, '--backend', 'cpu']);
+    expect(lines[lines.length - 1]).toMatch(/two-stage: 2 of 3 movies re-ranked by the model/);
   } finally {
     spy.mockRestore();
   }
