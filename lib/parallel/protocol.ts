@@ -1,4 +1,5 @@
 /** Messages and shared-memory layout between the data-parallel trainer (main thread) and its workers. */
+import * as tf from '@tensorflow/tfjs';
 import { FeatureSizes, Samples } from '../data/types';
 import { BstConfig } from '../model/config';
 
@@ -73,4 +74,35 @@ export function checksumOf(arrays: Float32Array[]): number {
     for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193);
   }
   return h >>> 0;
+}
+
+/** What the wasm backend offers for reading and writing tensor data in place (tfjs-backend-wasm 4.22). */
+interface HeapBackend {
+  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array;
+  refCount(dataId: object): number;
+}
+
+function heapBackend(): HeapBackend | undefined {
+  const b = tf.backend() as unknown as Partial<HeapBackend>;
+  return typeof b.typedArrayFromHeap === 'function' && typeof b.refCount === 'function' ? (b as HeapBackend) : undefined;
+}
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it (wasm: a view of its heap, valid only until
+ * the next tensor allocation -- use it at once), else dataSync().
+ */
+export function readNow(t: tf.Tensor): Float32Array {
+  const b = heapBackend();
+  return b ? b.typedArrayFromHeap(t as unknown as { dataId: object; shape: number[]; dtype: string }) : (t.dataSync() as Float32Array);
+}
+
+/** v's values := src, in place when v owns its data alone on wasm (no allocation), else by assign. */
+export function writeVariable(v: tf.Variable, src: Float32Array): void {
+  const b = heapBackend();
+  const info = v as unknown as { dataId: object; shape: number[]; dtype: string };
+  if (b && b.refCount(info.dataId) === 1) {
+    b.typedArrayFromHeap(info).set(src);
+    return;
+  }
+  tf.tidy(() => v.assign(tf.tensor(src.slice(), v.shape, 'float32')));
 }

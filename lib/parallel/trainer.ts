@@ -13,7 +13,7 @@ import { Samples } from '../data/types';
 import { BstModel } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
-import { GradsReply, StepMessage, TrainWorkerData, WeightLayout, checksumOf, layoutOf } from './protocol';
+import { GradsReply, StepMessage, TrainWorkerData, WeightLayout, checksumOf, layoutOf, readNow } from './protocol';
 import { WorkerError, WorkerPool } from './pool';
 import { samplesBuffers, shardSizes, sliceRows } from './shards';
 
@@ -131,9 +131,8 @@ export class DataParallelTrainer {
     let t0 = performance.now();
     const lap = (k: 'publish' | 'main' | 'wait' | 'apply') => { const now = performance.now(); t[k] += now - t0; t0 = now; };
     // 1. Publish the current weights (all replicas copy them before computing).
-    const current = this.weightVars.map((v) => v.dataSync() as Float32Array);
-    current.forEach((a, i) => this.wShared.set(a, this.wLayout.offsets[i]));
-    const mainChecksum = check ? checksumOf(current) : 0;
+    this.weightVars.forEach((v, i) => this.wShared.set(readNow(v), this.wLayout.offsets[i])); // views, no copies
+    const mainChecksum = check ? checksumOf(this.weightVars.map((v) => v.dataSync() as Float32Array)) : 0;
     // 2. Shards 1.. go to the workers; shard 0 stays here.
     const replies: Promise<GradsReply>[] = [];
     let start = sizes[0];
@@ -164,7 +163,7 @@ export class DataParallelTrainer {
         this.vars.forEach((v, i) => {
           const g = grads[v.name];
           if (!g) return;
-          accumulate(i, w0, g.dataSync() as Float32Array, 0);
+          accumulate(i, w0, readNow(g), 0); // a view, used before any allocation
         });
         return value.dataSync()[0];
       });

@@ -11,7 +11,7 @@ import { initBackend } from '../backend';
 import { buildBst } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { BstModel } from '../model/build';
-import { GradsReply, StepMessage, TrainWorkerData, checksumOf } from './protocol';
+import { GradsReply, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
 import { kernelSignature } from './trainer';
 
 const data = workerData as TrainWorkerData;
@@ -70,12 +70,7 @@ async function main(): Promise<void> {
     try {
       const t0 = performance.now();
       // Load the weights the main thread wrote for this step (copies: the shared buffer is rewritten next step).
-      tf.tidy(() => {
-        weights.forEach((w, i) => {
-          const view = wShared.subarray(wl.offsets[i], wl.offsets[i] + w.size);
-          w.assign(tf.tensor(view.slice(), w.shape, 'float32'));
-        });
-      });
+      weights.forEach((w, i) => writeVariable(w, wShared.subarray(wl.offsets[i], wl.offsets[i] + w.size)));
       const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
       const t1 = performance.now();
       setDropoutStep(model, m.dropoutStep);
@@ -85,7 +80,7 @@ async function main(): Promise<void> {
         trainable.forEach((v, i) => {
           const g = grads[v.name];
           if (!g) return;
-          gShared.set(g.dataSync() as Float32Array, gl.offsets[i]);
+          gShared.set(readNow(g), gl.offsets[i]);
           has[i] = 1;
         });
         return value.dataSync()[0];
