@@ -26,7 +26,7 @@ const OUTPUTS = [
 const CLANG = process.env.CLANG ?? 'clang-16';
 
 const NM = process.env.LLVM_NM ?? 'llvm-nm-16';
-const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-ffreestanding', '-fno-exceptions', '-Wall', '-Werror'];
+export const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-ffreestanding', '-fno-exceptions', '-Wall', '-Werror'];
 // no stack reserved: the linker still defines an (unused) stack pointer global; the object check below proves
 // that no code touches it
 const LINK = ['--target=wasm32', '-nostdlib', '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all', '-Wl,-z,stack-size=0'];
