@@ -19,7 +19,7 @@ import { gatherV2Wasm } from './gather';
 import { makeSumLeading } from './sum-leading';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
 import { nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSum, sharingIdentity } from './native-kernels';
-import { nativeUnavailableReason } from './native-module';
+import { nativeFor, nativeUnavailableReason } from './native-module';
 import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
 export { KernelError, installedFix } from './registry';
@@ -193,7 +193,15 @@ export function installNativeKernels(backendName: string): string[] {
   if (backendName !== 'wasm' && backendName !== 'cpu') return [];
   installLeakyReluGrad();
   if (backendName === 'cpu') return registerFusedKernels('cpu').map((n) => `fused:${n}`);
-  const why = nativeUnavailableReason();
+  let why = nativeUnavailableReason();
+  const wasmBackend = tf.findBackend('wasm');
+  if (!why && wasmBackend) {
+    try {
+      nativeFor(wasmBackend); // instantiate over the backend's memory now, so a mismatch falls back here, not mid-training
+    } catch (e) {
+      why = (e as Error).message.split('\n')[0];
+    }
+  }
   if (why) {
     if (!warnedNative) console.warn(`bst-lab: own wasm kernels not used (${why}); using the stock kernels`);
     warnedNative = true;

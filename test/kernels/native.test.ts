@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { denseLeakyRelu, dropoutRef, fusedAttention, fusedDropout, seedHash } from '../../lib/kernels/fused';
 import {
-  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, instantiateNative, relaxedSimdSupported, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
+  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, instantiateNative, nativeFor, relaxedSimdSupported, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
   uninstallNativeKernels,
 } from '../../lib/kernels';
 import { broadcastLayerNorm as layerNorm, attentionProbs } from '../../lib/model/layers/ops';
@@ -70,6 +70,15 @@ describe('native kernels: availability', () => {
     uninstallKernelFixes('wasm'); // removing the fixes removes what sits on top of them
     expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstNative?: string }).bstNative).toBeUndefined();
     installKernelFixes('wasm');
+  });
+});
+
+describe('native kernels: a backend whose memory they cannot use', () => {
+  it('is refused with a clear error (installNativeKernels then keeps the stock kernels)', () => {
+    expect(() => nativeFor({ wasm: { asm: {} } })).toThrow(/does not expose its memory/);
+    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => object } }).WebAssembly;
+    const shared = new WA.Memory({ initial: 1, maximum: 4, shared: true }); // a threaded build's memory
+    expect(() => nativeFor({ wasm: { asm: { memory: shared } } })).toThrow(/memory/i);
   });
 });
 
