@@ -88,26 +88,6 @@ INLINE void mm_4x8(const f32 *A, i32 sai, i32 sak, const f32 *B, i32 ldb, f32 *C
   STORE(C + 3 * ldc, c30); STORE(C + 3 * ldc + 4, c31);
 }
 
-/* The transA case with A's 4 rows contiguous: one vector load and four lane splats per k. */
-INLINE void mm_4x8_ta(const f32 *A, i32 lda, const f32 *B, i32 ldb, f32 *C, i32 ldc, i32 K, i32 acc) {
-  MM_INIT(c0, C) MM_INIT(c1, C + ldc) MM_INIT(c2, C + 2 * ldc) MM_INIT(c3, C + 3 * ldc)
-  for (i32 k = 0; k < K; k++) {
-    const f32 *b = B + k * ldb;
-    v128_t b0 = LOAD(b), b1 = LOAD(b + 4);
-    const f32 *a = A + k * lda;
-    v128_t a0 = wasm_v128_load32_splat(a), a1 = wasm_v128_load32_splat(a + 1);
-    v128_t a2 = wasm_v128_load32_splat(a + 2), a3 = wasm_v128_load32_splat(a + 3);
-    c00 = MADD(a0, b0, c00); c01 = MADD(a0, b1, c01);
-    c10 = MADD(a1, b0, c10); c11 = MADD(a1, b1, c11);
-    c20 = MADD(a2, b0, c20); c21 = MADD(a2, b1, c21);
-    c30 = MADD(a3, b0, c30); c31 = MADD(a3, b1, c31);
-  }
-  STORE(C, c00); STORE(C + 4, c01);
-  STORE(C + ldc, c10); STORE(C + ldc + 4, c11);
-  STORE(C + 2 * ldc, c20); STORE(C + 2 * ldc + 4, c21);
-  STORE(C + 3 * ldc, c30); STORE(C + 3 * ldc + 4, c31);
-}
-
 /* One row x 4 columns. */
 INLINE void mm_1x4(const f32 *A, i32 sak, const f32 *B, i32 ldb, f32 *C, i32 K, i32 acc) {
   v128_t c0 = acc ? LOAD(C) : wasm_f32x4_splat(0);
@@ -142,9 +122,9 @@ static void mm_plain(const f32 *A, const f32 *B, f32 *C, i32 M, i32 K, i32 N, i3
     i32 kc = K - k0 < KC ? K - k0 : KC, acc = k0 > 0;
     const f32 *Ak = A + k0 * sak, *Bk = B + k0 * N;
     if (transA) {
-      /* A^T's 4-row panel (kc strided vectors) is reused across all column blocks */
+      /* A^T's 4-row panel (kc strided vectors, rows adjacent) is reused across all column blocks */
       for (i32 i = 0; i < M4; i += 4)
-        for (i32 j = 0; j < N8; j += 8) mm_4x8_ta(Ak + i, M, Bk + j, N, C + i * N + j, N, kc, acc);
+        for (i32 j = 0; j < N8; j += 8) mm_4x8(Ak + i, 1, M, Bk + j, N, C + i * N + j, N, kc, acc);
     } else {
       for (i32 j = 0; j < N8; j += 8)
         for (i32 i = 0; i < M4; i += 4) mm_4x8(Ak + i * K, sai, sak, Bk + j, N, C + i * N + j, N, kc, acc);
