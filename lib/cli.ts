@@ -178,7 +178,7 @@ async function cmdTrain(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
   const out = path.resolve(String(f.out));
-  const workers = parseWorkers((f.workers as string | undefined) ?? process.env.BST_WORKERS, f.workers !== undefined ? '--workers' : 'BST_WORKERS');
+  const workers = f.workers !== undefined ? parseWorkers(f.workers as string, '--workers') : undefined; // else runExperiment reads BST_WORKERS
   const r = await runExperiment({
     dataset, split: splitFromFlags(f), config: configFromFlags(f), outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress), workers,
   });

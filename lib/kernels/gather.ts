@@ -41,6 +41,14 @@ export function gatherSlicesInto(
   }
 }
 
+/** Throw the stock kernel's error unless every index lies in [0, axisDim). */
+export function checkGatherIndices(idx: ArrayLike<number>, axisDim: number): void {
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i];
+    if (!(v >= 0 && v <= axisDim - 1)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${axisDim - 1}]`);
+  }
+}
+
 /** Kernel function: GatherV2 (inputs x, indices; attrs axis, batchDims) on the wasm heap. */
 export const gatherV2Wasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as tf.TensorInfo;
@@ -50,11 +58,7 @@ export const gatherV2Wasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
   const axisDim = x.shape[parsedAxis];
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, parsedAxis, batchDims);
-  const checked = b.typedArrayFromHeap(indices);
-  for (let i = 0; i < checked.length; i++) {
-    const v = checked[i];
-    if (!(v >= 0 && v <= axisDim - 1)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${axisDim - 1}]`);
-  }
+  checkGatherIndices(b.typedArrayFromHeap(indices), axisDim);
   const out = b.makeOutput(info.outputShape, x.dtype);
   const idx = b.typedArrayFromHeap(indices); // views after the allocation (heap growth detaches older views)
   if (tf.util.sizeFromShape(x.shape) === 0 || tf.util.sizeFromShape(info.outputShape) === 0) return out;

@@ -23,7 +23,7 @@ import { nativeFor, nativeUnavailableReason } from './native-module';
 import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
 export { KernelError, installedFix } from './registry';
-export { gatherSlicesInto, gatherV2Wasm } from './gather';
+export { checkGatherIndices, gatherSlicesInto, gatherV2Wasm } from './gather';
 export { leadingAxesCount, makeSumLeading, sumLeadingInto } from './sum-leading';
 export { segmentSumInto, segmentSumOutputShape, unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum';
 export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMaterialiseTranspose } from './matmul-transpose';

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeFor } from './native-module';
+import { checkGatherIndices } from './gather';
 import { segmentSumOutputShape } from './unsorted-segment-sum';
 
 const F = 4; // bytes per float32 / int32
@@ -112,17 +113,13 @@ export function nativeGather(fallback: tf.KernelFunc): tf.KernelFunc {
     const nk = nativeFor(args.backend);
     const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
     const axisDim = x.shape[parsedAxis];
-    const idx = nk.backend.typedArrayFromHeap(indices);
-    for (let i = 0; i < idx.length; i++) {
-      const v = idx[i];
-      if (!(v >= 0 && v <= axisDim - 1)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${axisDim - 1}]`);
-    }
+    checkGatherIndices(nk.backend.typedArrayFromHeap(indices), axisDim);
     const outShape = [...x.shape.slice(0, parsedAxis), ...indices.shape, ...x.shape.slice(parsedAxis + 1)];
     const out = nk.out(outShape, x.dtype);
     if (prod(outShape) === 0 || prod(x.shape) === 0) return out.info;
     const outer = prod(x.shape.slice(0, parsedAxis));
     const slice = prod(x.shape.slice(parsedAxis + 1));
-    // the index count from the shape: `idx` is a view of the heap, detached (length 0) if nk.out grew the memory
+    // the index count from the shape: a view of the heap taken before nk.out would be detached if it grew the memory
     nk.k.bst_gather(out.ptr, nk.ptr(x), nk.ptr(indices), outer, axisDim, prod(indices.shape), slice);
     return out.info;
   };
