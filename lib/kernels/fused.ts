@@ -359,13 +359,27 @@ export function hasFused(name: string): boolean {
 /* Ops                                                                                                         */
 /* ---------------------------------------------------------------------------------------------------------- */
 
+/** What a custom op's forward returns: its value and the gradient of each input. */
+interface CustomResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * tf.customGrad typed as the op it makes: `forward` takes the op's tensors, then tfjs's save function (tfjs's own
+ * typing folds the save function into the inputs, hence the casts kept here).
+ */
+function customOp<F extends (...xs: any[]) => tf.Tensor>(forward: (...args: any[]) => CustomResult): F {
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as F;
+}
+
 const layerNormByEps = new Map<number, (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
 
 /** Fused layer norm over the last axis with its fused gradient (active backend must have LAYER_NORM). */
 export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
   let f = layerNormByEps.get(epsilon);
   if (!f) {
-    f = tf.customGrad(((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    f = customOp<(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor>((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
       const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM, { x: xx, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
       save([xx, g, mean, rstd]);
       return {
@@ -375,7 +389,7 @@ export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
           return tf.engine().runKernel(LAYER_NORM_GRAD, { dy, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[];
         },
       };
-    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+    });
     layerNormByEps.set(epsilon, f);
   }
   return f(x, gamma, beta);
@@ -387,10 +401,10 @@ export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
  */
 export function fusedDropout(x: tf.Tensor, rate: number, seed: string): tf.Tensor {
   const attrs = { rate, seed: seedHash(seed) };
-  const f = tf.customGrad(((xx: tf.Tensor) => ({
+  const f = customOp<(t: tf.Tensor) => tf.Tensor>((xx: tf.Tensor) => ({
     value: tf.engine().runKernel(DROPOUT, { x: xx }, attrs) as tf.Tensor, // [...x]
     gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(DROPOUT, { x: dy }, attrs) as tf.Tensor,
-  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (t: tf.Tensor) => tf.Tensor;
+  }));
   return f(x);
 }
 
@@ -399,7 +413,7 @@ export function fusedDropout(x: tf.Tensor, rate: number, seed: string): tf.Tenso
  * epilogue) with a 4-kernel gradient (tfjs's fused matMul has no leaky-relu gradient). Needs LEAKY_RELU_GRAD.
  */
 export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, alpha: number): tf.Tensor2D {
-  const f = tf.customGrad(((xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  const f = customOp<(a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor1D) => tf.Tensor2D>((xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const y = tf.engine().runKernel('_FusedMatMul', { a: xx, b: ww, bias: bb }, {
       transposeA: false, transposeB: false, activation: 'leakyrelu', leakyreluAlpha: alpha,
     }) as tf.Tensor2D; // [N, Dout]
@@ -412,7 +426,7 @@ export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, a
         return [tf.matMul(dz, sw as tf.Tensor2D, false, true), tf.matMul(sx as tf.Tensor2D, dz, true, false), tf.sum(dz, 0)];
       },
     };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor1D) => tf.Tensor2D;
+  });
   return f(x, w, b);
 }
 
@@ -422,7 +436,7 @@ export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, a
  */
 export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, numHeads: number): tf.Tensor {
   const attrs = { numHeads };
-  const f = tf.customGrad(((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp<(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor>((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => {
     const [ctx, probs] = tf.engine().runKernel(ATTENTION, { q: qq, k: kk, v: vv, mask: mm }, attrs) as tf.Tensor[]; // [B, L, D], [B, H, L, L]
     save([qq, kk, vv, mm, probs]);
     return {
@@ -433,7 +447,7 @@ export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: t
         return [dq, dk, dv, tf.zerosLike(sm)];
       },
     };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor;
+  });
   return f(q, k, v, tf.cast(mask, 'float32'));
 }
 
