@@ -16,7 +16,7 @@
  * and tfjs's own ops otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeFor } from './native-module';
+import { NativeKernels, nativeFor } from './native-module';
 
 export const LAYER_NORM = 'BstLayerNorm';
 export const LAYER_NORM_GRAD = 'BstLayerNormGrad';
@@ -329,7 +329,7 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
     const m2 = nk.out(p.shape);
     const v2 = nk.out(p.shape);
     nk.k.bst_adam(p2.ptr, m2.ptr, v2.ptr, nk.ptr(p), nk.ptr(inputs.m as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
-      nk.ptr(inputs.g as tf.TensorInfo), prod(p.shape), a.lr, a.beta1, a.beta2, a.epsilon, a.c1, a.c2);
+      nk.ptr(inputs.g as tf.TensorInfo), 0, 1, 0, prod(p.shape), a.lr, a.beta1, a.beta2, a.epsilon, a.c1, a.c2);
     return [p2.info, m2.info, v2.info];
   },
 };
@@ -475,30 +475,104 @@ export function installLeakyReluGrad(): void {
   });
 }
 
+/** The native kernels when the active backend runs BstAdam in C (wasm with the native module), else undefined. */
+function nativeAdam(): NativeKernels | undefined {
+  return tf.getBackend() === 'wasm' && hasFused(ADAM) ? nativeFor(tf.backend()) : undefined;
+}
+
+/** Whether a tensor's data has no other owner on the wasm backend (so a kernel may overwrite it in place). */
+function soleOwner(nk: NativeKernels, t: tf.Tensor): boolean {
+  const d = (nk.backend.dataIdMap.get(t.dataId) as unknown as { refCount?: number } | undefined);
+  return !!d && d.refCount === 1;
+}
+
+/** Adam's private state, as tfjs 4.22's AdamOptimizer keeps it. */
+interface AdamState {
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+}
+
 /**
  * tfjs's Adam with one fused kernel per variable when the active backend has BstAdam (same state, names and
- * serialisation as tf.train.adam; values equal up to float32 rounding).
+ * serialisation as tf.train.adam; values equal up to float32 rounding). On wasm with the native module, the
+ * update runs in place on the variable's memory, without the engine, when nothing else shares that memory.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** its own serialization name, so a rebuilt copy (data-parallel workers) is this class, not tf's Adam */
+  static get className(): string {
+    return 'BstFusedAdam';
+  }
+
   applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     if (!hasFused(ADAM)) {
       super.applyGradients(variableGradients);
       return;
     }
-    const self = this as unknown as {
-      accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-      accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-      accBeta1: tf.Variable;
-      accBeta2: tf.Variable;
-      beta1: number;
-      beta2: number;
-      epsilon: number;
-      learningRate: number;
-    };
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const grads = names.map((name, i) => (Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name]));
+    this.update(names, (i, nk) => {
+      const g = grads[i];
+      if (!g) return undefined;
+      return nk ? { ptr: nk.ptr(g as unknown as tf.TensorInfo) } : { tensor: g };
+    });
+  }
+
+  /**
+   * One Adam step whose gradient for variable `names[i]` is `weights[0] * ranks[0][off_i ..] + weights[1] *
+   * ranks[1][off_i ..]` (1 or 2 packed gradient vectors, e.g. the ranks of a data-parallel step; `offsets[i]`
+   * = where variable i starts; `has[i]` false: no gradient). The sum happens inside the C kernel on wasm, so
+   * every thread that calls this with the same arguments computes bit-identical updates.
+   */
+  applyPacked(names: string[], offsets: number[], has: boolean[], ranks: Float32Array[], weights: number[]): void {
+    if (ranks.length < 1 || ranks.length > 2 || ranks.length !== weights.length) {
+      throw new Error(`FusedAdamOptimizer.applyPacked: 1 or 2 gradient vectors with one weight each, got ${ranks.length} and ${weights.length}`);
+    }
+    const nk = nativeAdam();
+    if (!nk) {
+      // no C kernel: the sum in float32 (the same on every thread), then the kernel path
+      tf.tidy(() => {
+        const named: tf.NamedTensorMap = {};
+        names.forEach((name, i) => {
+          if (!has[i]) return;
+          const v = tf.engine().registeredVariables[name];
+          const n = v.size;
+          const g = new Float32Array(n);
+          const o = offsets[i];
+          for (let r = 0; r < ranks.length; r++) {
+            const src = ranks[r];
+            const w = Math.fround(weights[r]);
+            for (let j = 0; j < n; j++) g[j] = Math.fround(g[j] + Math.fround(w * src[o + j]));
+          }
+          named[name] = tf.tensor(g, v.shape, 'float32');
+        });
+        this.applyGradients(named as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      });
+      return;
+    }
+    const total = ranks[0].length;
+    const base = nk.scratch(total * ranks.length);
+    ranks.forEach((r, k) => new Float32Array(nk.backend.wasm.HEAPF32.buffer, base + k * total * 4, total).set(r));
+    this.update(names, (i) => (has[i] ? {
+      ptr: base + offsets[i] * 4,
+      ptr2: ranks.length === 2 ? base + (total + offsets[i]) * 4 : 0,
+      wa: weights[0],
+      wb: ranks.length === 2 ? weights[1] : 0,
+    } : undefined));
+  }
+
+  /** The shared step: per variable, its gradient (a tensor, or heap pointers on the native path), then Adam. */
+  private update(names: string[], gradOf: (i: number, nk?: NativeKernels) => { tensor?: tf.Tensor; ptr?: number; ptr2?: number; wa?: number; wb?: number } | undefined): void {
+    const self = this as unknown as AdamState;
     const c1 = 1 - self.accBeta1.dataSync()[0];
     const c2 = 1 - self.accBeta2.dataSync()[0];
     const attrs = { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, c1, c2 };
+    const nk = nativeAdam();
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
@@ -508,11 +582,20 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         if (self.accumulatedSecondMoment[i] == null) {
           self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
         }
-        const g = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
-        if (g == null) return;
         const m = self.accumulatedFirstMoment[i].variable;
         const v = self.accumulatedSecondMoment[i].variable;
-        const [p2, m2, v2] = tf.engine().runKernel(ADAM, { p: value, m, v, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const inPlace = nk && soleOwner(nk, value) && soleOwner(nk, m) && soleOwner(nk, v) ? nk : undefined;
+        const g = gradOf(i, inPlace);
+        if (!g) return;
+        if (inPlace && g.ptr !== undefined) {
+          // in place: nothing else holds these buffers, so no tensor can observe the change
+          const [pp, mp, vp] = [value, m, v].map((t) => inPlace.ptr(t as unknown as tf.TensorInfo));
+          inPlace.k.bst_adam(pp, mp, vp, pp, mp, vp, g.ptr, g.ptr2 ?? 0, g.wa ?? 1, g.wb ?? 0, value.size,
+            attrs.lr, attrs.beta1, attrs.beta2, attrs.epsilon, attrs.c1, attrs.c2);
+          return;
+        }
+        const gt = g.tensor ?? this.packedToTensor(value, g);
+        const [p2, m2, v2] = tf.engine().runKernel(ADAM, { p: value, m, v, g: gt }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(m2);
         v.assign(v2);
         value.assign(p2);
@@ -522,4 +605,20 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     });
     (this as unknown as { incrementIterations(): void }).incrementIterations();
   }
+
+  /** A packed gradient on the heap (rare: the variable's memory is shared) as a tensor: wa * g + wb * g2. */
+  private packedToTensor(value: tf.Variable, g: { ptr?: number; ptr2?: number; wa?: number; wb?: number }): tf.Tensor {
+    const nk = nativeFor(tf.backend());
+    const heap = nk.backend.wasm.HEAPF32;
+    const n = value.size;
+    const a = heap.slice((g.ptr as number) / 4, (g.ptr as number) / 4 + n);
+    if (g.ptr2) {
+      const b = heap.subarray(g.ptr2 / 4, g.ptr2 / 4 + n);
+      const wa = Math.fround(g.wa ?? 1), wb = Math.fround(g.wb ?? 0);
+      for (let j = 0; j < n; j++) a[j] = Math.fround(Math.fround(a[j] * wa) + Math.fround(b[j] * wb));
+    }
+    return tf.tensor(a, value.shape, 'float32');
+  }
 }
+
+tf.serialization.registerClass(FusedAdamOptimizer);

@@ -57,7 +57,7 @@ export function nativeMatMul(fallback: tf.KernelFunc, fused: boolean): tf.Kernel
     const pb = nk.ptr(b);
     const pbias = bias ? nk.ptr(bias) : 0;
     const alpha = at.leakyreluAlpha ?? 0.2;
-    const scratch = at.transposeB ? nk.scratch(K * N) : 0;
+    const scratch = nk.scratch(nk.k.bst_matmul_scratch(K, N)); // B^T, then packed panels
     if (batchB === 1 && !at.transposeA && batch > 1 && batchA === batch) {
       // [batch, M, K] x [K, N]: one [batch * M, K] x [K, N] product
       nk.k.bst_matmul(out.ptr, pa, pb, batch * M, K, N, 0, at.transposeB ? 1 : 0, scratch, pbias, act, alpha);

@@ -32,6 +32,8 @@ export interface NativeExports {
   bst_copy(out: number, x: number, n: number): void;
   bst_transpose2d(out: number, x: number, rows: number, cols: number): void;
   bst_transpose_batched(out: number, x: number, batch: number, rows: number, cols: number): void;
+  /** floats of scratch bst_matmul needs for a K x N right operand */
+  bst_matmul_scratch(k: number, n: number): number;
   bst_matmul(c: number, a: number, b: number, m: number, k: number, n: number, transA: number, transB: number,
     scratch: number, bias: number, act: number, alpha: number): void;
   bst_sum_rows(out: number, x: number, rows: number, cols: number): void;
@@ -49,13 +51,13 @@ export interface NativeExports {
   bst_attention_grad(dq: number, dk: number, dv: number, row: number, dctx: number, probs: number, q: number, k: number,
     v: number, b: number, l: number, d: number, h: number, scale: number): void;
   bst_dropout(y: number, x: number, n: number, seed: number, rate: number, scale: number): void;
-  bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, n: number, lr: number,
-    b1: number, b2: number, eps: number, c1: number, c2: number): void;
+  bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, g2: number, wa: number,
+    wb: number, n: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
 }
 
 /** What this module uses of tfjs-backend-wasm 4.22's BackendWasm. */
 export interface WasmBackendLike {
-  wasm: { asm?: { memory?: object }; _malloc(bytes: number): number; _free(ptr: number): void };
+  wasm: { asm?: { memory?: object }; HEAPF32: Float32Array; _malloc(bytes: number): number; _free(ptr: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;

@@ -92,7 +92,7 @@ describe('native kernels: plain and relaxed-SIMD builds', () => {
     const outs = [false, true].map((relaxed) => {
       const nk = instantiateNative(tf.backend(), relaxed);
       const c = tf.zeros([M, N]);
-      nk.k.bst_matmul(nk.ptr(c), nk.ptr(a), nk.ptr(b), M, K, N, 0, 0, 0, 0, 0, 0);
+      nk.k.bst_matmul(nk.ptr(c), nk.ptr(a), nk.ptr(b), M, K, N, 0, 0, nk.scratch(nk.k.bst_matmul_scratch(K, N)), 0, 0, 0);
       const v = c.dataSync() as Float32Array;
       c.dispose();
       return v;

@@ -113,21 +113,50 @@ INLINE void mm_edge(const f32 *A, i32 sai, i32 sak, const f32 *B, f32 *C, i32 i0
   }
 }
 
-/* C = A' B for B K x N row-major; transA as above. */
-static void mm_plain(const f32 *A, const f32 *B, f32 *C, i32 M, i32 K, i32 N, i32 transA) {
-  const i32 KC = 256; /* rows of B per pass: an 8-column panel of them is 8 KB */
+/*
+ * Pack rows [0, kc) x columns [0, N8) of B (row stride N) panel by panel: panel p (columns 8p .. 8p + 7) becomes
+ * kc x 8 contiguous floats at Bp + 8p * kc. A B row stride that is a multiple of 1 KB (N = 256) maps a panel's
+ * rows to 4 of the L1's 64 sets; packed, the panel in use is 8 contiguous KB.
+ */
+INLINE void pack_b(f32 *Bp, const f32 *B, i32 N, i32 kc, i32 N8) {
+  for (i32 k = 0; k < kc; k++) {
+    const f32 *b = B + k * N;
+    f32 *o = Bp + k * 8;
+    for (i32 j = 0; j < N8; j += 8) {
+      STORE(o + j * kc, LOAD(b + j));
+      STORE(o + j * kc + 4, LOAD(b + j + 4));
+    }
+  }
+}
+
+/* Pack 4 adjacent columns of A (K x M, row stride M) for kc rows: Ap[4k .. 4k + 3] = A[k, 0 .. 3]. */
+INLINE void pack_at(f32 *Ap, const f32 *A, i32 M, i32 kc) {
+  for (i32 k = 0; k < kc; k++) STORE(Ap + 4 * k, LOAD(A + k * M));
+}
+
+#define MM_KC 256 /* rows of B per pass: a packed 8-column panel of them is 8 KB */
+
+/* Floats of scratch mm_plain needs for N columns (the packed B chunk and one packed A^T panel). */
+INLINE i32 mm_scratch_floats(i32 N) { return MM_KC * (N & ~7) + MM_KC * 4; }
+
+/* C = A' B for B K x N row-major; transA as above. `scratch` holds mm_scratch_floats(N) floats. */
+static void mm_plain(const f32 *A, const f32 *B, f32 *C, i32 M, i32 K, i32 N, i32 transA, f32 *scratch) {
   i32 sai = transA ? 1 : K, sak = transA ? M : 1;
   i32 M4 = M & ~3, N8 = N & ~7;
-  for (i32 k0 = 0; k0 < K; k0 += KC) {
-    i32 kc = K - k0 < KC ? K - k0 : KC, acc = k0 > 0;
+  f32 *Bp = scratch, *Ap = scratch + MM_KC * N8;
+  for (i32 k0 = 0; k0 < K; k0 += MM_KC) {
+    i32 kc = K - k0 < MM_KC ? K - k0 : MM_KC, acc = k0 > 0;
     const f32 *Ak = A + k0 * sak, *Bk = B + k0 * N;
+    if (M4 && N8) pack_b(Bp, Bk, N, kc, N8);
     if (transA) {
-      /* A^T's 4-row panel (kc strided vectors, rows adjacent) is reused across all column blocks */
-      for (i32 i = 0; i < M4; i += 4)
-        for (i32 j = 0; j < N8; j += 8) mm_4x8(Ak + i, 1, M, Bk + j, N, C + i * N + j, N, kc, acc);
+      /* A^T's 4-row panel, packed, is reused across all column panels */
+      for (i32 i = 0; i < M4; i += 4) {
+        pack_at(Ap, Ak + i, M, kc);
+        for (i32 j = 0; j < N8; j += 8) mm_4x8(Ap, 1, 4, Bp + j * kc, 8, C + i * N + j, N, kc, acc);
+      }
     } else {
       for (i32 j = 0; j < N8; j += 8)
-        for (i32 i = 0; i < M4; i += 4) mm_4x8(Ak + i * K, sai, sak, Bk + j, N, C + i * N + j, N, kc, acc);
+        for (i32 i = 0; i < M4; i += 4) mm_4x8(Ak + i * K, sai, sak, Bp + j * kc, 8, C + i * N + j, N, kc, acc);
     }
     mm_edge(Ak, sai, sak, Bk, C, 0, M4, N8, kc, N, acc); /* last columns of the full row blocks */
     mm_edge(Ak, sai, sak, Bk, C, M4, M, 0, kc, N, acc);  /* last rows */
@@ -160,9 +189,11 @@ INLINE void bias_act(f32 *C, i32 M, i32 N, const f32 *bias, i32 act, f32 alpha) 
 
 /**
  * C[M, N] = op(A) op(B) (+ bias[N]) then activation (0 linear, 1 relu, 2 leaky relu with alpha).
- * op(A) = A (M x K) or A^T (A K x M); op(B) = B (K x N) or B^T (B N x K). `scratch` holds K * N floats when
- * transB (B^T is written there first); `bias` may be 0.
+ * op(A) = A (M x K) or A^T (A K x M); op(B) = B (K x N) or B^T (B N x K). `scratch` holds
+ * bst_matmul_scratch(K, N) floats (B^T is written there first, then the packed panels); `bias` may be 0.
  */
+EXPORT(bst_matmul_scratch) i32 bst_matmul_scratch(i32 K, i32 N) { return K * N + mm_scratch_floats(N); }
+
 EXPORT(bst_matmul)
 void bst_matmul(f32 *C, const f32 *A, const f32 *B, i32 M, i32 K, i32 N, i32 transA, i32 transB, f32 *scratch,
                 const f32 *bias, i32 act, f32 alpha) {
@@ -173,7 +204,7 @@ void bst_matmul(f32 *C, const f32 *A, const f32 *B, i32 M, i32 K, i32 N, i32 tra
   if (K == 0) {
     __builtin_memset(C, 0, (unsigned)(M * N) * 4u);
   } else {
-    mm_plain(A, B, C, M, K, N, transA);
+    mm_plain(A, B, C, M, K, N, transA, scratch + K * N);
   }
   bias_act(C, M, N, bias, act, alpha);
 }
@@ -532,14 +563,16 @@ EXPORT(bst_dropout) void bst_dropout(f32 *y, const f32 *x, i32 n, u32 seed, f32 
  * to fresh outputs (the inputs may be shared with other tensors).
  */
 EXPORT(bst_adam)
-void bst_adam(f32 *p2, f32 *m2, f32 *v2, const f32 *p, const f32 *m, const f32 *v, const f32 *g, i32 n, f32 lr, f32 b1,
-              f32 b2, f32 eps, f32 c1, f32 c2) {
+/* One Adam step (tfjs's formulation); p2/m2/v2 may alias p/m/v (in place). The gradient is g, or, when g2 is
+ * non-null, wa * g + wb * g2 (a two-rank average, computed with the same operations on every rank). */
+void bst_adam(f32 *p2, f32 *m2, f32 *v2, const f32 *p, const f32 *m, const f32 *v, const f32 *g, const f32 *g2,
+              f32 wa, f32 wb, i32 n, f32 lr, f32 b1, f32 b2, f32 eps, f32 c1, f32 c2) {
   v128_t vb1 = wasm_f32x4_splat(b1), vb1c = wasm_f32x4_splat(1 - b1), vb2 = wasm_f32x4_splat(b2),
          vb2c = wasm_f32x4_splat(1 - b2), vic1 = wasm_f32x4_splat(1 / c1), vic2 = wasm_f32x4_splat(1 / c2),
-         veps = wasm_f32x4_splat(eps), vlr = wasm_f32x4_splat(lr);
+         veps = wasm_f32x4_splat(eps), vlr = wasm_f32x4_splat(lr), vwa = wasm_f32x4_splat(wa), vwb = wasm_f32x4_splat(wb);
   i32 j = 0;
   for (; j + 4 <= n; j += 4) {
-    v128_t gj = LOAD(g + j);
+    v128_t gj = g2 ? wasm_f32x4_add(wasm_f32x4_mul(LOAD(g + j), vwa), wasm_f32x4_mul(LOAD(g2 + j), vwb)) : LOAD(g + j);
     v128_t mj = wasm_f32x4_add(wasm_f32x4_mul(LOAD(m + j), vb1), wasm_f32x4_mul(gj, vb1c));
     v128_t vj = wasm_f32x4_add(wasm_f32x4_mul(LOAD(v + j), vb2), wasm_f32x4_mul(wasm_f32x4_mul(gj, gj), vb2c));
     v128_t den = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_mul(vj, vic2)), veps);
@@ -549,7 +582,7 @@ void bst_adam(f32 *p2, f32 *m2, f32 *v2, const f32 *p, const f32 *m, const f32 *
     STORE(v2 + j, vj);
   }
   for (; j < n; j++) {
-    f32 gj = g[j];
+    f32 gj = g2 ? g[j] * wa + g2[j] * wb : g[j];
     f32 mj = m[j] * b1 + gj * (1 - b1);
     f32 vj = v[j] * b2 + gj * gj * (1 - b2);
     p2[j] = p[j] - ((mj * (1 / c1)) / (__builtin_sqrtf(vj * (1 / c2)) + eps)) * lr;
