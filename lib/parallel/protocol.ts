@@ -21,38 +21,163 @@ export interface TrainWorkerData {
   tfBackend: string;
   /** the main thread's kernelSignature (trainer.ts): the worker must end up with the same kernels */
   kernels: string[];
-  /** all weights (model.net.weights order), written by the main thread before each step */
+  /** this worker's rank (1 .. W - 1; the main thread is rank 0) and W */
+  rank: number;
+  ranks: number;
+  /** the main thread's weights at start (model.net.weights order); copied once, then every rank applies the same updates */
   weights: SharedArrayBuffer;
   weightLayout: WeightLayout;
-  /** this worker's gradients of the trainable weights (model.net.trainableWeights order) */
+  /** gradients of every rank, double-buffered by step parity: see ExchangeBuffers */
   grads: SharedArrayBuffer;
   gradLayout: WeightLayout;
+  /** per (parity, rank, trainable weight): 1 when that rank wrote a gradient for it */
+  has: SharedArrayBuffer;
+  /** Int32 per rank: the step sequence number whose gradients it has written (-seq: the step was abandoned); then a close flag */
+  control: SharedArrayBuffer;
   /** indices into model.net.weights of the trainable weights */
   trainableIndex: number[];
 }
 
-/** Main -> worker: compute the gradients of a shard at the weights now in the shared buffer. */
+/** An optimizer as the workers rebuild it: registered class name, config and state (getWeights order). */
+export interface OptimizerSpec {
+  className: string;
+  config: tf.serialization.ConfigDict;
+  /** optimizer.getWeights(): names, shapes and values (empty before the first step) */
+  state: { name: string; shape: number[]; values: Float32Array }[];
+  /** Adam's running products beta1^t and beta2^t, copied exactly (setWeights recomputes them with pow) */
+  accBeta1?: number;
+  accBeta2?: number;
+}
+
+/** Main -> worker, once before the first step: build this optimizer with this state. */
+export interface OptimizerMessage {
+  type: 'optimizer';
+  spec: OptimizerSpec;
+}
+
+/** Main -> worker: compute the gradients of a shard, exchange them, apply the average. */
 export interface StepMessage {
   type: 'step';
+  /** the trainer's step sequence number (1, 2, ...): parity picks the gradient buffers */
+  seq: number;
   /** the dropout step for this shard (unique per step and shard) */
   dropoutStep: number;
-  shard: Samples;
-  /** also return a checksum of the weights the worker holds */
+  /** this rank's rows (null: fewer samples than ranks, this rank only applies the average) */
+  shard: Samples | null;
+  /** per rank: its rows / the batch's rows (the averaging weights, identical on every rank) */
+  shardWeights: number[];
+  /** also return a checksum of the weights the worker holds before the step */
   check: boolean;
 }
 
-/** Worker -> main after a step: the gradients are in the worker's grads buffer. */
+/** Worker -> main after a step's gradients are written (the worker then waits for the others and applies). */
 export interface GradsReply {
   type: 'grads';
   loss: number;
-  /** per trainable weight: 1 when the loss reached it (a gradient was written), else 0 */
-  has: number[];
-  /** tensors alive in the worker after the step (leak check) */
+  /** tensors alive in the worker after its previous step (leak check) */
   numTensors: number;
   checksum?: number;
-  /** milliseconds the worker spent loading the weights and computing the gradients */
-  loadMs: number;
+  /** milliseconds the worker spent computing this step's gradients, and waiting + applying in its previous step */
   computeMs: number;
+  applyMs: number;
+}
+
+/**
+ * The shared buffers of the gradient exchange, as views. Step `seq` uses parity seq % 2: a rank may start
+ * writing step seq + 1 while a slower rank still reads step seq.
+ */
+export class ExchangeBuffers {
+  readonly control: Int32Array;
+  private readonly grads: Float32Array;
+  private readonly hasFlags: Int32Array;
+
+  constructor(grads: SharedArrayBuffer, has: SharedArrayBuffer, control: SharedArrayBuffer, readonly ranks: number, readonly layout: WeightLayout) {
+    this.grads = new Float32Array(grads);
+    this.hasFlags = new Int32Array(has);
+    this.control = new Int32Array(control);
+  }
+
+  /** Allocate the buffers for `ranks` ranks and a gradient layout. */
+  static allocate(ranks: number, layout: WeightLayout): { grads: SharedArrayBuffer; has: SharedArrayBuffer; control: SharedArrayBuffer } {
+    return {
+      grads: new SharedArrayBuffer(2 * ranks * layout.total * 4),
+      has: new SharedArrayBuffer(2 * ranks * layout.shapes.length * 4),
+      control: new SharedArrayBuffer((ranks + 1) * 4),
+    };
+  }
+
+  /** Rank r's gradient of trainable weight i for step seq (a view). */
+  grad(seq: number, rank: number, i: number): Float32Array {
+    const base = ((seq % 2) * this.ranks + rank) * this.layout.total + this.layout.offsets[i];
+    return this.grads.subarray(base, base + this.layout.shapes[i].reduce((a, b) => a * b, 1));
+  }
+
+  private hasIndex(seq: number, rank: number, i: number): number {
+    return ((seq % 2) * this.ranks + rank) * this.layout.shapes.length + i;
+  }
+
+  /** Write this rank's gradients for step seq (undefined: no gradient reached that weight) and announce them. */
+  publish(seq: number, rank: number, grads: (Float32Array | undefined)[]): void {
+    grads.forEach((g, i) => {
+      if (g) this.grad(seq, rank, i).set(g);
+      else this.grad(seq, rank, i).fill(0); // contributes nothing to the average
+      this.hasFlags[this.hasIndex(seq, rank, i)] = g ? 1 : 0;
+    });
+    Atomics.store(this.control, rank, seq);
+    Atomics.notify(this.control, rank);
+  }
+
+  /** Announce that step seq was abandoned by this rank (nobody applies it). */
+  abandon(seq: number, rank: number): void {
+    Atomics.store(this.control, rank, -seq);
+    Atomics.notify(this.control, rank);
+  }
+
+  /** Ask every waiting rank to stop. */
+  close(): void {
+    Atomics.store(this.control, this.ranks, 1);
+    for (let r = 0; r <= this.ranks; r++) Atomics.notify(this.control, r);
+  }
+
+  get closed(): boolean {
+    return Atomics.load(this.control, this.ranks) === 1;
+  }
+
+  /**
+   * Block until every rank has published step seq: 'ready', 'abandoned' when one abandoned it, or 'closed'.
+   * For worker threads (the main thread learns from the workers' replies instead and never blocks).
+   */
+  waitAll(seq: number): 'ready' | 'abandoned' | 'closed' {
+    for (let r = 0; r < this.ranks; r++) {
+      for (;;) {
+        const v = Atomics.load(this.control, r);
+        if (v === seq) break;
+        if (v === -seq) return 'abandoned';
+        if (this.closed) return 'closed';
+        Atomics.wait(this.control, r, v, 50);
+      }
+    }
+    return 'ready';
+  }
+
+  /** Whether rank r abandoned step seq. */
+  abandoned(seq: number, rank: number): boolean {
+    return Atomics.load(this.control, rank) === -seq;
+  }
+
+  /** All of rank r's gradients for step seq, packed in layout order (a view). */
+  flat(seq: number, rank: number): Float32Array {
+    const base = ((seq % 2) * this.ranks + rank) * this.layout.total;
+    return this.grads.subarray(base, base + this.layout.total);
+  }
+
+  /** Per trainable weight: whether any rank with a non-zero weight published a gradient for it in step seq. */
+  hasAny(seq: number, weights: number[]): boolean[] {
+    return this.layout.shapes.map((_, i) => {
+      for (let r = 0; r < this.ranks; r++) if (weights[r] && this.hasFlags[this.hasIndex(seq, r, i)]) return true;
+      return false;
+    });
+  }
 }
 
 /** Layout of the given shapes packed one after another. */

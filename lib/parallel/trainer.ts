@@ -1,11 +1,12 @@
 /**
  * Data-parallel training on worker threads (for the single-threaded wasm and cpu backends). Each step splits
- * the batch into W contiguous shards; the main thread computes shard 0's gradients while W - 1 worker threads
- * compute the others on replicas of the model; the gradients are averaged weighted by shard size (= the full
- * batch's mean gradient) and the main thread's optimizer applies them. Before every step the main thread
- * writes its weights into one SharedArrayBuffer that every replica copies, so all replicas hold exactly the
- * main thread's parameters; the optimizer state (and so checkpoints and resume) lives in the main thread only.
- * Dropout masks depend on (step, shard): dropout step = step * W + shard.
+ * the batch into W contiguous shards; the main thread (rank 0) computes shard 0's gradients while W - 1 worker
+ * threads (ranks 1 ..) compute the others on replicas of the model. Every rank writes its gradients into shared
+ * memory; then every rank averages them (weighted by shard size = the full batch's mean gradient, summed in rank
+ * order so the average is bit-identical everywhere) and applies it with its own copy of the optimizer. Replicas
+ * start from the main thread's weights and optimizer state, and apply identical updates, so they stay identical
+ * without copying weights each step (checkEvery verifies it). The main thread's optimizer state is the one
+ * checkpoints save. Dropout masks depend on (step, shard): dropout step = step * W + shard.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +14,8 @@ import { Samples } from '../data/types';
 import { BstModel } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
-import { GradsReply, StepMessage, TrainWorkerData, WeightLayout, checksumOf, layoutOf, readNow } from './protocol';
+import { ExchangeBuffers, GradsReply, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
+import { applyAverage, optimizerSpec } from './optimizer';
 import { WorkerError, WorkerPool } from './pool';
 import { samplesBuffers, shardSizes, sliceRows } from './shards';
 
@@ -54,16 +56,16 @@ export function kernelSignature(backendName: string): string[] {
 
 /** Data-parallel steps over worker threads; see the file comment. Create with start(), end with close(). */
 export class DataParallelTrainer {
-  /** tensors alive in each worker after its last step (for leak checks) */
+  /** tensors alive in each worker after its previous step (for leak checks) */
   readonly workerTensors: number[];
   /**
-   * Cumulative milliseconds per phase of step(): publishing the weights, shard 0 here, waiting for the workers,
-   * averaging + optimizer; and in the workers (mean over workers): loading the weights, computing their shard.
+   * Cumulative milliseconds per phase of step() in the main thread: sending the shards, its own shard, waiting
+   * for the workers' gradients, averaging + optimizer; and in the workers (mean over workers): computing their
+   * shard, waiting for the others + averaging + optimizer.
    */
-  readonly timings = { publish: 0, main: 0, wait: 0, apply: 0, workerLoad: 0, workerCompute: 0, steps: 0 };
-  private steps = 0;
-  /** per trainable weight: the weighted gradient sum of the current step (reused every step) */
-  private readonly sums: Float32Array[];
+  readonly timings = { publish: 0, main: 0, wait: 0, apply: 0, workerCompute: 0, workerApply: 0, steps: 0 };
+  private seq = 0;
+  private optimizer?: tf.Optimizer;
 
   private constructor(
     private readonly model: BstModel,
@@ -71,14 +73,10 @@ export class DataParallelTrainer {
     private readonly workers: number,
     private readonly vars: tf.Variable[],
     private readonly weightVars: tf.Variable[],
-    private readonly wShared: Float32Array,
-    private readonly wLayout: WeightLayout,
-    private readonly gShared: Float32Array[],
-    private readonly gLayout: WeightLayout,
+    private readonly exchange: ExchangeBuffers,
     private readonly checkEvery: number,
   ) {
     this.workerTensors = new Array(workers - 1).fill(0);
-    this.sums = vars.map((v) => new Float32Array(v.size));
   }
 
   /** Start W - 1 worker threads with replicas of the model on the main thread's backend and kernel fixes. */
@@ -102,107 +100,104 @@ export class DataParallelTrainer {
     }
     const wLayout = layoutOf(weightVars.map((v) => v.shape));
     const gLayout = layoutOf(vars.map((v) => v.shape));
+    // the starting weights, copied once by every worker
     const weights = new SharedArrayBuffer(wLayout.total * 4);
-    const grads = Array.from({ length: W - 1 }, () => new SharedArrayBuffer(gLayout.total * 4));
+    const wShared = new Float32Array(weights);
+    weightVars.forEach((v, i) => wShared.set(readNow(v), wLayout.offsets[i]));
+    const shared = ExchangeBuffers.allocate(W, gLayout);
     const kernels = kernelSignature(tfBackend);
     const { pool } = await WorkerPool.start({
       script: path.join(__dirname, 'worker.ts'),
       count: W - 1,
       label: 'training worker',
       workerData: (i): TrainWorkerData => ({
-        config: model.config, sizes: model.sizes, backend, tfBackend, kernels,
-        weights, weightLayout: wLayout, grads: grads[i], gradLayout: gLayout, trainableIndex,
+        config: model.config, sizes: model.sizes, backend, tfBackend, kernels, rank: i + 1, ranks: W,
+        weights, weightLayout: wLayout, grads: shared.grads, gradLayout: gLayout, has: shared.has, control: shared.control,
+        trainableIndex,
       }),
     });
-    return new DataParallelTrainer(model, pool, W, vars, weightVars, new Float32Array(weights), wLayout,
-      grads.map((g) => new Float32Array(g)), gLayout, Math.max(0, Math.floor(o.checkEvery ?? 0)));
+    const exchange = new ExchangeBuffers(shared.grads, shared.has, shared.control, W, gLayout);
+    return new DataParallelTrainer(model, pool, W, vars, weightVars, exchange, Math.max(0, Math.floor(o.checkEvery ?? 0)));
   }
 
   /**
    * One optimizer step on a batch split over the workers; returns the batch's loss before the update (the
    * shard losses weighted by shard size). `step` is the global step (it seeds the shards' dropout masks).
+   * The first call hands `optimizer` (class, config and state) to the workers; later calls must pass the same
+   * optimizer, and nothing else may change the model's weights or the optimizer while the trainer runs.
    */
   async step(optimizer: tf.Optimizer, samples: Samples, step: number): Promise<number> {
+    await this.bind(optimizer);
     const W = this.workers;
+    const seq = ++this.seq;
     const sizes = shardSizes(samples.n, W);
-    const check = this.checkEvery > 0 && this.steps % this.checkEvery === 0;
-    this.steps++;
+    const shardWeights = Array.from({ length: W }, (_, k) => (k < sizes.length ? sizes[k] / samples.n : 0));
+    const check = this.checkEvery > 0 && (seq - 1) % this.checkEvery === 0;
     const t = this.timings;
     let t0 = performance.now();
     const lap = (k: 'publish' | 'main' | 'wait' | 'apply') => { const now = performance.now(); t[k] += now - t0; t0 = now; };
-    // 1. Publish the current weights (all replicas copy them before computing).
-    this.weightVars.forEach((v, i) => this.wShared.set(readNow(v), this.wLayout.offsets[i])); // views, no copies
     const mainChecksum = check ? checksumOf(this.weightVars.map((v) => v.dataSync() as Float32Array)) : 0;
-    // 2. Shards 1.. go to the workers; shard 0 stays here.
+    // 1. Shards 1.. go to the workers (a rank past the last shard gets none and only applies the average).
     const replies: Promise<GradsReply>[] = [];
-    let start = sizes[0];
-    for (let k = 1; k < sizes.length; k++) {
-      const shard = sliceRows(samples, start, start + sizes[k]);
-      start += sizes[k];
-      const msg: StepMessage = { type: 'step', dropoutStep: step * W + k, shard, check };
-      replies.push(this.pool.request(k - 1, msg, samplesBuffers(shard)) as Promise<unknown> as Promise<GradsReply>);
+    let start = sizes[0] ?? 0;
+    for (let k = 1; k < W; k++) {
+      const shard = k < sizes.length ? sliceRows(samples, start, start + sizes[k]) : null;
+      if (shard) start += sizes[k];
+      const msg: StepMessage = { type: 'step', seq, dropoutStep: step * W + k, shard, shardWeights, check };
+      replies.push(this.pool.request(k - 1, msg, shard ? samplesBuffers(shard) : []) as Promise<unknown> as Promise<GradsReply>);
     }
     lap('publish');
-    // 3. Shard 0 on the main thread, scaled into the sum buffers.
-    const weightOf = (k: number) => sizes[k] / samples.n;
-    const has = new Array<boolean>(this.vars.length).fill(false);
-    /** sums[i] (+)= w * src[off ..]: the first contribution assigns, later ones add */
-    const accumulate = (i: number, w: number, src: Float32Array, off: number) => {
-      const s = this.sums[i];
-      if (has[i]) for (let j = 0; j < s.length; j++) s[j] += w * src[off + j];
-      else for (let j = 0; j < s.length; j++) s[j] = w * src[off + j];
-      has[i] = true;
-    };
+    // 2. Shard 0 here, written to the exchange. If it fails, the step is abandoned on every rank.
     let loss = 0;
-    {
+    try {
       const shard0 = sizes.length > 1 ? sliceRows(samples, 0, sizes[0]) : samples;
       setDropoutStep(this.model, step * W);
-      const w0 = weightOf(0);
-      loss += w0 * tf.tidy(() => {
+      loss += shardWeights[0] * tf.tidy(() => {
         const { value, grads } = tf.variableGrads(lossFunction(this.model, shard0), this.vars);
-        this.vars.forEach((v, i) => {
-          const g = grads[v.name];
-          if (!g) return;
-          accumulate(i, w0, readNow(g), 0); // a view, used before any allocation
-        });
+        this.exchange.publish(seq, 0, this.vars.map((v) => (grads[v.name] ? readNow(grads[v.name]) : undefined))); // views, used at once
         return value.dataSync()[0];
       });
+    } catch (e) {
+      this.exchange.abandon(seq, 0);
+      await Promise.all(replies.map((r) => r.catch(() => undefined)));
+      throw e;
     }
     lap('main');
-    // 4. Add the workers' gradients in shard order.
+    // 3. The workers' losses (their gradients are in the exchange once they reply).
     const got = await Promise.all(replies);
     lap('wait');
     got.forEach((r, idx) => {
-      const k = idx + 1;
-      const wk = weightOf(k);
       if (check && r.checksum !== mainChecksum) {
         throw new WorkerError(`training worker ${idx + 1}: weights differ from the main thread's at step ${step} ` +
           `(checksum ${r.checksum} vs ${mainChecksum})`, idx);
       }
       this.workerTensors[idx] = r.numTensors;
-      t.workerLoad += r.loadMs / got.length;
       t.workerCompute += r.computeMs / got.length;
-      const g = this.gShared[idx];
-      this.vars.forEach((_, i) => {
-        if (r.has[i]) accumulate(i, wk, g, this.gLayout.offsets[i]);
-      });
-      loss += wk * r.loss;
+      t.workerApply += r.applyMs / got.length;
+      loss += shardWeights[idx + 1] * r.loss;
     });
-    // 5. Apply the averaged gradients (same variable names as optimizer.minimize would use).
-    tf.tidy(() => {
-      const named: tf.NamedTensorMap = {};
-      this.vars.forEach((v, i) => {
-        if (has[i]) named[v.name] = tf.tensor(this.sums[i], v.shape, 'float32');
-      });
-      optimizer.applyGradients(named);
-    });
+    // 4. Average and apply, as every worker does (same variable names as optimizer.minimize would use).
+    applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights);
     lap('apply');
     t.steps++;
     return loss;
   }
 
+  /** Hand the optimizer to the workers before the first step; refuse a different one later. */
+  private async bind(optimizer: tf.Optimizer): Promise<void> {
+    if (this.optimizer === optimizer) return;
+    if (this.optimizer) {
+      throw new ConfigError('DataParallelTrainer.step: a different optimizer than in the first step; the workers replicate ' +
+        'the first one (start a new trainer for a new optimizer)');
+    }
+    const msg: OptimizerMessage = { type: 'optimizer', spec: await optimizerSpec(optimizer) };
+    await Promise.all(Array.from({ length: this.workers - 1 }, (_, k) => this.pool.request(k, msg)));
+    this.optimizer = optimizer;
+  }
+
   /** Stop the worker threads (idempotent). */
   close(): Promise<void> {
+    this.exchange.close();
     return this.pool.close();
   }
 }

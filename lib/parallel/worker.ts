@@ -1,9 +1,10 @@
 /**
  * Entry point of a data-parallel training worker thread (started by DataParallelTrainer through WorkerPool;
  * not imported by the library). It initialises the same backend and kernel fixes as the main thread, builds a
- * replica of the model from (config, sizes), and per step: copies the shared weights into the replica,
- * computes the gradients of its shard's loss (lossFunction, the one trainStep minimises) and writes them to its
- * shared gradient buffer.
+ * replica of the model from (config, sizes) with the main thread's starting weights, rebuilds the main thread's
+ * optimizer, and per step: computes the gradients of its shard's loss (lossFunction, the one trainStep
+ * minimises), publishes them in the shared exchange, replies, waits for every other rank's gradients, and
+ * applies their average with its own optimizer -- the same update every rank applies.
  */
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -11,7 +12,8 @@ import { initBackend } from '../backend';
 import { buildBst } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { BstModel } from '../model/build';
-import { GradsReply, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
+import { ExchangeBuffers, GradsReply, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
+import { applyAverage, buildOptimizer } from './optimizer';
 import { kernelSignature } from './trainer';
 
 const data = workerData as TrainWorkerData;
@@ -59,39 +61,49 @@ async function setup(): Promise<{ model: BstModel; weights: tf.Variable[]; train
 async function main(): Promise<void> {
   const { model, weights, trainable } = await setup();
   const wShared = new Float32Array(data.weights);
-  const gShared = new Float32Array(data.grads);
   const wl = data.weightLayout;
-  const gl = data.gradLayout;
-  port.on('message', (m: StepMessage | { type: 'close' }) => {
+  weights.forEach((w, i) => writeVariable(w, wShared.subarray(wl.offsets[i], wl.offsets[i] + w.size)));
+  const exchange = new ExchangeBuffers(data.grads, data.has, data.control, data.ranks, data.gradLayout);
+  let optimizer: tf.Optimizer | undefined;
+  let applyMs = 0;
+  let busy = Promise.resolve();
+  const onStep = (m: StepMessage) => {
+    if (!optimizer) throw new Error('step before the optimizer message');
+    const t0 = performance.now();
+    const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
+    let loss = 0;
+    if (m.shard) {
+      const shard = m.shard;
+      setDropoutStep(model, m.dropoutStep);
+      loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(lossFunction(model, shard), trainable);
+        exchange.publish(m.seq, data.rank, trainable.map((v) => (grads[v.name] ? readNow(grads[v.name]) : undefined))); // views, used at once
+        return value.dataSync()[0];
+      });
+    } else {
+      exchange.publish(m.seq, data.rank, trainable.map(() => undefined));
+    }
+    const reply: GradsReply = { type: 'grads', loss, numTensors: tf.memory().numTensors, checksum, computeMs: performance.now() - t0, applyMs };
+    post(reply);
+    // Wait for every rank's gradients, then apply the average exactly as the main thread does.
+    const t1 = performance.now();
+    if (exchange.waitAll(m.seq) === 'ready') applyAverage(optimizer, trainable, exchange, m.seq, m.shardWeights);
+    applyMs = performance.now() - t1;
+  };
+  port.on('message', (m: StepMessage | OptimizerMessage | { type: 'close' }) => {
     if (m.type === 'close') {
       port.close();
       return;
     }
-    try {
-      const t0 = performance.now();
-      // Load the weights the main thread wrote for this step (copies: the shared buffer is rewritten next step).
-      weights.forEach((w, i) => writeVariable(w, wShared.subarray(wl.offsets[i], wl.offsets[i] + w.size)));
-      const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
-      const t1 = performance.now();
-      setDropoutStep(model, m.dropoutStep);
-      const has: number[] = new Array(trainable.length).fill(0);
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(lossFunction(model, m.shard), trainable);
-        trainable.forEach((v, i) => {
-          const g = grads[v.name];
-          if (!g) return;
-          gShared.set(readNow(g), gl.offsets[i]);
-          has[i] = 1;
-        });
-        return value.dataSync()[0];
-      });
-      const reply: GradsReply = {
-        type: 'grads', loss, has, numTensors: tf.memory().numTensors, checksum, loadMs: t1 - t0, computeMs: performance.now() - t1,
-      };
-      post(reply);
-    } catch (e) {
-      postError(e);
+    if (m.type === 'optimizer') {
+      busy = busy.then(async () => {
+        optimizer?.dispose();
+        optimizer = await buildOptimizer(m.spec);
+        post({ type: 'optimizer-ready' });
+      }).catch(postError);
+      return;
     }
+    busy = busy.then(() => onStep(m)).catch(postError);
   });
   post({ type: 'ready', numTensors: tf.memory().numTensors, backend: tf.getBackend() });
 }

@@ -1,0 +1,81 @@
+/**
+ * Replicating an optimizer in the workers: every rank applies the same averaged gradients with its own copy of
+ * the optimizer, so the copies (class, config, state) must start equal and stay equal.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../util/errors';
+import { FusedAdamOptimizer } from '../kernels/fused';
+import { ExchangeBuffers, OptimizerSpec } from './protocol';
+
+interface AdamLike {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+/** What a worker needs to rebuild `optimizer` exactly: its registered class, config and state. */
+export async function optimizerSpec(optimizer: tf.Optimizer): Promise<OptimizerSpec> {
+  const className = optimizer.getClassName();
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!registered) {
+    throw new ConfigError(`data-parallel training: optimizer class ${className} is not registered with ` +
+      `tf.serialization.registerClass, so the workers cannot rebuild it`);
+  }
+  const named = await optimizer.getWeights();
+  const state = named.map((w) => ({ name: w.name, shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync() as Float32Array) }));
+  const adam = optimizer as unknown as AdamLike;
+  return {
+    className,
+    config: optimizer.getConfig(),
+    state,
+    accBeta1: adam.accBeta1 ? adam.accBeta1.dataSync()[0] : undefined,
+    accBeta2: adam.accBeta2 ? adam.accBeta2.dataSync()[0] : undefined,
+  };
+}
+
+/** The optimizer a spec describes, with its state (in a worker). */
+export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer> {
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap[spec.className];
+  if (!registered) throw new ConfigError(`optimizer class ${spec.className} is not registered in this thread`);
+  const [cls, fromConfig] = registered;
+  const optimizer = fromConfig(cls, spec.config) as unknown as tf.Optimizer;
+  if (spec.state.length) {
+    await optimizer.setWeights(spec.state.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, 'float32') })));
+  }
+  const adam = optimizer as unknown as AdamLike;
+  tf.tidy(() => {
+    if (adam.accBeta1 && spec.accBeta1 !== undefined) adam.accBeta1.assign(tf.scalar(spec.accBeta1));
+    if (adam.accBeta2 && spec.accBeta2 !== undefined) adam.accBeta2.assign(tf.scalar(spec.accBeta2));
+  });
+  return optimizer;
+}
+
+/**
+ * Apply the average of step seq's gradients (sum over ranks, in rank order, of weights[r] * rank r's gradients)
+ * with `optimizer`. Every rank computes the same values with the same kernels in the same order, so the
+ * average, and so every rank's update, is bit-identical. With FusedAdamOptimizer and at most two ranks with
+ * rows, the sum happens inside the C Adam kernel, on the packed gradients, in place; otherwise as tfjs ops.
+ */
+export function applyAverage(optimizer: tf.Optimizer, vars: tf.Variable[], exchange: ExchangeBuffers, seq: number, weights: number[]): void {
+  const has = exchange.hasAny(seq, weights);
+  const ranks: number[] = [];
+  for (let r = 0; r < exchange.ranks; r++) if (weights[r]) ranks.push(r); // a rank without rows: its buffer holds an older step
+  if (!ranks.length) return;
+  if (optimizer instanceof FusedAdamOptimizer && ranks.length <= 2) {
+    optimizer.applyPacked(vars.map((v) => v.name), exchange.layout.offsets, has, ranks.map((r) => exchange.flat(seq, r)), ranks.map((r) => weights[r]));
+    return;
+  }
+  tf.tidy(() => {
+    let sum: tf.Tensor | undefined;
+    for (const r of ranks) {
+      const g = tf.mul(tf.tensor1d(exchange.flat(seq, r), 'float32'), tf.scalar(weights[r], 'float32')); // [total]
+      sum = sum ? tf.add(sum, g) : g;
+    }
+    const avg = (sum as tf.Tensor).dataSync() as Float32Array; // one copy; tf.split / tf.slice of 1-d tensors crawl on wasm 4.22
+    const named: tf.NamedTensorMap = {};
+    vars.forEach((v, i) => {
+      const off = exchange.layout.offsets[i];
+      if (has[i]) named[v.name] = tf.tensor(avg.subarray(off, off + v.size), v.shape, 'float32');
+    });
+    optimizer.applyGradients(named);
+  });
+}
