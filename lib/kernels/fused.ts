@@ -297,7 +297,7 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
     const ctx = nk.out(q.shape);
     const probs = nk.out([B, H, L, L]);
     nk.k.bst_attention(ctx.ptr, probs.ptr, nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
-      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H));
+      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H), nk.scratch((D / H) * L));
     return [ctx.info, probs.info];
   },
   [ATTENTION_GRAD]: ({ inputs, backend, attrs }) => {
@@ -308,8 +308,8 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
     const dq = nk.out(q.shape);
     const dk = nk.out(q.shape);
     const dv = nk.out(q.shape);
-    const row = nk.scratch(L);
-    nk.k.bst_attention_grad(dq.ptr, dk.ptr, dv.ptr, row, nk.ptr(inputs.dctx as tf.TensorInfo), nk.ptr(inputs.probs as tf.TensorInfo),
+    const scratch = nk.scratch(nk.k.bst_attention_grad_scratch(L, D / H));
+    nk.k.bst_attention_grad(dq.ptr, dk.ptr, dv.ptr, scratch, nk.ptr(inputs.dctx as tf.TensorInfo), nk.ptr(inputs.probs as tf.TensorInfo),
       nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H));
     return [dq.info, dk.info, dv.info];
   },

@@ -47,8 +47,9 @@ export interface NativeExports {
   bst_leaky(y: number, x: number, n: number, alpha: number): void;
   bst_leaky_grad(dx: number, dy: number, x: number, n: number, alpha: number): void;
   bst_attention(ctx: number, probs: number, q: number, k: number, v: number, mask: number, b: number, l: number, d: number,
-    h: number, scale: number): void;
-  bst_attention_grad(dq: number, dk: number, dv: number, row: number, dctx: number, probs: number, q: number, k: number,
+    h: number, scale: number, kt: number): void;
+  bst_attention_grad_scratch(l: number, dh: number): number;
+  bst_attention_grad(dq: number, dk: number, dv: number, scratch: number, dctx: number, probs: number, q: number, k: number,
     v: number, b: number, l: number, d: number, h: number, scale: number): void;
   bst_dropout(y: number, x: number, n: number, seed: number, rate: number, scale: number): void;
   bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, g2: number, wa: number,

@@ -274,8 +274,8 @@ describe('native kernels: fused attention', () => {
     return tf.reshape(tf.transpose(tf.matMul(probs, heads(v)), [0, 2, 1, 3]), [B, L, D]);
   }
 
-  it('equals the tfjs-ops formulation, with padded keys, forward and gradient (q, k, v), on wasm and cpu', async () => {
-    const [B, L, D, H] = [3, 7, 12, 3];
+  // head widths 4, 18 (16 + 2) and 20 (16 + 4), lengths 7, 9 and 4: every vector block and scalar tail of the C kernels
+  it.each([[3, 7, 12, 3], [2, 9, 72, 4], [2, 4, 40, 2]])('equals the tfjs-ops formulation, with padded keys, forward and gradient (q, k, v), on wasm and cpu: B=%i L=%i D=%i H=%i', async (B, L, D, H) => {
     const q = rand([B, L, D]);
     const k = rand([B, L, D]);
     const v = rand([B, L, D]);

@@ -418,62 +418,122 @@ INLINE f32 exp_nonpos(f32 x) {
   return e * two_n.f;
 }
 
-/* sum of a[e] * b[e] over e < n (SIMD body, scalar tail) */
-INLINE f32 dot_n(const f32 *a, const f32 *b, i32 n) {
-  v128_t s = wasm_f32x4_splat(0);
-  i32 e = 0;
-  for (; e + 4 <= n; e += 4) s = MADD(LOAD(a + e), LOAD(b + e), s);
-  f32 t = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) +
-          wasm_f32x4_extract_lane(s, 3);
-  for (; e < n; e++) t += a[e] * b[e];
-  return t;
+/* e^x for 4 lanes with x <= 0: exp_nonpos's range reduction and polynomial, lane by lane (0 below -87). */
+INLINE v128_t exp4_nonpos(v128_t x) {
+  v128_t keep = wasm_f32x4_ge(x, wasm_f32x4_splat(-87.0f));
+  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
+  v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
+  v128_t r = wasm_f32x4_add(wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f))),
+                            wasm_f32x4_mul(n, wasm_f32x4_splat(2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500E-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507E-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073E-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894E-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459E-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201E-1f));
+  v128_t e = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t two_n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_and(wasm_f32x4_mul(e, two_n), keep);
 }
 
-/* y[e] += alpha * x[e] over e < n */
-INLINE void axpy_n(f32 *y, f32 alpha, const f32 *x, i32 n) {
-  v128_t va = wasm_f32x4_splat(alpha);
+/* xt[e * L + j] = x[j * D + e] for j < L, e < dh: one head's [L, dh] slice of a [L, D] sample, transposed. */
+INLINE void head_transpose(f32 *xt, const f32 *x, i32 L, i32 D, i32 dh) {
+  for (i32 j = 0; j < L; j++)
+    for (i32 e = 0; e < dh; e++) xt[e * L + j] = x[j * D + e];
+}
+
+/* out[j] = sum over e < dh of a[e] * xt[e * L + j] for j < L (one row of a product with a transposed head) */
+INLINE void row_times_t(f32 *out, const f32 *a, const f32 *xt, i32 L, i32 dh) {
+  i32 j = 0;
+  for (; j + 4 <= L; j += 4) {
+    v128_t acc = wasm_f32x4_splat(0);
+    for (i32 e = 0; e < dh; e++) acc = MADD(wasm_v128_load32_splat(a + e), LOAD(xt + e * L + j), acc);
+    STORE(out + j, acc);
+  }
+  for (; j < L; j++) {
+    f32 acc = 0;
+    for (i32 e = 0; e < dh; e++) acc += a[e] * xt[e * L + j];
+    out[j] = acc;
+  }
+}
+
+/* out[e] = sum over j < n of c[j * cs] * x[j * D + e] for e < dh (a row of a small product, kept in registers) */
+INLINE void rowcomb(f32 *out, const f32 *c, i32 cs, const f32 *x, i32 D, i32 n, i32 dh) {
   i32 e = 0;
-  for (; e + 4 <= n; e += 4) STORE(y + e, MADD(va, LOAD(x + e), LOAD(y + e)));
-  for (; e < n; e++) y[e] += alpha * x[e];
+  for (; e + 16 <= dh; e += 16) {
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (i32 j = 0; j < n; j++) {
+      v128_t cj = wasm_v128_load32_splat(c + j * cs);
+      const f32 *xj = x + j * D + e;
+      a0 = MADD(cj, LOAD(xj), a0); a1 = MADD(cj, LOAD(xj + 4), a1);
+      a2 = MADD(cj, LOAD(xj + 8), a2); a3 = MADD(cj, LOAD(xj + 12), a3);
+    }
+    STORE(out + e, a0); STORE(out + e + 4, a1); STORE(out + e + 8, a2); STORE(out + e + 12, a3);
+  }
+  for (; e + 4 <= dh; e += 4) {
+    v128_t a0 = wasm_f32x4_splat(0);
+    for (i32 j = 0; j < n; j++) a0 = MADD(wasm_v128_load32_splat(c + j * cs), LOAD(x + j * D + e), a0);
+    STORE(out + e, a0);
+  }
+  for (; e < dh; e++) {
+    f32 a = 0;
+    for (i32 j = 0; j < n; j++) a += c[j * cs] * x[j * D + e];
+    out[e] = a;
+  }
 }
 
 /*
  * Multi-head scaled dot-product attention over the L positions of each sample (never across the batch).
  * q, k, v, ctx: [B, L, D] with head h in columns [h*dh, (h+1)*dh); mask [B, L] (1 real, 0 padding: such keys
- * get score - 1e9, as the tfjs formulation adds); probs [B, H, L, L] is saved for the gradient. L and dh are
- * small (8-50, 8-32), so plain loops: the win is one kernel instead of ~16 (splits, transposes, softmax).
+ * get score - 1e9, as the tfjs formulation adds); probs [B, H, L, L] is saved for the gradient. `kt` holds
+ * dh * L floats of scratch: each head's keys, transposed, so a query's L scores are vector products over keys.
  */
 EXPORT(bst_attention)
 void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *v, const f32 *mask, i32 B, i32 L, i32 D,
-                   i32 H, f32 scale) {
+                   i32 H, f32 scale, f32 *kt) {
   i32 dh = D / H;
+  v128_t vscale = wasm_f32x4_splat(scale), one = wasm_f32x4_splat(1.0f), big = wasm_f32x4_splat(-1.0e9f);
   for (i32 b = 0; b < B; b++) {
     const f32 *qb = q + b * L * D, *kb = k + b * L * D, *vb = v + b * L * D, *mb = mask + b * L;
     f32 *cb = ctx + b * L * D;
     for (i32 h = 0; h < H; h++) {
       f32 *pbh = probs + (b * H + h) * L * L;
+      head_transpose(kt, kb + h * dh, L, D, dh);
       for (i32 i = 0; i < L; i++) {
-        const f32 *qi = qb + i * D + h * dh;
         f32 *p = pbh + i * L;
-        f32 mx = -3.0e38f;
-        for (i32 j = 0; j < L; j++) {
-          f32 sc = dot_n(qi, kb + j * D + h * dh, dh) * scale + (1.0f - mb[j]) * -1.0e9f;
+        row_times_t(p, qb + i * D + h * dh, kt, L, dh);
+        i32 j = 0;
+        v128_t vmx = wasm_f32x4_splat(-3.0e38f);
+        for (; j + 4 <= L; j += 4) {
+          v128_t sc = wasm_f32x4_add(wasm_f32x4_mul(LOAD(p + j), vscale), wasm_f32x4_mul(wasm_f32x4_sub(one, LOAD(mb + j)), big));
+          STORE(p + j, sc);
+          vmx = wasm_f32x4_max(vmx, sc);
+        }
+        f32 mx = wasm_f32x4_extract_lane(vmx, 0);
+        for (i32 t = 1; t < 4; t++) {
+          f32 c = t == 1 ? wasm_f32x4_extract_lane(vmx, 1) : t == 2 ? wasm_f32x4_extract_lane(vmx, 2) : wasm_f32x4_extract_lane(vmx, 3);
+          mx = c > mx ? c : mx;
+        }
+        for (; j < L; j++) {
+          f32 sc = p[j] * scale + (1.0f - mb[j]) * -1.0e9f;
           p[j] = sc;
           mx = sc > mx ? sc : mx;
         }
-        f32 z = 0;
-        for (i32 j = 0; j < L; j++) {
+        v128_t vm = wasm_f32x4_splat(mx), vz = wasm_f32x4_splat(0);
+        for (j = 0; j + 4 <= L; j += 4) {
+          v128_t e = exp4_nonpos(wasm_f32x4_sub(LOAD(p + j), vm));
+          STORE(p + j, e);
+          vz = wasm_f32x4_add(vz, e);
+        }
+        f32 z = wasm_f32x4_extract_lane(vz, 0) + wasm_f32x4_extract_lane(vz, 1) + wasm_f32x4_extract_lane(vz, 2) +
+                wasm_f32x4_extract_lane(vz, 3);
+        for (; j < L; j++) {
           p[j] = exp_nonpos(p[j] - mx);
           z += p[j];
         }
         f32 iz = 1.0f / z;
-        f32 *ci = cb + i * D + h * dh;
-        for (i32 e = 0; e < dh; e++) ci[e] = 0;
-        for (i32 j = 0; j < L; j++) {
-          f32 pj = p[j] * iz;
-          p[j] = pj;
-          axpy_n(ci, pj, vb + j * D + h * dh, dh);
-        }
+        for (j = 0; j < L; j++) p[j] *= iz;
+        rowcomb(cb + i * D + h * dh, p, 1, vb + h * dh, D, L, dh);
       }
     }
   }
@@ -481,37 +541,41 @@ void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *
 
 /**
  * Gradient of bst_attention: dq, dk, dv [B, L, D] from dctx and the saved probs. With dP = dctx v^T,
- * dS = P * (dP - rowsum(P * dP)): dq = scale dS k, dk = scale dS^T q, dv = P^T dctx. `row` holds L floats of
- * scratch (no stack here).
+ * dS = P * (dP - rowsum(P * dP)): dq = scale dS k, dk = scale dS^T q, dv = P^T dctx. `scratch` holds
+ * bst_attention_grad_scratch(L, D / H) floats (no stack here): a head's dS and its values, transposed.
  */
+EXPORT(bst_attention_grad_scratch) i32 bst_attention_grad_scratch(i32 L, i32 dh) { return L * L + dh * L; }
 EXPORT(bst_attention_grad)
-void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *row, const f32 *dctx, const f32 *probs, const f32 *q, const f32 *k,
+void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *scratch, const f32 *dctx, const f32 *probs, const f32 *q, const f32 *k,
                         const f32 *v, i32 B, i32 L, i32 D, i32 H, f32 scale) {
   i32 dh = D / H;
-  __builtin_memset(dk, 0, (unsigned)(B * L * D) * 4u);
-  __builtin_memset(dv, 0, (unsigned)(B * L * D) * 4u);
+  f32 *ds = scratch, *vt = scratch + L * L;
+  v128_t vscale = wasm_f32x4_splat(scale);
   for (i32 b = 0; b < B; b++) {
     i32 off = b * L * D;
     for (i32 h = 0; h < H; h++) {
       const f32 *pbh = probs + (b * H + h) * L * L;
+      i32 col = off + h * dh;
+      head_transpose(vt, v + col, L, D, dh);
       for (i32 i = 0; i < L; i++) {
         const f32 *p = pbh + i * L;
-        const f32 *gi = dctx + off + i * D + h * dh;
-        f32 dot = 0;
-        for (i32 j = 0; j < L; j++) {
-          f32 s = dot_n(gi, v + off + j * D + h * dh, dh);
-          axpy_n(dv + off + j * D + h * dh, p[j], gi, dh);
-          row[j] = s; /* dP_ij */
-          dot += p[j] * s;
-        }
-        const f32 *qi = q + off + i * D + h * dh;
-        f32 *dqi = dq + off + i * D + h * dh;
-        for (i32 e = 0; e < dh; e++) dqi[e] = 0;
-        for (i32 j = 0; j < L; j++) {
-          f32 ds = p[j] * (row[j] - dot) * scale;
-          axpy_n(dqi, ds, k + off + j * D + h * dh, dh);
-          axpy_n(dk + off + j * D + h * dh, ds, qi, dh);
-        }
+        f32 *row = ds + i * L;
+        row_times_t(row, dctx + col + i * D, vt, L, dh); /* dP_ij */
+        i32 j = 0;
+        v128_t vdot = wasm_f32x4_splat(0);
+        for (; j + 4 <= L; j += 4) vdot = MADD(LOAD(p + j), LOAD(row + j), vdot);
+        f32 dot = wasm_f32x4_extract_lane(vdot, 0) + wasm_f32x4_extract_lane(vdot, 1) + wasm_f32x4_extract_lane(vdot, 2) +
+                  wasm_f32x4_extract_lane(vdot, 3);
+        for (; j < L; j++) dot += p[j] * row[j];
+        v128_t vd = wasm_f32x4_splat(dot);
+        for (j = 0; j + 4 <= L; j += 4)
+          STORE(row + j, wasm_f32x4_mul(wasm_f32x4_mul(LOAD(p + j), wasm_f32x4_sub(LOAD(row + j), vd)), vscale));
+        for (; j < L; j++) row[j] = p[j] * (row[j] - dot) * scale; /* dS_ij */
+      }
+      for (i32 i = 0; i < L; i++) rowcomb(dq + col + i * D, ds + i * L, 1, k + col, D, L, dh);     /* dS k */
+      for (i32 j = 0; j < L; j++) {
+        rowcomb(dk + col + j * D, ds + j, L, q + col, D, L, dh);                                   /* dS^T q */
+        rowcomb(dv + col + j * D, pbh + j, L, dctx + col, D, L, dh);                               /* P^T dctx */
       }
     }
   }
@@ -559,12 +623,11 @@ EXPORT(bst_dropout) void bst_dropout(f32 *y, const f32 *x, i32 n, u32 seed, f32 
 
 /**
  * Adam (tfjs's formulation): m' = b1 m + (1 - b1) g; v' = b2 v + (1 - b2) g^2;
- * p' = p - lr * (m' / c1) / (sqrt(v' / c2) + eps) with c1 = 1 - b1^t, c2 = 1 - b2^t. Writes p', m', v'
- * to fresh outputs (the inputs may be shared with other tensors).
+ * p' = p - lr * (m' / c1) / (sqrt(v' / c2) + eps) with c1 = 1 - b1^t, c2 = 1 - b2^t. p2/m2/v2 may alias
+ * p/m/v (in place). The gradient is g, or, when g2 is non-null, wa * g + wb * g2 (a two-rank average, computed
+ * with the same operations on every rank).
  */
 EXPORT(bst_adam)
-/* One Adam step (tfjs's formulation); p2/m2/v2 may alias p/m/v (in place). The gradient is g, or, when g2 is
- * non-null, wa * g + wb * g2 (a two-rank average, computed with the same operations on every rank). */
 void bst_adam(f32 *p2, f32 *m2, f32 *v2, const f32 *p, const f32 *m, const f32 *v, const f32 *g, const f32 *g2,
               f32 wa, f32 wb, i32 n, f32 lr, f32 b1, f32 b2, f32 eps, f32 c1, f32 c2) {
   v128_t vb1 = wasm_f32x4_splat(b1), vb1c = wasm_f32x4_splat(1 - b1), vb2 = wasm_f32x4_splat(b2),
