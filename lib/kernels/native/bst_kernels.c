@@ -135,6 +135,7 @@ INLINE void pack_at(f32 *Ap, const f32 *A, i32 M, i32 kc) {
 }
 
 #define MM_KC 256 /* rows of B per pass: a packed 8-column panel of them is 8 KB */
+#define MM_SMALL_B 6144 /* floats (24 KB): a packed B chunk this small fits the 32 KB L1 */
 
 /* Floats of scratch mm_plain needs for N columns (the packed B chunk and one packed A^T panel). */
 INLINE i32 mm_scratch_floats(i32 N) { return MM_KC * (N & ~7) + MM_KC * 4; }
@@ -154,7 +155,12 @@ static void mm_plain(const f32 *A, const f32 *B, f32 *C, i32 M, i32 K, i32 N, i3
         pack_at(Ap, Ak + i, M, kc);
         for (i32 j = 0; j < N8; j += 8) mm_4x8(Ap, 1, 4, Bp + j * kc, 8, C + i * N + j, N, kc, acc);
       }
+    } else if (kc * N8 <= MM_SMALL_B) {
+      /* the packed chunk stays in L1: walk A once, each 4-row block against every panel */
+      for (i32 i = 0; i < M4; i += 4)
+        for (i32 j = 0; j < N8; j += 8) mm_4x8(Ak + i * K, sai, sak, Bp + j * kc, 8, C + i * N + j, N, kc, acc);
     } else {
+      /* one panel (8 KB) in L1 at a time, against every row block of A */
       for (i32 j = 0; j < N8; j += 8)
         for (i32 i = 0; i < M4; i += 4) mm_4x8(Ak + i * K, sai, sak, Bp + j * kc, 8, C + i * N + j, N, kc, acc);
     }
