@@ -339,6 +339,58 @@ describe('native kernels: training pieces', () => {
     expect(maxAbsDiff(ref, w0.data)).toBeGreaterThan(0.03); // it did move the weights
   });
 
+  it('FusedAdamOptimizer updates in place only when nothing else holds the memory', async () => {
+    installNativeKernels('wasm');
+    await tf.setBackend('wasm');
+    const w0 = rand([9, 7]);
+    const w = tf.variable(tf.tensor(w0.data, w0.shape));
+    const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
+    const loss = () => tf.sum(tf.square(tf.sub(w, 0.5))) as tf.Scalar;
+    opt.minimize(loss, false, [w]); // creates the slots
+    const nk = nativeFor(tf.backend());
+    const before = nk.ptr(w as unknown as tf.TensorInfo);
+    opt.minimize(loss, false, [w]);
+    expect(nk.ptr(w as unknown as tf.TensorInfo)).toBe(before); // sole owner: the same buffer, updated in place
+    const held = tf.clone(w); // shares w's buffer (wasm Identity adds a reference)
+    const heldValues = (held.dataSync() as Float32Array).slice();
+    opt.minimize(loss, false, [w]);
+    expect(Array.from(held.dataSync())).toEqual(Array.from(heldValues)); // the clone kept its values
+    expect(maxAbsDiff(w.dataSync() as Float32Array, heldValues)).toBeGreaterThan(0); // w moved to a new buffer
+    tf.dispose([w, held]);
+    opt.dispose();
+  });
+
+  it('FusedAdamOptimizer.applyPacked averages two gradient vectors exactly as the float32 sum, on wasm and cpu', async () => {
+    const shapes = [[5, 3], [7]];
+    const total = 22;
+    const ga = rand([total]).data, gb = rand([total]).data;
+    const wa = 5 / 9, wb = 4 / 9;
+    const f = Math.fround;
+    const sum = new Float32Array(total).map((_, j) => f(f(ga[j] * f(wa)) + f(gb[j] * f(wb))));
+    for (const backendName of ['wasm', 'cpu']) {
+      installNativeKernels(backendName);
+      await tf.setBackend(backendName);
+      const init = shapes.map((sh) => rand(sh));
+      const run = (packed: boolean) => {
+        const vars = init.map((w) => tf.variable(tf.tensor(w.data, w.shape)));
+        const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
+        for (let step = 0; step < 3; step++) {
+          if (packed) opt.applyPacked(vars.map((v) => v.name), [0, 15], [true, true], [ga, gb], [wa, wb]);
+          else tf.tidy(() => opt.applyGradients({ [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]), [vars[1].name]: tf.tensor(sum.subarray(15), [7]) }));
+        }
+        const out = vars.map((v) => (v.dataSync() as Float32Array).slice());
+        tf.dispose(vars);
+        opt.dispose();
+        return out;
+      };
+      const [a, b] = [run(true), run(false)];
+      // the same float32 gradient into the same Adam kernel: bit-identical
+      a.forEach((x, i) => expect(Array.from(x)).toEqual(Array.from(b[i])));
+      expect(maxAbsDiff(a[0], init[0].data)).toBeGreaterThan(0.01);
+    }
+    uninstallNativeKernels('cpu');
+  });
+
   it('leak no tensors or wasm buffers across repeated training steps', async () => {
     await tf.setBackend('wasm');
     installNativeKernels('wasm');
