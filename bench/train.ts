@@ -10,14 +10,17 @@
  *   own+W    + data-parallel training over W worker threads (lib/parallel; W = BENCH_WORKERS, default: cores)
  *   pytorch  bench/torch_bst.py: the same architecture, one torch thread, single-threaded OpenBLAS
  *
- * Each (tier, L) runs in its own process, so its peak RSS is its own. Prints samples/s for training and
- * inference, peak RSS, and the ratio to PyTorch. No assertions: numbers only.
+ * Each (tier, L) runs in its own process, so its peak RSS is its own. The tiers run in BENCH_ROUNDS interleaved
+ * rounds (stock, own, own+W, pytorch, stock, own, ...), so a slow spell of this shared machine hits every tier
+ * alike; the table shows the median over rounds with the range, and the ratio of medians to PyTorch. No
+ * assertions: numbers only.
  *
  *   npm run bench:train                                  # = npx tsx bench/train.ts
  *   BENCH_LENS=8 BENCH_TIERS=stock,own,own+workers ...   # which lengths and tiers
  *   BENCH_FEATURES=full BENCH_FFN_MULT=4 ...             # the full-feature model (user, demographics, genres,
  *                                                        # year, history ratings; feed-forward 4x) -- no PyTorch twin
  *   BENCH_WORKERS=2 BENCH_STEPS=30 BENCH_PROFILE=1 ...   # workers, timed steps, kernel profile of one step
+ *   BENCH_ROUNDS=3 ...                                   # interleaved rounds per tier (median reported)
  *   BENCH_BACKENDS=wasm,cpu ...                          # also the cpu backend (own = fused ops only; ~100x slower)
  *
  * Targets: >= 2,600 samples/s at L=8 on wasm (issue 4); >= 10,000 samples/s at L=8 and 1.0x PyTorch (issue 8).
@@ -58,6 +61,7 @@ const PROFILE = env('BENCH_PROFILE', '0') === '1';
 /** timed training steps per backend (cpu is ~100x slower: few steps) */
 const STEPS: Record<string, number> = { wasm: Number(env('BENCH_STEPS', '30')), cpu: Number(env('BENCH_CPU_STEPS', '3')) };
 const TORCH_PYTHON = env('BENCH_PYTHON', '/usr/bin/python3');
+const ROUNDS = Math.max(1, Number(env('BENCH_ROUNDS', '3')));
 
 function benchConfig(L: number): Partial<BstConfig> {
   const side = FEATURES !== 'items';
@@ -201,6 +205,27 @@ function runChild(tier: string, backendName: string, L: number): Result | string
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '-');
 
+/** Median of numbers (the mean of the middle two for an even count). */
+function median(xs: number[]): number {
+  const s = xs.slice().sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The rounds of one tier folded into one row: medians, with the range of train/s over rounds. */
+function fold(rounds: Result[]): Result & { trainMin: number; trainMax: number; n: number } {
+  const train = rounds.map((r) => r.train);
+  return {
+    ...rounds[0],
+    train: median(train),
+    infer: median(rounds.map((r) => r.infer)),
+    rssMb: Math.max(...rounds.map((r) => r.rssMb)),
+    trainMin: Math.min(...train),
+    trainMax: Math.max(...train),
+    n: rounds.length,
+  };
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_CHILD) {
     const c = JSON.parse(process.env.BENCH_CHILD) as { tier: string; backendName: string; L: number };
@@ -209,28 +234,45 @@ async function main(): Promise<void> {
   }
   console.log(
     `BST training benchmark: ML-1M-like sizes, features=${FEATURES}, ffnMult ${FFN_MULT}, batch ${BATCH}, ` +
-      `${STEPS.wasm} timed steps, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)}`,
+      `${STEPS.wasm} timed steps, ${ROUNDS} interleaved round(s) per tier (median; range of train/s in brackets), ` +
+      `node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)}`,
   );
-  console.log(`${'backend'.padEnd(8)}${'tier'.padEnd(28)}${'L'.padStart(3)}${'train/s'.padStart(10)}${'infer/s'.padStart(10)}${'peak RSS'.padStart(10)}${'vs PyTorch'.padStart(12)}  note`);
+  console.log(`${'backend'.padEnd(8)}${'tier'.padEnd(28)}${'L'.padStart(3)}${'train/s'.padStart(10)}${'[range]'.padStart(16)}${'infer/s'.padStart(10)}` +
+    `${'peak RSS'.padStart(10)}${'vs PyTorch'.padStart(12)}  note`);
   for (const L of LENS) {
-    const torch = TIERS.includes('pytorch') ? torchResult(L) : undefined;
-    const rows: (Result | string)[] = [];
+    /** per tier key: its results over rounds, or why it has none */
+    const runs = new Map<string, Result[] | string>();
+    const jobs: { key: string; run: () => Result | string }[] = [];
     for (const b of BACKENDS) {
       for (const tier of TIERS.filter((t) => t !== 'pytorch')) {
         if (tier === 'own+workers' && (b !== 'wasm' || WORKERS < 2)) continue;
-        const r = runChild(tier, b, L);
-        rows.push(typeof r === 'string' ? `${b.padEnd(8)}${tier.padEnd(28)}${String(L).padStart(3)}  ${r}` : r);
+        jobs.push({ key: `${b.padEnd(8)}${tier.padEnd(28)}`, run: () => runChild(tier, b, L) });
       }
     }
-    if (torch) rows.push(typeof torch === 'string' ? `${'cpu'.padEnd(8)}${'pytorch'.padEnd(28)}${String(L).padStart(3)}  ${torch}` : torch);
-    for (const r of rows) {
-      if (typeof r === 'string') {
-        console.log(r);
+    if (TIERS.includes('pytorch')) jobs.push({ key: 'pytorch', run: () => torchResult(L) });
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const job of jobs) {
+        const have = runs.get(job.key);
+        if (typeof have === 'string') continue; // failed or unavailable: not retried
+        const r = job.run();
+        if (typeof r === 'string') runs.set(job.key, r);
+        else runs.set(job.key, [...(have ?? []), r]);
+      }
+    }
+    const torchRuns = runs.get('pytorch');
+    const torch = Array.isArray(torchRuns) ? fold(torchRuns) : undefined;
+    for (const job of jobs) {
+      const got = runs.get(job.key);
+      if (!Array.isArray(got)) {
+        const label = job.key === 'pytorch' ? `${'cpu'.padEnd(8)}${'pytorch'.padEnd(28)}` : job.key;
+        console.log(`${label}${String(L).padStart(3)}  ${got ?? 'no result'}`);
         continue;
       }
-      const ratio = torch && typeof torch !== 'string' && !r.tier.startsWith('pytorch') ? `${(r.train / torch.train).toFixed(2)}x` : '';
+      const r = fold(got);
+      const ratio = torch && job.key !== 'pytorch' ? `${(r.train / torch.train).toFixed(2)}x` : '';
+      const range = r.n > 1 ? `[${fmt(r.trainMin)}-${fmt(r.trainMax)}]` : '';
       console.log(
-        `${r.backend.padEnd(8)}${r.tier.padEnd(28)}${String(r.L).padStart(3)}${fmt(r.train).padStart(10)}${fmt(r.infer).padStart(10)}` +
+        `${r.backend.padEnd(8)}${r.tier.padEnd(28)}${String(r.L).padStart(3)}${fmt(r.train).padStart(10)}${range.padStart(16)}${fmt(r.infer).padStart(10)}` +
           `${(Number.isFinite(r.rssMb) ? `${fmt(r.rssMb)} MB` : '-').padStart(10)}${ratio.padStart(12)}  ${r.note ?? ''}`,
       );
     }

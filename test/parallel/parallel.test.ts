@@ -136,6 +136,56 @@ describe('DataParallelTrainer', () => {
     }
   });
 
+  test('workers take over the optimizer state of earlier steps; a failed main shard abandons the step everywhere', async () => {
+    const a = buildBst(cfg(), sizes), b = buildBst(cfg(), sizes);
+    const oa = makeOptimizer(a.config), ob = makeOptimizer(b.config);
+    const batches = [9, 12].map((n, i) => syntheticSamples({ n, seqLen: 5, sizes, seed: 70 + i }));
+    // two single-thread steps first: Adam's moments and step count must reach the workers
+    for (let s = 0; s < 2; s++) {
+      setDropoutStep(a, s);
+      trainStep(a, oa, batches[s % 2]);
+      setDropoutStep(b, s);
+      trainStep(b, ob, batches[s % 2]);
+    }
+    const p = await DataParallelTrainer.start({ model: b, workers: 2, checkEvery: 1 });
+    try {
+      const bad = syntheticSamples({ n: 8, seqLen: 5, sizes, seed: 9 });
+      bad.itemSeq[1 * 5 + 2] = sizes.numItems + 3; // sample 1: in the main thread's half
+      for (let s = 2; s < 6; s++) {
+        if (s === 3) {
+          // the main thread's shard fails: nobody applies the step, and the next steps still agree
+          await expect(p.step(ob, bad, s)).rejects.toThrow(/outside vocabulary/);
+        }
+        setDropoutStep(a, s);
+        const la = trainStep(a, oa, batches[s % 2]);
+        const lb = await p.step(ob, batches[s % 2], s); // checkEvery 1: the worker's weights equal the main thread's
+        expect(relDiff(la, lb)).toBeLessThan(LOSS_REL_TOL);
+      }
+      expect(weightDiff(a, b)).toBeLessThan(WEIGHT_TOL);
+      await expect(p.step(makeOptimizer(b.config), batches[0], 6)).rejects.toThrow(/a different optimizer/);
+    } finally {
+      await p.close();
+      oa.dispose(); ob.dispose(); a.net.dispose(); b.net.dispose();
+    }
+  });
+
+  test('an optimizer the workers cannot rebuild is refused by name', async () => {
+    class Unregistered extends tf.SGDOptimizer {
+      static get className(): string {
+        return 'UnregisteredSgd';
+      }
+    }
+    const m = buildBst(cfg(), sizes);
+    const p = await DataParallelTrainer.start({ model: m, workers: 2 });
+    try {
+      await expect(p.step(new Unregistered(0.1), syntheticSamples({ n: 4, seqLen: 5, sizes, seed: 1 }), 0))
+        .rejects.toThrow(/UnregisteredSgd is not registered/);
+    } finally {
+      await p.close();
+      m.net.dispose();
+    }
+  });
+
   test('bad worker counts are refused; only wasm and cpu take workers', async () => {
     const m = buildBst(cfg(), sizes);
     await expect(DataParallelTrainer.start({ model: m, workers: 1 })).rejects.toThrow(ConfigError);
