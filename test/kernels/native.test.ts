@@ -376,7 +376,7 @@ describe('native kernels: training pieces', () => {
         const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
         for (let step = 0; step < 3; step++) {
           if (packed) opt.applyPacked(vars.map((v) => v.name), [0, 15], [true, true], [ga, gb], [wa, wb]);
-          else tf.tidy(() => opt.applyGradients({ [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]), [vars[1].name]: tf.tensor(sum.subarray(15), [7]) } as unknown as tf.NamedVariableMap));
+          else tf.tidy(() => opt.applyGradients({ [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]), [vars[1].name]: tf.tensor(sum.subarray(15), [7]) } as unknown as Parameters<FusedAdamOptimizer['applyGradients']>[0]));
         }
         const out = vars.map((v) => (v.dataSync() as Float32Array).slice());
         tf.dispose(vars);
