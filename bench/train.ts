@@ -156,6 +156,12 @@ async function measure(tier: string, backendName: string, L: number): Promise<Re
     const c = process.cpuUsage(c0);
     trainCpu = (c.user + c.system) / 1e6;
   } finally {
+    if (parallel && PROFILE) {
+      const t = parallel.timings;
+      const per = (k: keyof typeof t) => (t[k] / Math.max(1, t.steps)).toFixed(2);
+      console.error(`    ${workers} workers, ms per step: main thread: send ${per('publish')}, own shard ${per('main')}, ` +
+        `waiting ${per('wait')}, average + Adam ${per('apply')}; workers: shard ${per('workerCompute')}, wait + average + Adam ${per('workerApply')}`);
+    }
     await parallel?.close();
   }
   const infer = () => tf.tidy(() => forward(model, batches[0], false).dataSync());
