@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { FeatureSizes, Samples } from '../data/types';
 import { BstConfig } from '../model/config';
 
+/** How long a waiting rank polls before it sleeps (ms); see ExchangeBuffers.waitAll. */
+export const SPIN_MS = 5;
+
 /** Where each weight lives in a shared Float32Array: offsets and shapes, in model.net.weights order. */
 export interface WeightLayout {
   shapes: number[][];
@@ -144,17 +147,27 @@ export class ExchangeBuffers {
   }
 
   /**
-   * Block until every rank has published step seq: 'ready', 'abandoned' when one abandoned it, or 'closed'.
-   * For worker threads (the main thread learns from the workers' replies instead and never blocks).
+   * Wait until every rank has published step seq: 'ready', 'abandoned' when one abandoned it, 'closed', or
+   * 'timeout' after `timeoutMs`. It polls for the first `spinMs` before sleeping in Atomics.wait: waking a
+   * sleeping thread costs 1-2.5 ms on this kind of virtual machine (the idle vCPU must be rescheduled), about
+   * a tenth of a step, while the ranks usually finish within a millisecond of each other. The main thread
+   * passes sleep = false (it must not block its event loop): it only polls, up to timeoutMs.
    */
-  waitAll(seq: number): 'ready' | 'abandoned' | 'closed' {
+  waitAll(seq: number, o: { spinMs?: number; timeoutMs?: number; sleep?: boolean } = {}): 'ready' | 'abandoned' | 'closed' | 'timeout' {
+    const spinMs = o.spinMs ?? SPIN_MS;
+    const timeoutMs = o.timeoutMs ?? Infinity;
+    const sleep = o.sleep ?? true;
+    const t0 = performance.now();
     for (let r = 0; r < this.ranks; r++) {
-      for (;;) {
+      for (let polls = 0; ; polls++) {
         const v = Atomics.load(this.control, r);
         if (v === seq) break;
         if (v === -seq) return 'abandoned';
         if (this.closed) return 'closed';
-        Atomics.wait(this.control, r, v, 50);
+        if ((polls & 63) !== 63) continue;
+        const waited = performance.now() - t0;
+        if (waited >= timeoutMs) return 'timeout';
+        if (sleep && waited >= spinMs) Atomics.wait(this.control, r, v, Math.min(50, timeoutMs - waited));
       }
     }
     return 'ready';
