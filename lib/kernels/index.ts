@@ -18,7 +18,7 @@ import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segmen
 import { gatherV2Wasm } from './gather';
 import { makeSumLeading } from './sum-leading';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
-import { nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSum, sharingIdentity } from './native-kernels';
+import { nativeConcat, nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSplitV, nativeSum, sharingIdentity } from './native-kernels';
 import { nativeFor, nativeUnavailableReason } from './native-module';
 import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
@@ -178,6 +178,8 @@ const NATIVE_OVERRIDES: { kernelName: string; make: (previous: tf.KernelFunc) =>
   { kernelName: 'UnsortedSegmentSum', make: nativeSegmentSum },
   { kernelName: 'Identity', make: () => sharingIdentity },
   { kernelName: 'LeakyRelu', make: nativeLeakyRelu },
+  { kernelName: 'Concat', make: nativeConcat },
+  { kernelName: 'SplitV', make: nativeSplitV },
 ];
 
 let warnedNative = false;

@@ -160,3 +160,57 @@ export function nativeLeakyRelu(fallback: tf.KernelFunc): tf.KernelFunc {
     return out.info;
   };
 }
+
+/** dtypes whose elements are 4 bytes (copied as float32 words). */
+const WORD_DTYPES = new Set(['float32', 'int32']);
+
+/**
+ * Concat of same-dtype 4-byte tensors along any axis: per input one strided 2-d copy (rows = the product of the
+ * leading dimensions). The stock wasm kernel copies element by element in JavaScript for most shapes.
+ */
+export function nativeConcat(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const xs = (Array.isArray(args.inputs) ? args.inputs : Object.values(args.inputs)) as tf.TensorInfo[];
+    if (!xs.length || !WORD_DTYPES.has(xs[0].dtype) || xs.some((x) => x.dtype !== xs[0].dtype || x.shape.length === 0)) return fallback(args);
+    const axis = tf.util.parseAxisParam((args.attrs as { axis: number | number[] }).axis, xs[0].shape)[0];
+    const outShape = tf.backend_util.computeOutShape(xs.map((x) => x.shape), axis);
+    const nk = nativeFor(args.backend);
+    const out = nk.out(outShape, xs[0].dtype);
+    const rows = prod(outShape.slice(0, axis));
+    const ld = prod(outShape.slice(axis));
+    if (rows * ld === 0) return out.info;
+    let col = 0;
+    for (const x of xs) {
+      const cols = prod(x.shape.slice(axis));
+      if (cols > 0) nk.k.bst_copy2d(out.ptr + col * F, ld, nk.ptr(x), cols, rows, cols);
+      col += cols;
+    }
+    return out.info;
+  };
+}
+
+/** SplitV of a 4-byte tensor along any axis: per output one strided 2-d copy (the inverse of nativeConcat). */
+export function nativeSplitV(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (!WORD_DTYPES.has(x.dtype) || x.shape.length === 0) return fallback(args);
+    const attrs = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits, axis);
+    const nk = nativeFor(args.backend);
+    const rows = prod(x.shape.slice(0, axis));
+    const ld = prod(x.shape.slice(axis));
+    const inner = prod(x.shape.slice(axis + 1));
+    const px = nk.ptr(x);
+    let col = 0;
+    return sizes.map((size) => {
+      const shape = x.shape.slice();
+      shape[axis] = size;
+      const out = nk.out(shape, x.dtype);
+      const cols = size * inner;
+      if (rows * cols > 0) nk.k.bst_copy2d(out.ptr, cols, px + col * F, ld, rows, cols);
+      col += cols;
+      return out.info;
+    });
+  };
+}

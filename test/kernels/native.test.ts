@@ -126,6 +126,29 @@ describe('native kernels: forward values equal the cpu reference', () => {
     }
   }
 
+  // concat and split along every axis, uneven parts, an empty part, and int32 (copied as 4-byte words)
+  const parts: [number[][], number][] = [
+    [[[2, 3, 5], [2, 3, 3]], 2],
+    [[[2, 3, 5], [2, 4, 5], [2, 1, 5]], 1],
+    [[[1, 3, 5], [3, 3, 5]], 0],
+    [[[4, 7], [4, 0], [4, 2]], -1],
+  ];
+  for (const [shapes, axis] of parts) {
+    it(`concat and split of ${JSON.stringify(shapes)} along axis ${axis}, float32 and int32`, async () => {
+      const xs = shapes.map((sh) => rand(sh));
+      const ax = axis < 0 ? shapes[0].length + axis : axis;
+      const sizes = shapes.map((sh) => sh[ax]);
+      for (const dtype of ['float32', 'int32'] as const) {
+        const got = await both(() => {
+          const ts = xs.map((x) => tf.tensor(dtype === 'int32' ? x.data.map((v) => Math.round(v * 100)) : x.data, x.shape, dtype));
+          const c = tf.concat(ts, axis);
+          return [c, ...tf.split(c, sizes, axis)].map((t) => t.toFloat());
+        });
+        expect(got.wasm.map((a) => Array.from(a))).toEqual(got.cpu.map((a) => Array.from(a))); // copies: exact
+      }
+    });
+  }
+
   for (const activation of ['linear', 'relu', 'leakyrelu', 'elu'] as const) {
     it(`fused matMul with bias and ${activation}`, async () => {
       const a = rand([37, 21]);

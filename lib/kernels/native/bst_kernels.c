@@ -37,6 +37,11 @@ typedef float f32x4_t __attribute__((vector_size(16)));
 /** out[0..n) = x[0..n) (memory.copy). */
 EXPORT(bst_copy) void bst_copy(f32 *out, const f32 *x, i32 n) { __builtin_memcpy(out, x, (unsigned)n * 4u); }
 
+/** dst[r * dst_ld + c] = src[r * src_ld + c] for r < rows, c < cols (concat and split along any axis). */
+EXPORT(bst_copy2d) void bst_copy2d(f32 *dst, i32 dst_ld, const f32 *src, i32 src_ld, i32 rows, i32 cols) {
+  for (i32 r = 0; r < rows; r++) __builtin_memcpy(dst + r * dst_ld, src + r * src_ld, (unsigned)cols * 4u);
+}
+
 /** out = x^T for x rows x cols. */
 EXPORT(bst_transpose2d) void bst_transpose2d(f32 *out, const f32 *x, i32 rows, i32 cols) {
   const i32 T = 16; /* tile edge: keeps both sides of a tile in cache */
