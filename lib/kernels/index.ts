@@ -18,7 +18,7 @@ import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segmen
 import { gatherV2Wasm } from './gather';
 import { makeSumLeading } from './sum-leading';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
-import { nativeConcat, nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSplitV, nativeSum, sharingIdentity } from './native-kernels';
+import { nativeConcat, nativeGather, nativeLeakyRelu, nativeMatMul, nativeSegmentSum, nativeSplitV, nativeSum, nativeMultiply, nativeTranspose, sharingIdentity } from './native-kernels';
 import { nativeFor, nativeUnavailableReason } from './native-module';
 import { FUSED_KERNELS as FUSED_KERNEL_NAMES, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 
@@ -180,6 +180,8 @@ const NATIVE_OVERRIDES: { kernelName: string; make: (previous: tf.KernelFunc) =>
   { kernelName: 'LeakyRelu', make: nativeLeakyRelu },
   { kernelName: 'Concat', make: nativeConcat },
   { kernelName: 'SplitV', make: nativeSplitV },
+  { kernelName: 'Transpose', make: nativeTranspose },
+  { kernelName: 'Multiply', make: nativeMultiply },
 ];
 
 let warnedNative = false;

@@ -214,3 +214,36 @@ export function nativeSplitV(fallback: tf.KernelFunc): tf.KernelFunc {
     });
   };
 }
+
+/** Transpose by the identity permutation (tfjs's gather gradient asks for one) shares the data; others go to `fallback`. */
+export function nativeTranspose(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const perm = (args.attrs as { perm: number[] }).perm;
+    if (perm.every((p, i) => p === i)) return sharingIdentity(args);
+    return fallback(args);
+  };
+}
+
+/**
+ * Multiply of float32 x [..., C] by s [..., 1] with the same leading dimensions (or the other way round): a
+ * row scaling in one SIMD pass (masking embeddings; the stock kernel's broadcast path is slow). Other shapes go
+ * to `fallback`.
+ */
+export function nativeMultiply(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const rowScale = (x: tf.TensorInfo, s: tf.TensorInfo) =>
+      x.dtype === 'float32' && s.dtype === 'float32' && x.shape.length >= 2 && s.shape.length === x.shape.length &&
+      s.shape[s.shape.length - 1] === 1 && x.shape[x.shape.length - 1] > 1 &&
+      s.shape.slice(0, -1).every((d, i) => d === x.shape[i]);
+    const [x, s] = rowScale(a, b) ? [a, b] : rowScale(b, a) ? [b, a] : [undefined, undefined];
+    if (!x || !s) return fallback(args);
+    const nk = nativeFor(args.backend);
+    const out = nk.out(x.shape);
+    const cols = x.shape[x.shape.length - 1];
+    const rows = prod(x.shape) / cols;
+    if (rows > 0) nk.k.bst_scale_rows(out.ptr, nk.ptr(x), nk.ptr(s), rows, cols);
+    return out.info;
+  };
+}

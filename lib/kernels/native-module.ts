@@ -31,6 +31,7 @@ export const NATIVE_RELAXED_WASM_FILE = path.join(__dirname, 'native', 'bst_kern
 export interface NativeExports {
   bst_copy(out: number, x: number, n: number): void;
   bst_copy2d(dst: number, dstLd: number, src: number, srcLd: number, rows: number, cols: number): void;
+  bst_scale_rows(out: number, x: number, s: number, rows: number, cols: number): void;
   bst_transpose2d(out: number, x: number, rows: number, cols: number): void;
   bst_transpose_batched(out: number, x: number, batch: number, rows: number, cols: number): void;
   /** floats of scratch bst_matmul needs for a K x N right operand */

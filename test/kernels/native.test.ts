@@ -149,6 +149,16 @@ describe('native kernels: forward values equal the cpu reference', () => {
     });
   }
 
+  it('multiply by a mask broadcast along the last axis (either operand order) and identity transposes', async () => {
+    const x = rand([3, 5, 7]);
+    const m = rand([3, 5, 1]);
+    const y = rand([4, 6]);
+    expectClose(await both(() => {
+      const xt = tf.tensor(x.data, x.shape), mt = tf.tensor(m.data, m.shape);
+      return [tf.mul(xt, mt), tf.mul(mt, xt), tf.mul(xt, xt), tf.transpose(tf.tensor(y.data, y.shape), [0, 1]), tf.transpose(tf.tensor(y.data, y.shape))];
+    }));
+  });
+
   for (const activation of ['linear', 'relu', 'leakyrelu', 'elu'] as const) {
     it(`fused matMul with bias and ${activation}`, async () => {
       const a = rand([37, 21]);

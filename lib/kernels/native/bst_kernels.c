@@ -42,6 +42,18 @@ EXPORT(bst_copy2d) void bst_copy2d(f32 *dst, i32 dst_ld, const f32 *src, i32 src
   for (i32 r = 0; r < rows; r++) __builtin_memcpy(dst + r * dst_ld, src + r * src_ld, (unsigned)cols * 4u);
 }
 
+/** out[r, c] = x[r, c] * s[r] for x rows x cols (a tensor times a mask broadcast along its last axis). */
+EXPORT(bst_scale_rows) void bst_scale_rows(f32 *out, const f32 *x, const f32 *s, i32 rows, i32 cols) {
+  for (i32 r = 0; r < rows; r++) {
+    v128_t v = wasm_f32x4_splat(s[r]);
+    const f32 *xr = x + r * cols;
+    f32 *o = out + r * cols;
+    i32 c = 0;
+    for (; c + 4 <= cols; c += 4) STORE(o + c, wasm_f32x4_mul(LOAD(xr + c), v));
+    for (; c < cols; c++) o[c] = xr[c] * s[r];
+  }
+}
+
 /** out = x^T for x rows x cols. */
 EXPORT(bst_transpose2d) void bst_transpose2d(f32 *out, const f32 *x, i32 rows, i32 cols) {
   const i32 T = 16; /* tile edge: keeps both sides of a tile in cache */
