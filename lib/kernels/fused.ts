@@ -475,6 +475,9 @@ export function installLeakyReluGrad(): void {
   });
 }
 
+/** A gradient source of FusedAdamOptimizer.applyPacked: a packed vector, or one tensor per variable. */
+export type GradSource = Float32Array | (tf.Tensor | undefined)[];
+
 /** The native kernels when the active backend runs BstAdam in C (wasm with the native module), else undefined. */
 function nativeAdam(): NativeKernels | undefined {
   return tf.getBackend() === 'wasm' && hasFused(ADAM) ? nativeFor(tf.backend()) : undefined;
@@ -524,15 +527,26 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   /**
-   * One Adam step whose gradient for variable `names[i]` is `weights[0] * ranks[0][off_i ..] + weights[1] *
-   * ranks[1][off_i ..]` (1 or 2 packed gradient vectors, e.g. the ranks of a data-parallel step; `offsets[i]`
-   * = where variable i starts; `has[i]` false: no gradient). The sum happens inside the C kernel on wasm, so
-   * every thread that calls this with the same arguments computes bit-identical updates.
+   * One Adam step whose gradient for variable `names[i]` is `weights[0] * g0_i + weights[1] * g1_i`, from 1 or 2
+   * sources (e.g. the ranks of a data-parallel step). A source is a packed vector (variable i at `offsets[i]`)
+   * or one tensor per variable (a rank's own gradients, used where they are, without a copy). `has[i]` false:
+   * no gradient for variable i. The sum happens inside the C kernel on wasm, so every thread that calls this
+   * with the same values computes bit-identical updates.
    */
-  applyPacked(names: string[], offsets: number[], has: boolean[], ranks: Float32Array[], weights: number[]): void {
-    if (ranks.length < 1 || ranks.length > 2 || ranks.length !== weights.length) {
-      throw new Error(`FusedAdamOptimizer.applyPacked: 1 or 2 gradient vectors with one weight each, got ${ranks.length} and ${weights.length}`);
+  applyPacked(names: string[], offsets: number[], has: boolean[], sources: GradSource[], weights: number[]): void {
+    if (sources.length < 1 || sources.length > 2 || sources.length !== weights.length) {
+      throw new Error(`FusedAdamOptimizer.applyPacked: 1 or 2 gradient sources with one weight each, got ${sources.length} and ${weights.length}`);
     }
+    for (const src of sources) {
+      if (!(src instanceof Float32Array) && names.some((_, i) => has[i] && !src[i])) {
+        throw new Error('FusedAdamOptimizer.applyPacked: a per-variable source lacks a gradient the others have');
+      }
+    }
+    /** variable i's values in source k (plain arrays: the JavaScript path) */
+    const valuesOf = (k: number, i: number, n: number): Float32Array => {
+      const src = sources[k];
+      return src instanceof Float32Array ? src.subarray(offsets[i], offsets[i] + n) : ((src[i] as tf.Tensor).dataSync() as Float32Array);
+    };
     const nk = nativeAdam();
     if (!nk) {
       // no C kernel: the sum in float32 (the same on every thread), then the kernel path
@@ -541,13 +555,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         names.forEach((name, i) => {
           if (!has[i]) return;
           const v = tf.engine().registeredVariables[name];
-          const n = v.size;
-          const g = new Float32Array(n);
-          const o = offsets[i];
-          for (let r = 0; r < ranks.length; r++) {
-            const src = ranks[r];
-            const w = Math.fround(weights[r]);
-            for (let j = 0; j < n; j++) g[j] = Math.fround(g[j] + Math.fround(w * src[o + j]));
+          const g = new Float32Array(v.size);
+          for (let k = 0; k < sources.length; k++) {
+            const src = valuesOf(k, i, v.size);
+            const w = Math.fround(weights[k]);
+            for (let j = 0; j < g.length; j++) g[j] = Math.fround(g[j] + Math.fround(w * src[j]));
           }
           named[name] = tf.tensor(g, v.shape, 'float32');
         });
@@ -555,14 +567,20 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       });
       return;
     }
-    const total = ranks[0].length;
-    const base = nk.scratch(total * ranks.length);
-    ranks.forEach((r, k) => new Float32Array(nk.backend.wasm.HEAPF32.buffer, base + k * total * 4, total).set(r));
+    // packed sources are copied into the heap (scratch); per-variable tensors are already there
+    const packed = sources.filter((src): src is Float32Array => src instanceof Float32Array);
+    const total = packed.length ? packed[0].length : 0;
+    const base = packed.length ? nk.scratch(total * packed.length) : 0;
+    packed.forEach((src, k) => new Float32Array(nk.backend.wasm.HEAPF32.buffer, base + k * total * 4, total).set(src));
+    const ptrOf = (k: number, i: number): number => {
+      const src = sources[k];
+      return src instanceof Float32Array ? base + (packed.indexOf(src) * total + offsets[i]) * 4 : nk.ptr(src[i] as unknown as tf.TensorInfo);
+    };
     this.update(names, (i) => (has[i] ? {
-      ptr: base + offsets[i] * 4,
-      ptr2: ranks.length === 2 ? base + (total + offsets[i]) * 4 : 0,
+      ptr: ptrOf(0, i),
+      ptr2: sources.length === 2 ? ptrOf(1, i) : 0,
       wa: weights[0],
-      wb: ranks.length === 2 ? weights[1] : 0,
+      wb: sources.length === 2 ? weights[1] : 0,
     } : undefined));
   }
 

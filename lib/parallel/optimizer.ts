@@ -53,15 +53,20 @@ export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer>
  * Apply the average of step seq's gradients (sum over ranks, in rank order, of weights[r] * rank r's gradients)
  * with `optimizer`. Every rank computes the same values with the same kernels in the same order, so the
  * average, and so every rank's update, is bit-identical. With FusedAdamOptimizer and at most two ranks with
- * rows, the sum happens inside the C Adam kernel, on the packed gradients, in place; otherwise as tfjs ops.
+ * rows, the sum happens inside the C Adam kernel, in place, reading this rank's own gradients (`own`) where
+ * they are and the other rank's from the exchange; otherwise as tfjs ops on the packed gradients.
  */
-export function applyAverage(optimizer: tf.Optimizer, vars: tf.Variable[], exchange: ExchangeBuffers, seq: number, weights: number[]): void {
+export function applyAverage(optimizer: tf.Optimizer, vars: tf.Variable[], exchange: ExchangeBuffers, seq: number, weights: number[],
+  own?: { rank: number; grads: (tf.Tensor | undefined)[] }): void {
   const has = exchange.hasAny(seq, weights);
   const ranks: number[] = [];
   for (let r = 0; r < exchange.ranks; r++) if (weights[r]) ranks.push(r); // a rank without rows: its buffer holds an older step
   if (!ranks.length) return;
   if (optimizer instanceof FusedAdamOptimizer && ranks.length <= 2) {
-    optimizer.applyPacked(vars.map((v) => v.name), exchange.layout.offsets, has, ranks.map((r) => exchange.flat(seq, r)), ranks.map((r) => weights[r]));
+    // this rank's own gradients are used where they are (same values as its published copy)
+    const ownUsable = !!own && has.every((h, i) => !h || !!own.grads[i]);
+    const sources = ranks.map((r) => (ownUsable && own && r === own.rank ? own.grads : exchange.flat(seq, r)));
+    optimizer.applyPacked(vars.map((v) => v.name), exchange.layout.offsets, has, sources, ranks.map((r) => weights[r]));
     return;
   }
   tf.tidy(() => {

@@ -149,37 +149,44 @@ export class DataParallelTrainer {
     lap('publish');
     // 2. Shard 0 here, written to the exchange. If it fails, the step is abandoned on every rank.
     let loss = 0;
+    let own: (tf.Tensor | undefined)[] = [];
     try {
       const shard0 = sizes.length > 1 ? sliceRows(samples, 0, sizes[0]) : samples;
       setDropoutStep(this.model, step * W);
       loss += shardWeights[0] * tf.tidy(() => {
         const { value, grads } = tf.variableGrads(lossFunction(this.model, shard0), this.vars);
-        this.exchange.publish(seq, 0, this.vars.map((v) => (grads[v.name] ? readNow(grads[v.name]) : undefined))); // views, used at once
+        own = this.vars.map((v) => (grads[v.name] ? tf.keep(grads[v.name]) : undefined)); // kept for the average
+        this.exchange.publish(seq, 0, own.map((g) => (g ? readNow(g) : undefined))); // views, used at once
         return value.dataSync()[0];
       });
     } catch (e) {
+      tf.dispose(own.filter((g): g is tf.Tensor => !!g));
       this.exchange.abandon(seq, 0);
       await Promise.all(replies.map((r) => r.catch(() => undefined)));
       throw e;
     }
     lap('main');
-    // 3. Wait for the workers' gradients: poll the exchange for a while (no event-loop round trip, no sleeping
-    //    vCPU to wake), then fall back to their replies (a worker error arrives as a rejected reply).
-    this.exchange.waitAll(seq, { sleep: false, timeoutMs: SPIN_MS * 4 });
-    const got = await Promise.all(replies);
-    lap('wait');
-    got.forEach((r, idx) => {
-      if (check && r.checksum !== mainChecksum) {
-        throw new WorkerError(`training worker ${idx + 1}: weights differ from the main thread's at step ${step} ` +
-          `(checksum ${r.checksum} vs ${mainChecksum})`, idx);
-      }
-      this.workerTensors[idx] = r.numTensors;
-      t.workerCompute += r.computeMs / got.length;
-      t.workerApply += r.applyMs / got.length;
-      loss += shardWeights[idx + 1] * r.loss;
-    });
-    // 4. Average and apply, as every worker does (same variable names as optimizer.minimize would use).
-    applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights);
+    try {
+      // 3. Wait for the workers' gradients: poll the exchange for a while (no event-loop round trip, no sleeping
+      //    vCPU to wake), then fall back to their replies (a worker error arrives as a rejected reply).
+      this.exchange.waitAll(seq, { sleep: false, timeoutMs: SPIN_MS * 4 });
+      const got = await Promise.all(replies);
+      lap('wait');
+      got.forEach((r, idx) => {
+        if (check && r.checksum !== mainChecksum) {
+          throw new WorkerError(`training worker ${idx + 1}: weights differ from the main thread's at step ${step} ` +
+            `(checksum ${r.checksum} vs ${mainChecksum})`, idx);
+        }
+        this.workerTensors[idx] = r.numTensors;
+        t.workerCompute += r.computeMs / got.length;
+        t.workerApply += r.applyMs / got.length;
+        loss += shardWeights[idx + 1] * r.loss;
+      });
+      // 4. Average and apply, as every worker does (same variable names as optimizer.minimize would use).
+      applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights, { rank: 0, grads: own });
+    } finally {
+      tf.dispose(own.filter((g): g is tf.Tensor => !!g)); // this thread's gradients, kept for the average
+    }
     lap('apply');
     t.steps++;
     return loss;

@@ -72,12 +72,14 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
     let loss = 0;
+    let own: (tf.Tensor | undefined)[] = [];
     if (m.shard) {
       const shard = m.shard;
       setDropoutStep(model, m.dropoutStep);
       loss = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(lossFunction(model, shard), trainable);
-        exchange.publish(m.seq, data.rank, trainable.map((v) => (grads[v.name] ? readNow(grads[v.name]) : undefined))); // views, used at once
+        own = trainable.map((v) => (grads[v.name] ? tf.keep(grads[v.name]) : undefined)); // kept for the average
+        exchange.publish(m.seq, data.rank, own.map((g) => (g ? readNow(g) : undefined))); // views, used at once
         return value.dataSync()[0];
       });
     } else {
@@ -87,7 +89,11 @@ async function main(): Promise<void> {
     post(reply);
     // Wait for every rank's gradients, then apply the average exactly as the main thread does.
     const t1 = performance.now();
-    if (exchange.waitAll(m.seq) === 'ready') applyAverage(optimizer, trainable, exchange, m.seq, m.shardWeights);
+    try {
+      if (exchange.waitAll(m.seq) === 'ready') applyAverage(optimizer, trainable, exchange, m.seq, m.shardWeights, { rank: data.rank, grads: own });
+    } finally {
+      tf.dispose(own.filter((g): g is tf.Tensor => !!g));
+    }
     applyMs = performance.now() - t1;
   };
   type Incoming = StepMessage | OptimizerMessage | { type: 'close' };

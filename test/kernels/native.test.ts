@@ -404,21 +404,25 @@ describe('native kernels: training pieces', () => {
       installNativeKernels(backendName);
       await tf.setBackend(backendName);
       const init = shapes.map((sh) => rand(sh));
-      const run = (packed: boolean) => {
+      const run = (packed: boolean, asTensors = false) => {
         const vars = init.map((w) => tf.variable(tf.tensor(w.data, w.shape)));
         const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
+        // the first source as one tensor per variable (a rank's own gradients, read where they are)
+        const own = asTensors ? [tf.tensor(ga.subarray(0, 15), [5, 3]), tf.tensor(ga.subarray(15), [7])] : undefined;
         for (let step = 0; step < 3; step++) {
-          if (packed) opt.applyPacked(vars.map((v) => v.name), [0, 15], [true, true], [ga, gb], [wa, wb]);
+          if (packed) opt.applyPacked(vars.map((v) => v.name), [0, 15], [true, true], [own ?? ga, gb], [wa, wb]);
           else tf.tidy(() => opt.applyGradients({ [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]), [vars[1].name]: tf.tensor(sum.subarray(15), [7]) } as unknown as Parameters<FusedAdamOptimizer['applyGradients']>[0]));
         }
         const out = vars.map((v) => (v.dataSync() as Float32Array).slice());
         tf.dispose(vars);
+        if (own) tf.dispose(own);
         opt.dispose();
         return out;
       };
-      const [a, b] = [run(true), run(false)];
+      const [a, b, c] = [run(true), run(false), run(true, true)];
       // the same float32 gradient into the same Adam kernel: bit-identical
       a.forEach((x, i) => expect(Array.from(x)).toEqual(Array.from(b[i])));
+      c.forEach((x, i) => expect(Array.from(x)).toEqual(Array.from(b[i])));
       expect(maxAbsDiff(a[0], init[0].data)).toBeGreaterThan(0.01);
     }
     uninstallNativeKernels('cpu');
