@@ -1,10 +1,19 @@
 /** Messages and shared-memory layout between the data-parallel trainer (main thread) and its workers. */
+import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureSizes, Samples } from '../data/types';
 import { BstConfig } from '../model/config';
 
 /** How long a waiting rank polls before it sleeps (ms); see ExchangeBuffers.waitAll. */
 export const SPIN_MS = 5;
+
+/**
+ * The polling time for `ranks` threads on this machine: SPIN_MS when every thread has a core of its own, else 0
+ * (a polling thread would take the core the thread it waits for needs).
+ */
+export function spinMsFor(ranks: number, cores: number = os.cpus().length): number {
+  return cores >= ranks ? SPIN_MS : 0;
+}
 
 /** Where each weight lives in a shared Float32Array: offsets and shapes, in model.net.weights order. */
 export interface WeightLayout {
@@ -154,7 +163,7 @@ export class ExchangeBuffers {
    * passes sleep = false (it must not block its event loop): it only polls, up to timeoutMs.
    */
   waitAll(seq: number, o: { spinMs?: number; timeoutMs?: number; sleep?: boolean } = {}): 'ready' | 'abandoned' | 'closed' | 'timeout' {
-    const spinMs = o.spinMs ?? SPIN_MS;
+    const spinMs = o.spinMs ?? spinMsFor(this.ranks);
     const timeoutMs = o.timeoutMs ?? Infinity;
     const sleep = o.sleep ?? true;
     const t0 = performance.now();

@@ -14,7 +14,7 @@ import { Samples } from '../data/types';
 import { BstModel } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
-import { ExchangeBuffers, GradsReply, SPIN_MS, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
+import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
 import { applyAverage, optimizerSpec } from './optimizer';
 import { WorkerError, WorkerPool } from './pool';
 import { samplesBuffers, shardSizes, sliceRows } from './shards';
@@ -169,7 +169,8 @@ export class DataParallelTrainer {
     try {
       // 3. Wait for the workers' gradients: poll the exchange for a while (no event-loop round trip, no sleeping
       //    vCPU to wake), then fall back to their replies (a worker error arrives as a rejected reply).
-      this.exchange.waitAll(seq, { sleep: false, timeoutMs: SPIN_MS * 4 });
+      const spin = spinMsFor(W);
+      if (spin > 0) this.exchange.waitAll(seq, { sleep: false, timeoutMs: spin * 4 });
       const got = await Promise.all(replies);
       lap('wait');
       got.forEach((r, idx) => {

@@ -12,7 +12,7 @@ import { initBackend } from '../backend';
 import { buildBst } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { BstModel } from '../model/build';
-import { ExchangeBuffers, GradsReply, SPIN_MS, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
+import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
 import { applyAverage, buildOptimizer } from './optimizer';
 import { kernelSignature } from './trainer';
 
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   const exchange = new ExchangeBuffers(data.grads, data.has, data.control, data.ranks, data.gradLayout);
   let optimizer: tf.Optimizer | undefined;
   let applyMs = 0;
+  const spinMs = spinMsFor(data.ranks);
   let busy = Promise.resolve();
   const onStep = (m: StepMessage) => {
     if (!optimizer) throw new Error('step before the optimizer message');
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
         let next: { message: Incoming } | undefined;
         for (let polls = 0; !next; polls++) {
           next = receiveMessageOnPort(port) as { message: Incoming } | undefined;
-          if (!next && (polls & 63) === 63 && performance.now() - t0 > SPIN_MS) break;
+          if (!next && (polls & 63) === 63 && performance.now() - t0 > spinMs) break;
         }
         if (!next) return;
         if (next.message.type !== 'step') {

@@ -6,6 +6,7 @@ import {
   BstConfig, BstModel, buildBst, chunkSamples, makeOptimizer, predict, setDropoutStep, syntheticSamples, takeSamples,
   tinySizes, train, trainStep, TrainOptions,
 } from '../../lib/model';
+import { spinMsFor } from '../../lib/parallel/protocol';
 import { DataParallelTrainer, WorkerError, parseWorkers, shardSizes, sliceRows, supportsWorkers, workersFromEnv } from '../../lib/parallel';
 import { Samples } from '../../lib/data/types';
 import { ConfigError, TrainingError } from '../../lib/util/errors';
@@ -75,6 +76,11 @@ describe('sharding and settings', () => {
     expect(Array.from(t.rating)).toEqual(Array.from(s.rating.slice(2, 5)));
     t.rating[0] = -1;
     expect(s.rating[2]).not.toBe(-1);
+  });
+
+  test('ranks poll before sleeping only when each has a core of its own', () => {
+    expect(spinMsFor(2, 2)).toBeGreaterThan(0);
+    expect(spinMsFor(3, 2)).toBe(0);
   });
 
   test('parseWorkers / BST_WORKERS: integers, auto = cores, bad values name themselves', () => {
