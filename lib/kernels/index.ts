@@ -188,7 +188,8 @@ let warnedNative = false;
 
 /**
  * Install bst-lab's own kernels for `backendName`: on 'wasm' the C kernels (matmul, sums, gather, segment sum,
- * leaky relu, a data-sharing Identity) over the fixes of installKernelFixes, plus the fused kernels
+ * leaky relu, concat and split, the mask multiply, a data-sharing Identity and identity Transpose) over the
+ * fixes of installKernelFixes, plus the fused kernels
  * (layer norm, LeakyRelu gradient, Adam); on 'cpu' the fused kernels' JavaScript references. Skipped, with one
  * warning, when the installed tfjs-backend-wasm is not the version the C was written for. Idempotent; returns
  * the names in effect, e.g. ['native:BatchMatMul', ..., 'fused:BstLayerNorm', ...].
