@@ -99,7 +99,7 @@ export interface GradsReply {
  * writing step seq + 1 while a slower rank still reads step seq.
  */
 export class ExchangeBuffers {
-  readonly control: Int32Array;
+  private readonly control: Int32Array;
   private readonly grads: Float32Array;
   private readonly hasFlags: Int32Array;
 
@@ -120,8 +120,9 @@ export class ExchangeBuffers {
 
   /** Rank r's gradient of trainable weight i for step seq (a view). */
   grad(seq: number, rank: number, i: number): Float32Array {
-    const base = ((seq % 2) * this.ranks + rank) * this.layout.total + this.layout.offsets[i];
-    return this.grads.subarray(base, base + this.layout.shapes[i].reduce((a, b) => a * b, 1));
+    const off = this.layout.offsets[i];
+    const end = i + 1 < this.layout.offsets.length ? this.layout.offsets[i + 1] : this.layout.total;
+    return this.flat(seq, rank).subarray(off, end);
   }
 
   private hasIndex(seq: number, rank: number, i: number): number {
@@ -180,11 +181,6 @@ export class ExchangeBuffers {
       }
     }
     return 'ready';
-  }
-
-  /** Whether rank r abandoned step seq. */
-  abandoned(seq: number, rank: number): boolean {
-    return Atomics.load(this.control, rank) === -seq;
   }
 
   /** All of rank r's gradients for step seq, packed in layout order (a view). */
