@@ -255,12 +255,17 @@ const cpuKernels: Record<string, tf.KernelFunc> = {
 /* C kernels (wasm backend)                                                                                    */
 /* ---------------------------------------------------------------------------------------------------------- */
 
+/** A tensor as rows of its last axis: the row width d and the number of rows (layer norm's view). */
+function rowsOf(shape: number[]): { rows: number; d: number } {
+  const d = shape[shape.length - 1];
+  return { rows: d === 0 ? 0 : prod(shape) / d, d };
+}
+
 const wasmKernels: Record<string, tf.KernelFunc> = {
   [LAYER_NORM]: ({ inputs, backend, attrs }) => {
     const nk = nativeFor(backend);
     const x = inputs.x as tf.TensorInfo;
-    const d = x.shape[x.shape.length - 1];
-    const rows = d === 0 ? 0 : prod(x.shape) / d;
+    const { rows, d } = rowsOf(x.shape);
     const y = nk.out(x.shape);
     const mean = nk.out([rows]);
     const rstd = nk.out([rows]);
@@ -273,8 +278,7 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
   [LAYER_NORM_GRAD]: ({ inputs, backend }) => {
     const nk = nativeFor(backend);
     const x = inputs.x as tf.TensorInfo;
-    const d = x.shape[x.shape.length - 1];
-    const rows = d === 0 ? 0 : prod(x.shape) / d;
+    const { rows, d } = rowsOf(x.shape);
     const dx = nk.out(x.shape);
     const dg = nk.out([d]);
     const db = nk.out([d]);
