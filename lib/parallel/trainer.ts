@@ -169,9 +169,17 @@ export class DataParallelTrainer {
     try {
       // 3. Wait for the workers' gradients: poll the exchange for a while (no event-loop round trip, no sleeping
       //    vCPU to wake), then fall back to their replies (a worker error arrives as a rejected reply).
+      // 4. Average and apply, as every worker does (same variable names as optimizer.minimize would use). When
+      //    the exchange is ready before the replies, apply first: the replies arrive meanwhile.
       const spin = spinMsFor(W);
-      if (spin > 0) this.exchange.waitAll(seq, { sleep: false, timeoutMs: spin * 4 });
-      const got = await Promise.all(replies);
+      const ready = spin > 0 && this.exchange.waitAll(seq, { sleep: false, timeoutMs: spin * 4 }) === 'ready';
+      const apply = () => applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights, { rank: 0, grads: own });
+      lap('wait');
+      if (ready) {
+        apply();
+        lap('apply');
+      }
+      const got = await Promise.all(replies); // the checksums they carry are of the weights before this step
       lap('wait');
       got.forEach((r, idx) => {
         if (check && r.checksum !== mainChecksum) {
@@ -183,8 +191,7 @@ export class DataParallelTrainer {
         t.workerApply += r.applyMs / got.length;
         loss += shardWeights[idx + 1] * r.loss;
       });
-      // 4. Average and apply, as every worker does (same variable names as optimizer.minimize would use).
-      applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights, { rank: 0, grads: own });
+      if (!ready) apply();
     } finally {
       tf.dispose(own.filter((g): g is tf.Tensor => !!g)); // this thread's gradients, kept for the average
     }
