@@ -16,10 +16,11 @@
  *
  * It also shows each tier's best window: the fastest BENCH_WINDOW consecutive steps over all rounds, in samples/s,
  * and its ratio to PyTorch's best window. This VM switches between a fast and a slow state (the same steps take
- * 28 ms, then 48 ms, for seconds at a time, whatever runs), so the median says what a run on this machine gets
- * today and the best window says what the code does when the host leaves it alone -- the figure timeit's
- * documentation recommends for comparing code (its minimum). Both are measured after BENCH_WARMUP steps, which
- * let V8 finish compiling (the first ~10 steps run up to 1.7x slower). No assertions: numbers only.
+ * 28 ms, then 48 ms, for seconds at a time, whatever runs), so the median says what a run on this machine got
+ * that day and the best window says what the code does when the host leaves it alone -- the figure timeit's
+ * documentation recommends for comparing code (its minimum). Both are measured after BENCH_WARMUP untimed steps,
+ * while V8 is still compiling (the first 5-10 steps ran 1.3-1.7x slower in every run looked at). No assertions:
+ * numbers only.
  *
  *   npm run bench:train                                  # = npx tsx bench/train.ts
  *   BENCH_LENS=8 BENCH_TIERS=stock,own,own+workers ...   # which lengths and tiers

@@ -176,7 +176,12 @@ export class DataParallelTrainer {
       const apply = () => applyAverage(optimizer, this.vars, this.exchange, seq, shardWeights, { rank: 0, grads: own });
       lap('wait');
       if (ready) {
-        apply();
+        try {
+          apply();
+        } catch (e) {
+          await Promise.all(replies.map((r) => r.catch(() => undefined))); // no reply left unhandled
+          throw e;
+        }
         lap('apply');
       }
       const got = await Promise.all(replies); // the checksums they carry are of the weights before this step
