@@ -301,7 +301,7 @@ const wasmKernels: Record<string, tf.KernelFunc> = {
     const ctx = nk.out(q.shape);
     const probs = nk.out([B, H, L, L]);
     nk.k.bst_attention(ctx.ptr, probs.ptr, nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
-      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H), nk.scratch((D / H) * L));
+      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H), nk.scratch(nk.k.bst_attention_scratch(L, D / H)));
     return [ctx.info, probs.info];
   },
   [ATTENTION_GRAD]: ({ inputs, backend, attrs }) => {

@@ -49,7 +49,8 @@ export interface NativeExports {
   bst_leaky(y: number, x: number, n: number, alpha: number): void;
   bst_leaky_grad(dx: number, dy: number, x: number, n: number, alpha: number): void;
   bst_attention(ctx: number, probs: number, q: number, k: number, v: number, mask: number, b: number, l: number, d: number,
-    h: number, scale: number, kt: number): void;
+    h: number, scale: number, scratch: number): void;
+  bst_attention_scratch(l: number, dh: number): number;
   bst_attention_grad_scratch(l: number, dh: number): number;
   bst_attention_grad(dq: number, dk: number, dv: number, scratch: number, dctx: number, probs: number, q: number, k: number,
     v: number, b: number, l: number, d: number, h: number, scale: number): void;

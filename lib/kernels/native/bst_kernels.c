@@ -423,25 +423,8 @@ EXPORT(bst_leaky_grad) void bst_leaky_grad(f32 *dx, const f32 *dy, const f32 *x,
   for (; j < n; j++) dx[j] = x[j] > 0 ? dy[j] : alpha * dy[j];
 }
 
-/* exp(x) for x <= 0 (softmax after subtracting the row maximum): Cephes' expf polynomial after reducing by
- * powers of two; relative error ~1e-7. (No libc here.) */
-INLINE f32 exp_nonpos(f32 x) {
-  if (x < -87.0f) return 0.0f;
-  f32 n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-  f32 r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  f32 p = 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  f32 e = p * r * r + r + 1.0f;
-  union { u32 u; f32 f; } two_n;
-  two_n.u = (u32)((i32)n + 127) << 23;
-  return e * two_n.f;
-}
-
-/* e^x for 4 lanes with x <= 0: exp_nonpos's range reduction and polynomial, lane by lane (0 below -87). */
+/* e^x for 4 lanes with x <= 0 (softmax after subtracting the row maximum), 0 below -87: Cephes' expf polynomial
+ * after reducing by powers of two; relative error ~1e-7. (No libc here.) */
 INLINE v128_t exp4_nonpos(v128_t x) {
   v128_t keep = wasm_f32x4_ge(x, wasm_f32x4_splat(-87.0f));
   x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f));
@@ -459,105 +442,115 @@ INLINE v128_t exp4_nonpos(v128_t x) {
   return wasm_v128_and(wasm_f32x4_mul(e, two_n), keep);
 }
 
-/* xt[e * L + j] = x[j * D + e] for j < L, e < dh: one head's [L, dh] slice of a [L, D] sample, transposed. */
-INLINE void head_transpose(f32 *xt, const f32 *x, i32 L, i32 D, i32 dh) {
-  for (i32 j = 0; j < L; j++)
-    for (i32 e = 0; e < dh; e++) xt[e * L + j] = x[j * D + e];
-}
-
-/* out[j] = sum over e < dh of a[e] * xt[e * L + j] for j < L (one row of a product with a transposed head) */
-INLINE void row_times_t(f32 *out, const f32 *a, const f32 *xt, i32 L, i32 dh) {
-  i32 j = 0;
-  for (; j + 4 <= L; j += 4) {
-    v128_t acc = wasm_f32x4_splat(0);
-    for (i32 e = 0; e < dh; e++) acc = MADD(wasm_v128_load32_splat(a + e), LOAD(xt + e * L + j), acc);
-    STORE(out + j, acc);
-  }
-  for (; j < L; j++) {
-    f32 acc = 0;
-    for (i32 e = 0; e < dh; e++) acc += a[e] * xt[e * L + j];
-    out[j] = acc;
+/* xt[e * Lp + j] = x[j * D + e] for j < L, e < dh, and 0 for L <= j < Lp: one head's [L, dh] slice of a [L, D]
+ * sample, transposed, its rows padded to Lp (a multiple of 4) so that products over it need no scalar tail. */
+INLINE void head_transpose(f32 *xt, const f32 *x, i32 L, i32 Lp, i32 D, i32 dh) {
+  for (i32 e = 0; e < dh; e++) {
+    f32 *o = xt + e * Lp;
+    for (i32 j = 0; j < L; j++) o[j] = x[j * D + e];
+    for (i32 j = L; j < Lp; j++) o[j] = 0;
   }
 }
 
-/* out[e] = sum over j < n of c[j * cs] * x[j * D + e] for e < dh (a row of a small product, kept in registers) */
-INLINE void rowcomb(f32 *out, const f32 *c, i32 cs, const f32 *x, i32 D, i32 n, i32 dh) {
-  i32 e = 0;
-  for (; e + 16 <= dh; e += 16) {
-    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (i32 j = 0; j < n; j++) {
-      v128_t cj = wasm_v128_load32_splat(c + j * cs);
-      const f32 *xj = x + j * D + e;
-      a0 = MADD(cj, LOAD(xj), a0); a1 = MADD(cj, LOAD(xj + 4), a1);
-      a2 = MADD(cj, LOAD(xj + 8), a2); a3 = MADD(cj, LOAD(xj + 12), a3);
+/* 4 rows x 4 columns (mm_4x8's half, for a last 4-wide column chunk). */
+INLINE void mm_4x4(const f32 *A, i32 sai, i32 sak, const f32 *B, i32 ldb, f32 *C, i32 ldc, i32 K) {
+  v128_t c0 = wasm_f32x4_splat(0), c1 = c0, c2 = c0, c3 = c0;
+  for (i32 k = 0; k < K; k++) {
+    v128_t b = LOAD(B + k * ldb);
+    const f32 *a = A + k * sak;
+    c0 = MADD(wasm_v128_load32_splat(a), b, c0);
+    c1 = MADD(wasm_v128_load32_splat(a + sai), b, c1);
+    c2 = MADD(wasm_v128_load32_splat(a + 2 * sai), b, c2);
+    c3 = MADD(wasm_v128_load32_splat(a + 3 * sai), b, c3);
+  }
+  STORE(C, c0); STORE(C + ldc, c1); STORE(C + 2 * ldc, c2); STORE(C + 3 * ldc, c3);
+}
+
+/*
+ * The per-head products of attention: out[i * ldo + c] = sum over k < K of A[i * sai + k * sak] * B[k * ldb + c]
+ * for i < M and c < N, reading and writing in place (B and out may be a head's columns of a [L, D] tensor). Four
+ * rows at a time, so 4-8 independent accumulators hide the multiply-add latency that one row's short dot
+ * products would wait on; the last N % 4 columns (a head width such as 18) run as scalar chains, 4 rows at once.
+ */
+static void head_mm(f32 *out, i32 ldo, const f32 *A, i32 sai, i32 sak, const f32 *B, i32 ldb, i32 M, i32 K, i32 N) {
+  i32 N4 = N & ~3, i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const f32 *a = A + i * sai;
+    f32 *o = out + i * ldo;
+    i32 c = 0;
+    for (; c + 8 <= N4; c += 8) mm_4x8(a, sai, sak, B + c, ldb, o + c, ldo, K, 0);
+    if (c < N4) mm_4x4(a, sai, sak, B + c, ldb, o + c, ldo, K);
+    for (c = N4; c < N; c++) {
+      f32 s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (i32 k = 0; k < K; k++) {
+        f32 bk = B[k * ldb + c];
+        const f32 *ak = a + k * sak;
+        s0 += ak[0] * bk; s1 += ak[sai] * bk; s2 += ak[2 * sai] * bk; s3 += ak[3 * sai] * bk;
+      }
+      o[c] = s0; o[ldo + c] = s1; o[2 * ldo + c] = s2; o[3 * ldo + c] = s3;
     }
-    STORE(out + e, a0); STORE(out + e + 4, a1); STORE(out + e + 8, a2); STORE(out + e + 12, a3);
   }
-  for (; e + 4 <= dh; e += 4) {
-    v128_t a0 = wasm_f32x4_splat(0);
-    for (i32 j = 0; j < n; j++) a0 = MADD(wasm_v128_load32_splat(c + j * cs), LOAD(x + j * D + e), a0);
-    STORE(out + e, a0);
-  }
-  for (; e < dh; e++) {
-    f32 a = 0;
-    for (i32 j = 0; j < n; j++) a += c[j * cs] * x[j * D + e];
-    out[e] = a;
+  for (; i < M; i++) {
+    i32 c = 0;
+    for (; c < N4; c += 4) mm_1x4(A + i * sai, sak, B + c, ldb, out + i * ldo + c, K, 0);
+    for (; c < N; c++) mm_1x1(A + i * sai, sak, B + c, ldb, out + i * ldo + c, K, 0);
   }
 }
+
+#define ATT_PAD4(n) (((n) + 3) & ~3)
 
 /*
  * Multi-head scaled dot-product attention over the L positions of each sample (never across the batch).
  * q, k, v, ctx: [B, L, D] with head h in columns [h*dh, (h+1)*dh); mask [B, L] (1 real, 0 padding: such keys
- * get score - 1e9, as the tfjs formulation adds); probs [B, H, L, L] is saved for the gradient. `kt` holds
- * dh * L floats of scratch: each head's keys, transposed, so a query's L scores are vector products over keys.
+ * get score - 1e9, as the tfjs formulation adds); probs [B, H, L, L] is saved for the gradient. `scratch` holds
+ * bst_attention_scratch(L, D / H) floats: per head, its keys transposed and its scores, rows padded to a
+ * multiple of 4.
  */
+EXPORT(bst_attention_scratch) i32 bst_attention_scratch(i32 L, i32 dh) {
+  return dh * ATT_PAD4(L) + L * ATT_PAD4(L);
+}
 EXPORT(bst_attention)
 void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *v, const f32 *mask, i32 B, i32 L, i32 D,
-                   i32 H, f32 scale, f32 *kt) {
-  i32 dh = D / H;
+                   i32 H, f32 scale, f32 *scratch) {
+  i32 dh = D / H, Lp = ATT_PAD4(L);
+  f32 *kt = scratch, *s = kt + dh * Lp;
   v128_t vscale = wasm_f32x4_splat(scale), one = wasm_f32x4_splat(1.0f), big = wasm_f32x4_splat(-1.0e9f);
+  v128_t lowest = wasm_f32x4_splat(-3.0e38f);
   for (i32 b = 0; b < B; b++) {
     const f32 *qb = q + b * L * D, *kb = k + b * L * D, *vb = v + b * L * D, *mb = mask + b * L;
-    f32 *cb = ctx + b * L * D;
     for (i32 h = 0; h < H; h++) {
       f32 *pbh = probs + (b * H + h) * L * L;
-      head_transpose(kt, kb + h * dh, L, D, dh);
+      head_transpose(kt, kb + h * dh, L, Lp, D, dh);
+      head_mm(s, Lp, qb + h * dh, D, 1, kt, Lp, L, dh, Lp); /* q k^T, rows padded to Lp */
       for (i32 i = 0; i < L; i++) {
-        f32 *p = pbh + i * L;
-        row_times_t(p, qb + i * D + h * dh, kt, L, dh);
-        i32 j = 0;
-        v128_t vmx = wasm_f32x4_splat(-3.0e38f);
-        for (; j + 4 <= L; j += 4) {
-          v128_t sc = wasm_f32x4_add(wasm_f32x4_mul(LOAD(p + j), vscale), wasm_f32x4_mul(wasm_f32x4_sub(one, LOAD(mb + j)), big));
+        f32 *p = s + i * Lp;
+        v128_t vmx = lowest;
+        for (i32 j = 0; j < Lp; j += 4) {
+          v128_t sc;
+          if (j + 4 <= L) {
+            sc = wasm_f32x4_add(wasm_f32x4_mul(LOAD(p + j), vscale), wasm_f32x4_mul(wasm_f32x4_sub(one, LOAD(mb + j)), big));
+          } else { /* the last chunk: keys past L score the lowest float, so their weight is 0 */
+            for (i32 t = j; t < j + 4; t++) p[t] = t < L ? p[t] * scale + (1.0f - mb[t]) * -1.0e9f : -3.0e38f;
+            sc = LOAD(p + j);
+          }
           STORE(p + j, sc);
           vmx = wasm_f32x4_max(vmx, sc);
         }
-        f32 mx = wasm_f32x4_extract_lane(vmx, 0);
-        for (i32 t = 1; t < 4; t++) {
-          f32 c = t == 1 ? wasm_f32x4_extract_lane(vmx, 1) : t == 2 ? wasm_f32x4_extract_lane(vmx, 2) : wasm_f32x4_extract_lane(vmx, 3);
-          mx = c > mx ? c : mx;
-        }
-        for (; j < L; j++) {
-          f32 sc = p[j] * scale + (1.0f - mb[j]) * -1.0e9f;
-          p[j] = sc;
-          mx = sc > mx ? sc : mx;
-        }
-        v128_t vm = wasm_f32x4_splat(mx), vz = wasm_f32x4_splat(0);
-        for (j = 0; j + 4 <= L; j += 4) {
-          v128_t e = exp4_nonpos(wasm_f32x4_sub(LOAD(p + j), vm));
+        vmx = wasm_f32x4_max(vmx, wasm_i32x4_shuffle(vmx, vmx, 2, 3, 0, 1));
+        vmx = wasm_f32x4_max(vmx, wasm_i32x4_shuffle(vmx, vmx, 1, 0, 3, 2));
+        v128_t vz = wasm_f32x4_splat(0);
+        for (i32 j = 0; j < Lp; j += 4) {
+          v128_t e = exp4_nonpos(wasm_f32x4_sub(LOAD(p + j), vmx));
           STORE(p + j, e);
           vz = wasm_f32x4_add(vz, e);
         }
-        f32 z = wasm_f32x4_extract_lane(vz, 0) + wasm_f32x4_extract_lane(vz, 1) + wasm_f32x4_extract_lane(vz, 2) +
-                wasm_f32x4_extract_lane(vz, 3);
-        for (; j < L; j++) {
-          p[j] = exp_nonpos(p[j] - mx);
-          z += p[j];
-        }
-        f32 iz = 1.0f / z;
-        for (j = 0; j < L; j++) p[j] *= iz;
-        rowcomb(cb + i * D + h * dh, p, 1, vb + h * dh, D, L, dh);
+        vz = wasm_f32x4_add(vz, wasm_i32x4_shuffle(vz, vz, 2, 3, 0, 1));
+        vz = wasm_f32x4_add(vz, wasm_i32x4_shuffle(vz, vz, 1, 0, 3, 2));
+        v128_t iz = wasm_f32x4_div(one, vz);
+        for (i32 j = 0; j < Lp; j += 4) STORE(p + j, wasm_f32x4_mul(LOAD(p + j), iz));
+        for (i32 j = 0; j < L; j++) pbh[i * L + j] = p[j];
       }
+      head_mm(ctx + b * L * D + h * dh, D, s, Lp, 1, vb + h * dh, D, L, L, dh); /* P v */
     }
   }
 }
@@ -565,41 +558,41 @@ void bst_attention(f32 *ctx, f32 *probs, const f32 *q, const f32 *k, const f32 *
 /**
  * Gradient of bst_attention: dq, dk, dv [B, L, D] from dctx and the saved probs. With dP = dctx v^T,
  * dS = P * (dP - rowsum(P * dP)): dq = scale dS k, dk = scale dS^T q, dv = P^T dctx. `scratch` holds
- * bst_attention_grad_scratch(L, D / H) floats (no stack here): a head's dS and its values, transposed.
+ * bst_attention_grad_scratch(L, D / H) floats (no stack here): per head, its values transposed and dS, rows
+ * padded to a multiple of 4.
  */
-EXPORT(bst_attention_grad_scratch) i32 bst_attention_grad_scratch(i32 L, i32 dh) { return L * L + dh * L; }
+EXPORT(bst_attention_grad_scratch) i32 bst_attention_grad_scratch(i32 L, i32 dh) {
+  return dh * ATT_PAD4(L) + L * ATT_PAD4(L);
+}
 EXPORT(bst_attention_grad)
 void bst_attention_grad(f32 *dq, f32 *dk, f32 *dv, f32 *scratch, const f32 *dctx, const f32 *probs, const f32 *q, const f32 *k,
                         const f32 *v, i32 B, i32 L, i32 D, i32 H, f32 scale) {
-  i32 dh = D / H;
-  f32 *ds = scratch, *vt = scratch + L * L;
-  v128_t vscale = wasm_f32x4_splat(scale);
+  i32 dh = D / H, Lp = ATT_PAD4(L);
+  f32 *vt = scratch, *ds = vt + dh * Lp;
   for (i32 b = 0; b < B; b++) {
     i32 off = b * L * D;
     for (i32 h = 0; h < H; h++) {
       const f32 *pbh = probs + (b * H + h) * L * L;
       i32 col = off + h * dh;
-      head_transpose(vt, v + col, L, D, dh);
+      head_transpose(vt, v + col, L, Lp, D, dh);
+      head_mm(ds, Lp, dctx + col, D, 1, vt, Lp, L, dh, Lp); /* dP = dctx v^T */
       for (i32 i = 0; i < L; i++) {
         const f32 *p = pbh + i * L;
-        f32 *row = ds + i * L;
-        row_times_t(row, dctx + col + i * D, vt, L, dh); /* dP_ij */
+        f32 *row = ds + i * Lp;
         i32 j = 0;
         v128_t vdot = wasm_f32x4_splat(0);
         for (; j + 4 <= L; j += 4) vdot = MADD(LOAD(p + j), LOAD(row + j), vdot);
         f32 dot = wasm_f32x4_extract_lane(vdot, 0) + wasm_f32x4_extract_lane(vdot, 1) + wasm_f32x4_extract_lane(vdot, 2) +
                   wasm_f32x4_extract_lane(vdot, 3);
         for (; j < L; j++) dot += p[j] * row[j];
-        v128_t vd = wasm_f32x4_splat(dot);
-        for (j = 0; j + 4 <= L; j += 4)
+        v128_t vd = wasm_f32x4_splat(dot), vscale = wasm_f32x4_splat(scale);
+        for (j = 0; j + 4 <= L; j += 4) /* dS_ij */
           STORE(row + j, wasm_f32x4_mul(wasm_f32x4_mul(LOAD(p + j), wasm_f32x4_sub(LOAD(row + j), vd)), vscale));
-        for (; j < L; j++) row[j] = p[j] * (row[j] - dot) * scale; /* dS_ij */
+        for (; j < L; j++) row[j] = p[j] * (row[j] - dot) * scale;
       }
-      for (i32 i = 0; i < L; i++) rowcomb(dq + col + i * D, ds + i * L, 1, k + col, D, L, dh);     /* dS k */
-      for (i32 j = 0; j < L; j++) {
-        rowcomb(dk + col + j * D, ds + j, L, q + col, D, L, dh);                                   /* dS^T q */
-        rowcomb(dv + col + j * D, pbh + j, L, dctx + col, D, L, dh);                               /* P^T dctx */
-      }
+      head_mm(dq + col, D, ds, Lp, 1, k + col, D, L, L, dh);    /* dS k */
+      head_mm(dk + col, D, ds, 1, Lp, q + col, D, L, L, dh);    /* dS^T q */
+      head_mm(dv + col, D, pbh, 1, L, dctx + col, D, L, L, dh); /* P^T dctx */
     }
   }
 }
