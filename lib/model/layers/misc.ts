@@ -20,7 +20,8 @@ export class PaddingMask extends tf.layers.Layer {
       const real = tf.cast(tf.notEqual(items, 0), 'float32'); // [B, L]
       const targetSlot = new Float32Array(L);
       targetSlot[L - 1] = 1; // (tf.oneHot refuses depth 1, and L = 1 is the no-history model)
-      const target = tf.tensor2d(targetSlot, [1, L]); // [1, L]
+      // [L], not [1, L]: the wasm backend broadcasts a trailing-shape operand fast, a leading 1 ~20x slower
+      const target = tf.tensor1d(targetSlot); // [L]
       return tf.maximum(real, target); // [B, L]
     });
   }
