@@ -1,11 +1,15 @@
 /**
- * Replicating an optimizer in the workers: every rank applies the same averaged gradients with its own copy of
- * the optimizer, so the copies (class, config, state) must start equal and stay equal.
+ * What every rank (the main thread and each worker) does in a data-parallel step: compute and publish its
+ * shard's gradients, then apply the average with its own copy of the optimizer. The copies (class, config,
+ * state) must start equal and stay equal, so the optimizer is replicated exactly.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Samples } from '../data/types';
+import { BstModel } from '../model/build';
+import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
 import { FusedAdamOptimizer } from '../kernels/fused';
-import { ExchangeBuffers, OptimizerSpec } from './protocol';
+import { ExchangeBuffers, OptimizerSpec, readNow } from './protocol';
 
 interface AdamLike {
   accBeta1?: tf.Variable;
@@ -47,6 +51,30 @@ export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer>
     if (adam.accBeta2 && spec.accBeta2 !== undefined) adam.accBeta2.assign(tf.scalar(spec.accBeta2));
   });
   return optimizer;
+}
+
+/**
+ * This rank's part of step seq: the gradients of `shard`'s loss (lossFunction, the one trainStep minimises)
+ * with respect to `vars`, with dropout step `dropoutStep`, published in the exchange. Returns the loss and the
+ * gradients, kept for applyAverage (which reads them where they are); the caller disposes them. On an error
+ * nothing stays kept.
+ */
+export function shardGradients(model: BstModel, vars: tf.Variable[], shard: Samples, dropoutStep: number, exchange: ExchangeBuffers,
+  seq: number, rank: number): { loss: number; grads: (tf.Tensor | undefined)[] } {
+  let grads: (tf.Tensor | undefined)[] = [];
+  try {
+    setDropoutStep(model, dropoutStep);
+    const loss = tf.tidy(() => {
+      const r = tf.variableGrads(lossFunction(model, shard), vars);
+      grads = vars.map((v) => (r.grads[v.name] ? tf.keep(r.grads[v.name]) : undefined));
+      exchange.publish(seq, rank, grads.map((g) => (g ? readNow(g) : undefined))); // views, used at once
+      return r.value.dataSync()[0];
+    });
+    return { loss, grads };
+  } catch (e) {
+    tf.dispose(grads.filter((g): g is tf.Tensor => !!g));
+    throw e;
+  }
 }
 
 /**

@@ -12,10 +12,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Samples } from '../data/types';
 import { BstModel } from '../model/build';
-import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
 import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
-import { applyAverage, optimizerSpec } from './optimizer';
+import { applyAverage, optimizerSpec, shardGradients } from './optimizer';
 import { WorkerError, WorkerPool } from './pool';
 import { samplesBuffers, shardSizes, sliceRows } from './shards';
 
@@ -152,15 +151,10 @@ export class DataParallelTrainer {
     let own: (tf.Tensor | undefined)[] = [];
     try {
       const shard0 = sizes.length > 1 ? sliceRows(samples, 0, sizes[0]) : samples;
-      setDropoutStep(this.model, step * W);
-      loss += shardWeights[0] * tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(lossFunction(this.model, shard0), this.vars);
-        own = this.vars.map((v) => (grads[v.name] ? tf.keep(grads[v.name]) : undefined)); // kept for the average
-        this.exchange.publish(seq, 0, own.map((g) => (g ? readNow(g) : undefined))); // views, used at once
-        return value.dataSync()[0];
-      });
+      const r = shardGradients(this.model, this.vars, shard0, step * W, this.exchange, seq, 0);
+      own = r.grads; // kept for the average
+      loss += shardWeights[0] * r.loss;
     } catch (e) {
-      tf.dispose(own.filter((g): g is tf.Tensor => !!g));
       this.exchange.abandon(seq, 0);
       await Promise.all(replies.map((r) => r.catch(() => undefined)));
       throw e;

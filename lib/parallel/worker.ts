@@ -10,10 +10,9 @@ import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { buildBst } from '../model/build';
-import { lossFunction, setDropoutStep } from '../model/loss';
 import { BstModel } from '../model/build';
-import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, readNow, writeVariable } from './protocol';
-import { applyAverage, buildOptimizer } from './optimizer';
+import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, writeVariable } from './protocol';
+import { applyAverage, buildOptimizer, shardGradients } from './optimizer';
 import { kernelSignature } from './trainer';
 
 const data = workerData as TrainWorkerData;
@@ -75,14 +74,7 @@ async function main(): Promise<void> {
     let loss = 0;
     let own: (tf.Tensor | undefined)[] = [];
     if (m.shard) {
-      const shard = m.shard;
-      setDropoutStep(model, m.dropoutStep);
-      loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(lossFunction(model, shard), trainable);
-        own = trainable.map((v) => (grads[v.name] ? tf.keep(grads[v.name]) : undefined)); // kept for the average
-        exchange.publish(m.seq, data.rank, own.map((g) => (g ? readNow(g) : undefined))); // views, used at once
-        return value.dataSync()[0];
-      });
+      ({ loss, grads: own } = shardGradients(model, trainable, m.shard, m.dropoutStep, exchange, m.seq, data.rank));
     } else {
       exchange.publish(m.seq, data.rank, trainable.map(() => undefined));
     }
