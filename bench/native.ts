@@ -79,8 +79,10 @@ async function main(): Promise<void> {
   const [ctx, dq, dk, dv] = [0, 1, 2, 3].map(() => tf.zeros([B, L, D]));
   const probs = tf.zeros([B, H, L, L]);
   const scale = 1 / Math.sqrt(D / H);
-  const scratch = nk.scratch(cur.bst_attention_grad_scratch(L, D / H) + (D / H) * L);
-  // (builds before session 3 take no scratch in the forward and L floats of it in the backward: the same calls fit)
+  const dh = D / H;
+  // enough for the current build's forward and backward, and for older builds (session 3: dh * L floats forward,
+  // L * L + dh * L backward; before it: none forward, L backward)
+  const scratch = nk.scratch(Math.max(cur.bst_attention_scratch(L, dh), cur.bst_attention_grad_scratch(L, dh), L * L + dh * L));
   const fwdCall = (x: NativeExports) => () => x.bst_attention(P(ctx), P(probs), P(q), P(k), P(v), P(mask), B, L, D, H, scale, scratch);
   const bwdCall = (x: NativeExports) => () => x.bst_attention_grad(P(dq), P(dk), P(dv), scratch, P(ctx), P(probs), P(q), P(k), P(v), B, L, D, H, scale);
   const fwd = best(old ? { old: fwdCall(old), current: fwdCall(cur) } : { current: fwdCall(cur) });
