@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './util/errors';
-import { installKernelFixes, installNativeKernels } from './kernels/index';
+import { guardWasmMalloc, installKernelFixes, installNativeKernels } from './kernels/index';
 
 /** Backend names accepted by BST_BACKEND, fastest first. */
 export const BACKEND_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -97,6 +97,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       await tf.ready();
       // The cpu backend's first write prints a banner recommending tfjs-node; the line below says the same.
       if (tf.getBackend() === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+      // tfjs-backend-wasm does not check malloc: a full heap would overwrite live tensors; make it throw instead
+      if (tf.getBackend() === 'wasm') guardWasmMalloc(tf.backend());
       const fixes = opts.kernelFixes === false ? [] : installKernelFixes(tf.getBackend());
       const useNative = opts.kernelFixes !== false && (opts.nativeKernels ?? process.env.BST_NATIVE_KERNELS !== '0');
       const native = useNative ? installNativeKernels(tf.getBackend()) : [];

@@ -21,9 +21,12 @@ export function datasetFromEnv(env: NodeJS.ProcessEnv = process.env): { release:
   return { release, dataDir, dir: path.join(dataDir, release) };
 }
 
-/** Load the release named by the environment, downloading it first when missing (unless `download: false`). */
-export async function loadFromEnv(opts: { download?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Dataset> {
+/**
+ * Load the release named by the environment, downloading it first when missing (unless `download: false`);
+ * `log` receives the one-line load summary.
+ */
+export async function loadFromEnv(opts: { download?: boolean; env?: NodeJS.ProcessEnv; log?: ((line: string) => void) | null } = {}): Promise<Dataset> {
   const { release, dataDir } = datasetFromEnv(opts.env);
   const dir = await ensureDataset({ release, dataDir, download: opts.download });
-  return loadMovieLens({ dir, release });
+  return loadMovieLens({ dir, release, log: opts.log });
 }

@@ -3,13 +3,16 @@
  * columns: ratings (userId, movieId, rating, timestamp), movies (movieId, title, year, genres) and, where the
  * release has demographics, users (userId, gender, age, occupation, zip).
  *
- * Rules for bad values (counted in the returned `LoadReport`, never dropped silently):
- * - a rating outside the release's scale (min..max in its steps) is dropped and counted (`outOfRange`);
+ * Rules for bad values (never dropped silently):
+ * - a value the release cannot contain -- an id outside 1..2^31-1, a rating off the release's scale (ml-100k/ml-1m:
+ *   whole stars 1..5; ml-10m and later: 0.5..5 in halves), a timestamp that is not a whole number or is cut off,
+ *   a header whose columns do not match -- throws a ParseError/DataError naming the file, line, field and value;
  * - a duplicate (userId, movieId) pair keeps the latest rating (largest timestamp; on equal timestamps the later
- *   line) and drops the others, counted in `duplicates`;
+ *   line) and drops the others, counted in `duplicates` with examples;
  * - a rating for a movie missing from the movies file is kept (the movie has no title, year or genres) and
  *   counted in `unknownMovies`; likewise a rating by a user missing from the users file (`unknownUsers`).
- * A malformed line throws a DataError with file, line number and content; a missing file names it and the release.
+ * The `LoadReport` holds these counts; `loadSummary` formats it as one line, which `loadMovieLens` prints through
+ * its `log` option.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,7 +26,7 @@ import {
   detectRelease,
   releaseSpec,
 } from './formats';
-import { RatingColumns, intField, parseRatingsFile, readText, splitCsvLine, textLines } from './parse';
+import { RatingColumns, idField, intField, parseRatingsFile, readText, splitCsvLine, textLines } from './parse';
 
 /** An arquero table (the type of `aq.table(...)`). */
 export type Table = ReturnType<typeof aq.table>;
@@ -34,13 +37,18 @@ export interface LoadReport {
   dir: string;
   /** data lines in the ratings file */
   ratingsRead: number;
+  /** blank lines skipped in the ratings file */
+  blankLines: number;
   /** rows in the returned ratings table */
   ratingsKept: number;
   moviesRead: number;
   usersRead: number;
-  /** dropped: rating outside the scale; `examples` are "file:line: value" strings (at most 5) */
+  /**
+   * dropped: ratings off the scale. Always 0 since such a rating throws a ParseError (kept so readers of older
+   * reports keep working); `examples` are "file:line: value" strings (at most 5)
+   */
   outOfRange: { count: number; rule: string; examples: string[] };
-  /** dropped: earlier ratings of a repeated (userId, movieId) pair */
+  /** dropped: earlier ratings of a repeated (userId, movieId) pair; `examples` are "file:line: ..." strings */
   duplicates: { count: number; rule: string; examples: string[] };
   /** kept: ratings whose movieId is missing from the movies file */
   unknownMovies: { count: number; distinct: number; rule: string; examples: string[] };
@@ -67,6 +75,8 @@ export interface LoadOptions {
   dir: string;
   /** release name; detected from the folder's files when omitted */
   release?: ReleaseName;
+  /** Where the one-line load summary (loadSummary) goes. Default: nowhere; pass console.log to print it. */
+  log?: ((line: string) => void) | null;
 }
 
 /** Split a genres cell ('Action|Comedy') into its list; '' and '(no genres listed)' give []. */
@@ -128,7 +138,7 @@ function loadMovies(dir: string, spec: ReleaseSpec): MovieCols {
       if (f.length !== nFixed + genreNames.length) {
         throw new DataError(`expected ${nFixed + genreNames.length} '|'-separated fields, found ${f.length}`, file, line, text);
       }
-      const id = intField(f[0], 'movieId', file, line, text);
+      const id = idField(f[0], 'movieId', file, line, text);
       const gs: string[] = [];
       for (let g = 0; g < genreNames.length; g++) {
         const flag = f[nFixed + g];
@@ -148,14 +158,14 @@ function loadMovies(dir: string, spec: ReleaseSpec): MovieCols {
       }
       const f = splitCsvLine(text, file, line);
       if (f.length !== 3) throw new DataError(`expected 3 comma-separated fields (quote titles containing commas), found ${f.length}`, file, line, text);
-      push(intField(f[0], 'movieId', file, line, text), f[1], [f[2]], line, text);
+      push(idField(f[0], 'movieId', file, line, text), f[1], [f[2]], line, text);
     }
   } else {
     for (const { line, text } of lines) {
       const a = text.indexOf('::');
       const b = text.lastIndexOf('::');
       if (a < 0 || b <= a) throw new DataError("expected 3 '::'-separated fields movieId::title::genres", file, line, text);
-      push(intField(text.slice(0, a), 'movieId', file, line, text), text.slice(a + 2, b), [text.slice(b + 2)], line, text);
+      push(idField(text.slice(0, a), 'movieId', file, line, text), text.slice(a + 2, b), [text.slice(b + 2)], line, text);
     }
   }
   return out;
@@ -180,13 +190,13 @@ function loadUsers(dir: string, spec: ReleaseSpec): UserCols | undefined {
     if (f.length !== 5) throw new DataError(`expected 5 ${JSON.stringify(fspec.sep)}-separated fields, found ${f.length}`, file, line, text);
     let id: number, gender: string, age: number, occupation: string, zip: string;
     if (spec.format === 'ml-100k') {
-      id = intField(f[0], 'userId', file, line, text);
+      id = idField(f[0], 'userId', file, line, text);
       age = ageBucket(intField(f[1], 'age', file, line, text));
       gender = f[2];
       occupation = f[3];
       zip = f[4];
     } else {
-      id = intField(f[0], 'userId', file, line, text);
+      id = idField(f[0], 'userId', file, line, text);
       gender = f[1];
       age = intField(f[2], 'age', file, line, text);
       const occ = intField(f[3], 'occupation', file, line, text);
@@ -212,12 +222,32 @@ function maxOf(a: ArrayLike<number>): number {
 }
 
 /**
- * Apply the documented rules to parsed ratings: drop out-of-range ratings, keep the latest of duplicate
- * (user, movie) pairs, count unknown movies/users. Returns the kept rows (file order) and fills `report`.
+ * Dense indices 0..count-1 for ids (which may be as large as MAX_ID): the ids themselves when they are small,
+ * else a Map-based renumbering, so no array is sized by a hostile id. `known` ids (from the movies/users file)
+ * are numbered too.
+ */
+function denseIds(ids: Int32Array, known: number[]): { idx: (id: number) => number; count: number; rows: Int32Array } {
+  const max = Math.max(maxOf(ids), maxOf(known));
+  if (max <= 4 * (ids.length + known.length) + 1024) return { idx: (id) => id, count: max + 1, rows: ids };
+  const map = new Map<number, number>();
+  const number = (id: number) => {
+    let k = map.get(id);
+    if (k === undefined) map.set(id, (k = map.size));
+    return k;
+  };
+  const rows = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) rows[i] = number(ids[i]);
+  for (const id of known) number(id);
+  return { idx: (id) => map.get(id) ?? -1, count: map.size, rows };
+}
+
+/**
+ * Apply the documented rules to parsed ratings: keep the latest of duplicate (user, movie) pairs, count unknown
+ * movies/users. Returns the kept rows (file order) and fills `report`. (Off-scale ratings and bad ids were
+ * already refused by the parser.)
  */
 function cleanRatings(
   r: RatingColumns,
-  spec: ReleaseSpec,
   file: string,
   movieIds: number[],
   userIds: number[] | undefined,
@@ -225,32 +255,23 @@ function cleanRatings(
 ): RatingColumns {
   const n = r.n;
   const keep = new Uint8Array(n).fill(1);
-  const { min, max, step } = spec.ratingScale;
   const ex = (i: number, what: string) => `${file}:${r.line[i]}: ${what}`;
-  for (let i = 0; i < n; i++) {
-    const v = r.rating[i];
-    const k = (v - min) / step;
-    if (!(v >= min && v <= max) || Math.abs(k - Math.round(k)) > 1e-6 || r.userId[i] < 0 || r.movieId[i] < 0) {
-      keep[i] = 0;
-      report.outOfRange.count++;
-      if (report.outOfRange.examples.length < 5) report.outOfRange.examples.push(ex(i, `rating ${v}`));
-    }
-  }
+  const users = denseIds(r.userId, userIds ?? []);
+  const movies = denseIds(r.movieId, movieIds);
   // duplicates: group rows by user (counting sort), then a per-movie stamp finds repeats within a user
-  const maxUser = maxOf(r.userId);
-  const maxMovie = Math.max(maxOf(r.movieId), maxOf(movieIds));
-  const start = new Int32Array(maxUser + 2);
-  for (let i = 0; i < n; i++) if (keep[i]) start[r.userId[i] + 1]++;
-  for (let u = 0; u <= maxUser; u++) start[u + 1] += start[u];
-  const order = new Int32Array(start[maxUser + 1]);
-  const fill = start.slice(0, maxUser + 1);
-  for (let i = 0; i < n; i++) if (keep[i]) order[fill[r.userId[i]]++] = i;
-  const stampUser = new Int32Array(maxMovie + 1).fill(-1);
-  const stampRow = new Int32Array(maxMovie + 1);
-  for (let u = 0; u <= maxUser; u++) {
+  const U = users.count;
+  const start = new Int32Array(U + 1);
+  for (let i = 0; i < n; i++) start[users.rows[i] + 1]++;
+  for (let u = 0; u < U; u++) start[u + 1] += start[u];
+  const order = new Int32Array(n);
+  const fill = start.slice(0, U);
+  for (let i = 0; i < n; i++) order[fill[users.rows[i]]++] = i;
+  const stampUser = new Int32Array(movies.count).fill(-1);
+  const stampRow = new Int32Array(movies.count);
+  for (let u = 0; u < U; u++) {
     for (let j = start[u]; j < start[u + 1]; j++) {
       const i = order[j];
-      const m = r.movieId[i];
+      const m = movies.rows[i];
       if (stampUser[m] === u) {
         const prev = stampRow[m];
         // keep the later rating: larger timestamp, or the later line on equal timestamps
@@ -259,7 +280,9 @@ function cleanRatings(
         if (loser === prev) stampRow[m] = i;
         report.duplicates.count++;
         if (report.duplicates.examples.length < 5) {
-          report.duplicates.examples.push(ex(loser, `user ${u} movie ${m} (line ${r.line[loser === prev ? i : prev]} kept)`));
+          report.duplicates.examples.push(
+            ex(loser, `user ${r.userId[i]} movie ${r.movieId[i]} rated ${r.rating[loser]} (line ${r.line[loser === prev ? i : prev]} kept)`),
+          );
         }
       } else {
         stampUser[m] = u;
@@ -268,25 +291,25 @@ function cleanRatings(
     }
   }
   // unknown movies / users (kept)
-  const knownMovie = new Uint8Array(maxMovie + 1);
-  for (const m of movieIds) knownMovie[m] = 1;
+  const knownMovie = new Uint8Array(movies.count);
+  for (const m of movieIds) knownMovie[movies.idx(m)] = 1;
   const unknownM = new Set<number>();
   const unknownU = new Set<number>();
   let knownUser: Uint8Array | undefined;
   if (userIds) {
-    knownUser = new Uint8Array(Math.max(maxUser, maxOf(userIds)) + 1);
-    for (const u of userIds) knownUser[u] = 1;
+    knownUser = new Uint8Array(U);
+    for (const u of userIds) knownUser[users.idx(u)] = 1;
   }
   let kept = 0;
   for (let i = 0; i < n; i++) {
     if (!keep[i]) continue;
     kept++;
-    if (!knownMovie[r.movieId[i]]) {
+    if (!knownMovie[movies.rows[i]]) {
       report.unknownMovies.count++;
       unknownM.add(r.movieId[i]);
       if (report.unknownMovies.examples.length < 5) report.unknownMovies.examples.push(ex(i, `movieId ${r.movieId[i]}`));
     }
-    if (knownUser && !knownUser[r.userId[i]]) {
+    if (knownUser && !knownUser[users.rows[i]]) {
       report.unknownUsers.count++;
       unknownU.add(r.userId[i]);
       if (report.unknownUsers.examples.length < 5) report.unknownUsers.examples.push(ex(i, `userId ${r.userId[i]}`));
@@ -334,20 +357,21 @@ export function loadMovieLens(opts: LoadOptions): Dataset {
   const movies = loadMovies(dir, spec);
   const users = loadUsers(dir, spec);
   const rfile = need(dir, spec, spec.ratings.name);
-  const parsed = parseRatingsFile(rfile, { sep: spec.ratings.sep, header: spec.ratings.header });
+  const parsed = parseRatingsFile(rfile, { sep: spec.ratings.sep, header: spec.ratings.header, scale: spec.ratingScale });
   const report: LoadReport = {
     release,
     dir,
     ratingsRead: parsed.n,
+    blankLines: parsed.blankLines ?? 0,
     ratingsKept: parsed.n,
     moviesRead: movies.movieId.length,
     usersRead: users ? users.userId.length : 0,
-    outOfRange: { count: 0, rule: `dropped: rating outside ${spec.ratingScale.min}..${spec.ratingScale.max} in steps of ${spec.ratingScale.step}`, examples: [] },
+    outOfRange: { count: 0, rule: `refused (ParseError): rating outside ${spec.ratingScale.min}..${spec.ratingScale.max} in steps of ${spec.ratingScale.step}`, examples: [] },
     duplicates: { count: 0, rule: 'dropped: earlier rating of a repeated (userId, movieId); the latest (timestamp, then line) is kept', examples: [] },
     unknownMovies: { count: 0, distinct: 0, rule: 'kept: movie missing from the movies file has no title, year or genres', examples: [] },
     unknownUsers: { count: 0, distinct: 0, rule: 'kept: user missing from the users file has unknown demographics', examples: [] },
   };
-  const r = cleanRatings(parsed, spec, rfile, movies.movieId, users?.userId, report);
+  const r = cleanRatings(parsed, rfile, movies.movieId, users?.userId, report);
   const ratings = aq.table({ userId: r.userId, movieId: r.movieId, rating: r.rating, timestamp: r.timestamp });
   const moviesTable = aq.table({
     movieId: Int32Array.from(movies.movieId),
@@ -364,7 +388,24 @@ export function loadMovieLens(opts: LoadOptions): Dataset {
         zip: users.zip,
       })
     : undefined;
+  opts.log?.(loadSummary(report));
   return { release, dir, ratings, movies: moviesTable, users: usersTable, report };
+}
+
+/**
+ * The load report as one line: rows read and kept, rows dropped with their reason, blank lines, unknown ids, e.g.
+ * "ml-1m: 1000209 ratings read, 1000209 kept, 0 dropped (0 duplicate (user, movie) pairs), 0 blank lines;
+ * unknown ids (kept): 0 movies in 0 ratings, 0 users in 0 ratings; 3883 movies, 6040 users".
+ */
+export function loadSummary(r: LoadReport): string {
+  const dropped = r.ratingsRead - r.ratingsKept;
+  const dupEx = r.duplicates.count > 0 ? `, e.g. ${r.duplicates.examples[0]}` : '';
+  return (
+    `${r.release}: ${r.ratingsRead} ratings read, ${r.ratingsKept} kept, ${dropped} dropped ` +
+    `(${r.duplicates.count} duplicate (user, movie) pairs, latest kept${dupEx}), ${r.blankLines} blank lines; ` +
+    `unknown ids (kept): ${r.unknownMovies.distinct} movies in ${r.unknownMovies.count} ratings, ` +
+    `${r.unknownUsers.distinct} users in ${r.unknownUsers.count} ratings; ${r.moviesRead} movies, ${r.usersRead} users`
+  );
 }
 
 /** Format a LoadReport as a few human-readable lines. */

@@ -30,6 +30,7 @@ export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMateri
 export type { FusedParts, TransposingMatMulOptions } from './matmul-transpose';
 export type { FixedKernelConfig } from './registry';
 export { instantiateNative, NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native-module';
+export { checkedMalloc, guardWasmMalloc, WASM_HEAP_LIMIT_BYTES, WASM_MAX_ALLOC_BYTES, wasmHeapBytes } from './native-module';
 export { ADAM, FUSED_KERNELS, FusedAdamOptimizer, fusedLayerNorm, hasFused, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD,
   adamRef, layerNormGradRef, layerNormRef, installLeakyReluGrad, registerFusedKernels, unregisterFusedKernels } from './fused';
 

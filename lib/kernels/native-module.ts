@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { OutOfMemoryError } from '../util/errors';
 
 /** The parts of the WebAssembly JS API used here (the project's type libraries do not declare it). */
 export interface WasmApi {
@@ -68,6 +69,83 @@ export interface WasmBackendLike {
   incRef(dataId: object): void;
 }
 
+/**
+ * Largest wasm heap: wasm32 addresses 4 GiB, and tfjs-backend-wasm's module declares that maximum
+ * (65536 pages of 64 KiB). An allocation that cannot fit below it fails.
+ */
+export const WASM_HEAP_LIMIT_BYTES = 65536 * 65536;
+
+/**
+ * Largest request passed on to malloc: the heap's first 64 KiB page always holds static data, so a larger request
+ * cannot fit, and tfjs-backend-wasm's malloc adds its overhead to the size in 32 bits: requests within a few bytes
+ * of 4 GiB wrap to small ones and return a live chunk (measured: a 4 GiB - 64 byte request returned the address of
+ * a freed 4-byte tensor).
+ */
+export const WASM_MAX_ALLOC_BYTES = WASM_HEAP_LIMIT_BYTES - 65536;
+
+/** Current size of the wasm heap of a tfjs-backend-wasm backend (bytes; 0 when not available). */
+export function wasmHeapBytes(backend: object): number {
+  const be = backend as Partial<WasmBackendLike>;
+  return be.wasm?.HEAPF32?.buffer.byteLength ?? 0;
+}
+
+function oom(what: string, bytes: number, heap: number): OutOfMemoryError {
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+  return new OutOfMemoryError(
+    `${what}: cannot allocate ${bytes} bytes (${mb(bytes)}) on the wasm heap of ${mb(heap)} ` +
+      `(limit ${mb(WASM_HEAP_LIMIT_BYTES)}); nothing was written. Use a smaller batch size or sequence length, ` +
+      'or free tensors (tf.memory() shows what is live)',
+    bytes,
+    heap,
+  );
+}
+
+/**
+ * `_malloc` on the wasm heap, refusing instead of returning 0: throws an OutOfMemoryError (bytes requested,
+ * heap size) when the request exceeds WASM_MAX_ALLOC_BYTES (malloc's 32-bit size would wrap) or malloc fails.
+ */
+export function checkedMalloc(backend: object, bytes: number, what: string): number {
+  const be = backend as WasmBackendLike;
+  if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= WASM_MAX_ALLOC_BYTES)) throw oom(what, bytes, wasmHeapBytes(be));
+  let ptr = 0;
+  try {
+    ptr = be.wasm._malloc(bytes);
+  } catch (e) {
+    if (!(e instanceof OutOfMemoryError)) throw e; // the guarded malloc refused: say who asked
+  }
+  if (ptr === 0) throw oom(what, bytes, wasmHeapBytes(be));
+  return ptr;
+}
+
+const guarded = new WeakSet<object>();
+
+/**
+ * Make tfjs-backend-wasm's own allocations fail loudly. Its `move` stores `wasm._malloc(numBytes)` as the tensor's
+ * offset without checking; when the heap is full malloc returns 0 and the new tensor is written over address 0..,
+ * i.e. over live tensors (and a size near or above 4 GiB wraps to a small request that returns a live chunk). The
+ * backend's module `_malloc` is wrapped
+ * so both throw an OutOfMemoryError instead. Idempotent; returns true when the guard is (now) installed.
+ */
+export function guardWasmMalloc(backend: object): boolean {
+  const be = backend as Partial<WasmBackendLike>;
+  const wasm = be.wasm as (WasmBackendLike['wasm'] & { _malloc: (bytes: number) => number }) | undefined;
+  if (!wasm || typeof wasm._malloc !== 'function') return false;
+  if (guarded.has(wasm)) return true;
+  // Emscripten's Module._malloc is a lazy stub that replaces itself with asm.malloc on first call (which would
+  // overwrite the guard), so wrap the export itself when it is reachable.
+  const asm = (wasm as { asm?: { malloc?: (bytes: number) => number } }).asm;
+  const malloc = typeof asm?.malloc === 'function' ? asm.malloc : wasm._malloc.bind(wasm);
+  const guard = (bytes: number): number => {
+    if (!(bytes >= 0 && bytes <= WASM_MAX_ALLOC_BYTES)) throw oom('tfjs-backend-wasm', bytes, wasmHeapBytes(be));
+    const ptr = malloc(bytes);
+    if (ptr === 0) throw oom('tfjs-backend-wasm', bytes, wasmHeapBytes(be));
+    return ptr;
+  };
+  wasm._malloc = guard;
+  guarded.add(wasm);
+  return true;
+}
+
 /** The kernels bound to one backend instance, with a reusable scratch buffer on its heap. */
 export class NativeKernels {
   private scratchPtr = 0;
@@ -88,13 +166,25 @@ export class NativeKernels {
     return { info, ptr: this.ptr(info) };
   }
 
-  /** Offset of a scratch area of at least `floats` float32s (valid until the next call). */
+  /**
+   * Offset of a scratch area of at least `floats` float32s (valid until the next call). Throws an
+   * OutOfMemoryError naming the bytes and heap size when the heap cannot hold it (then no scratch is held).
+   */
   scratch(floats: number): number {
     const bytes = Math.max(4, floats * 4);
     if (bytes > this.scratchBytes) {
+      // grow geometrically when that fits, else exactly
+      let size = Math.max(bytes, this.scratchBytes * 2);
       if (this.scratchPtr) this.backend.wasm._free(this.scratchPtr);
-      const size = Math.max(bytes, this.scratchBytes * 2);
-      this.scratchPtr = this.backend.wasm._malloc(size);
+      this.scratchPtr = 0;
+      this.scratchBytes = 0;
+      try {
+        this.scratchPtr = checkedMalloc(this.backend, size, 'native kernels scratch');
+      } catch (e) {
+        if (size === bytes) throw e;
+        size = bytes;
+        this.scratchPtr = checkedMalloc(this.backend, size, 'native kernels scratch');
+      }
       this.scratchBytes = size;
     }
     return this.scratchPtr;
@@ -164,5 +254,6 @@ export function instantiateNative(backend: object, relaxed: boolean): NativeKern
   if (!compiled.plain) compiled.plain = new WASM.Module(fs.readFileSync(NATIVE_WASM_FILE));
   const mod = relaxed ? (compiled.relaxed as object) : compiled.plain;
   const instance = new WASM.Instance(mod, { env: { memory } });
+  guardWasmMalloc(be); // the kernels' outputs come from the backend's allocator
   return new NativeKernels(be, instance.exports as unknown as NativeExports, relaxed);
 }

@@ -16,6 +16,8 @@ import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheck
 import { lossFunction, setDropoutStep } from './loss';
 import { DataParallelTrainer, supportsWorkers } from '../parallel/trainer';
 import { FusedAdamOptimizer } from '../kernels/fused';
+import { WASM_HEAP_LIMIT_BYTES } from '../kernels/native-module';
+import { checkTrainingMemory } from './memory';
 
 export { lossFunction, setDropoutStep };
 
@@ -126,6 +128,8 @@ function snapshot(model: BstModel): tf.Tensor[] {
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const { model } = o;
   const c = model.config;
+  // refuse up front a config whose training cannot fit in the wasm heap (it would fail mid-epoch)
+  if (tf.getBackend() === 'wasm') checkTrainingMemory(c, model.sizes, { limitBytes: WASM_HEAP_LIMIT_BYTES, what: 'wasm heap limit' });
   const log = o.log === undefined ? (s: string) => console.log(s) : o.log;
   const optimizer = makeOptimizer(c);
   const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);

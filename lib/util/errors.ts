@@ -22,6 +22,16 @@ export class DataError extends BstError {
   }
 }
 
+/**
+ * A data line holds a value its format cannot contain (an id outside int32, a rating off the release's scale, a
+ * cut-off timestamp). `field` names the column and `value` is the text found there.
+ */
+export class ParseError extends DataError {
+  constructor(message: string, file: string, line: number, readonly field: string, readonly value: string, content?: string) {
+    super(`${field} ${JSON.stringify(value)}: ${message}`, file, line, content);
+  }
+}
+
 /** A download failed (offline, HTTP error, bad checksum). */
 export class DownloadError extends BstError {}
 
@@ -30,6 +40,16 @@ export class TrainingError extends BstError {}
 
 /** A tfjs backend could not be selected or initialised. */
 export class BackendError extends BstError {}
+
+/**
+ * The wasm heap cannot hold an allocation (`_malloc` returned 0). Nothing was overwritten: the allocation was
+ * refused before any tensor data was written.
+ */
+export class OutOfMemoryError extends BstError {
+  constructor(message: string, readonly bytesRequested: number, readonly heapBytes: number) {
+    super(message);
+  }
+}
 
 /** Throw a ConfigError unless `cond` holds. */
 export function check(cond: unknown, message: string): asserts cond {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadMovieLens, detectRelease, genreList, parseYear, parseRatingsFile } from '../../lib/data';
+import { loadMovieLens, loadSummary, detectRelease, genreList, parseYear, parseRatingsFile } from '../../lib/data';
 import { DataError } from '../../lib/util/errors';
 import { tmpDir, writeFiles, ML100K_FILES, ML1M_FILES, ML10M_FILES, CSV_FILES } from './fixtures';
 
@@ -89,7 +89,7 @@ describe('bad input', () => {
     const dir = writeFiles(tmpDir(), { ...CSV_FILES, 'movies.csv': 'movieId,title,genres\n1,"Open quote,Drama\n' }, 'utf8');
     expect(() => loadMovieLens({ dir, release: 'ml-20m' })).toThrow(/movies\.csv:2: unterminated quoted field/);
     const dir2 = writeFiles(tmpDir(), { ...CSV_FILES, 'ratings.csv': 'userId,movieId,rating,timestamp\n1,x,4,5\n' }, 'utf8');
-    expect(() => loadMovieLens({ dir: dir2, release: 'ml-20m' })).toThrow(/ratings\.csv:2: field 2 is not a number.*"1,x,4,5"/);
+    expect(() => loadMovieLens({ dir: dir2, release: 'ml-20m' })).toThrow(/ratings\.csv:2: movieId "x": is not a number.*"1,x,4,5"/);
   });
 
   test('a missing file names the file and the release', () => {
@@ -98,23 +98,23 @@ describe('bad input', () => {
     expect(() => loadMovieLens({ dir: tmpDir() })).toThrow(DataError);
   });
 
-  test('out-of-range ratings, duplicates and unknown ids follow the documented rules and are counted', () => {
+  test('duplicates and unknown ids follow the documented rules, are counted and summarised in one line', () => {
     const ratings = [
       '7::10::5::100', // duplicate of the next (older): dropped
       '7::10::2::200', // kept (latest)
-      '7::20::6::300', // out of range: dropped
-      '7::20::2.5::301', // not a whole star in ml-1m: dropped
+      '',
       '8::99::3::400', // unknown movie: kept, counted
       '9::10::4::500', // unknown user: kept, counted
     ].join('\n');
-    const dir = writeFiles(tmpDir(), { ...ML1M_FILES, 'ratings.dat': ratings }, 'latin1');
-    const ds = loadMovieLens({ dir });
+    const dir = writeFiles(tmpDir(), { ...ML1M_FILES, 'ratings.dat': ratings + '\n' }, 'latin1');
+    const logged: string[] = [];
+    const ds = loadMovieLens({ dir, log: (l) => logged.push(l) });
     const r = ds.report;
-    expect(r.ratingsRead).toBe(6);
+    expect(r.ratingsRead).toBe(4);
     expect(r.ratingsKept).toBe(3);
-    expect(r.outOfRange.count).toBe(2);
-    expect(r.outOfRange.examples[0]).toContain('ratings.dat:3');
+    expect(r.blankLines).toBe(1);
     expect(r.duplicates.count).toBe(1);
+    expect(r.duplicates.examples[0]).toContain('ratings.dat:1: user 7 movie 10 rated 5 (line 2 kept)');
     expect(r.unknownMovies).toMatchObject({ count: 1, distinct: 1 });
     expect(r.unknownUsers).toMatchObject({ count: 1, distinct: 1 });
     expect(ds.ratings.objects()).toEqual([
@@ -122,11 +122,13 @@ describe('bad input', () => {
       { userId: 8, movieId: 99, rating: 3, timestamp: 400 },
       { userId: 9, movieId: 10, rating: 4, timestamp: 500 },
     ]);
+    expect(logged).toEqual([loadSummary(r)]);
+    expect(logged[0]).toMatch(/^ml-1m: 4 ratings read, 3 kept, 1 dropped \(1 duplicate .*\), 1 blank lines; unknown ids \(kept\): 1 movies in 1 ratings, 1 users in 1 ratings; 3 movies, 2 users$/);
   });
 
   test('ratings read in many small chunks parse identically and keep correct line numbers', () => {
     const lines: string[] = ['userId,movieId,rating,timestamp'];
-    for (let i = 0; i < 3000; i++) lines.push(`${1 + (i % 50)},${i},${1 + (i % 9) / 2},${1e9 + i}`);
+    for (let i = 0; i < 3000; i++) lines.push(`${1 + (i % 50)},${i + 1},${1 + (i % 9) / 2},${1e9 + i}`);
     const dir = writeFiles(tmpDir(), { 'ratings.csv': lines.join('\n') }, 'utf8');
     const file = path.join(dir, 'ratings.csv');
     const big = parseRatingsFile(file, { sep: ',', header: true });
