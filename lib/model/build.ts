@@ -6,7 +6,7 @@ import { BstConfig, modelWidth, outputBiasOf, resolveConfig } from './config';
 import { inputSpecs } from './inputs';
 import {
   LearnedPositionEmbedding, PaddingMask, RatingEmbedding, SeededDropout, SinusoidalPositionEncoding,
-  TimeDeltaEmbedding, TransformerBlock, embeddingInit, glorot,
+  TimeDeltaEmbedding, TransformerBlock, LastSlot, embeddingInit, glorot,
 } from './layers/index';
 
 /** A built BST model: the tfjs network plus the config and vocabularies it was built from. */
@@ -63,9 +63,13 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
   for (let i = 0; i < c.numBlocks; i++) {
     seq = new TransformerBlock({
       numHeads: c.numHeads, ffnMult: c.ffnMult, dropout: c.dropout, leakyAlpha: c.leakyAlpha, seed: seed(), name: `transformer_${i}`,
+      attentionScale: c.attentionScale,
     }).apply([seq, mask]) as SymbolicTensor; // [B, L, D]
   }
-  const features: SymbolicTensor[] = [tf.layers.flatten({ name: 'sequence_flat' }).apply(seq) as SymbolicTensor]; // [B, L*D]
+  // 'flatten': every slot's output, [B, L*D]; 'target': the target slot's only, [B, D] (history reaches it through attention)
+  const features: SymbolicTensor[] = [c.sequenceOutput === 'target'
+    ? new LastSlot({ name: 'sequence_target' }).apply(seq) as SymbolicTensor // [B, D]
+    : tf.layers.flatten({ name: 'sequence_flat' }).apply(seq) as SymbolicTensor]; // [B, L*D]
 
   // --- other features, each [B, k] ---
   const flatEmbed = (input: string, vocab: number, dim: number) =>

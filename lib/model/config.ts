@@ -11,6 +11,12 @@ export type PositionKind = 'learned' | 'sinusoidal' | 'time' | 'none';
 export type Task = 'rating' | 'like';
 /** Optimizer: Adam (default) or Adagrad (as in the paper). */
 export type OptimizerKind = 'adam' | 'adagrad';
+/**
+ * What the head reads from the transformer: 'flatten' = every position's output concatenated (the paper's
+ * choice; the MLP can then read each history slot directly, so attention need not learn anything), 'target' =
+ * only the target slot's output, so every history item reaches the head through the target's attention row.
+ */
+export type SequenceOutput = 'flatten' | 'target';
 
 /** Model and training configuration. Defaults in comments; see defaultConfig(). */
 export interface BstConfig {
@@ -26,6 +32,14 @@ export interface BstConfig {
   numHeads: number;
   /** Transformer blocks. Default 1 (the paper's best). */
   numBlocks: number;
+  /**
+   * Multiplier of the attention logits (on top of 1/sqrt(head width)). 1 = standard attention; values above 1
+   * sharpen the initial attention and scale its gradient; 0 = a masked mean over the real positions (the
+   * attention ablation: the same model with attention replaced by uniform weights). Default 1.
+   */
+  attentionScale: number;
+  /** What the head reads from the transformer: 'flatten' (paper) or 'target' (see SequenceOutput). Default 'flatten'. */
+  sequenceOutput: SequenceOutput;
   /** Feed-forward inner width = ffnMult x transformer width. Default 4. */
   ffnMult: number;
   /** Dropout rate (attention output, feed-forward, MLP). Default 0.2. */
@@ -87,6 +101,8 @@ export function defaultConfig(): BstConfig {
     ratingDim: 8,
     numHeads: 8,
     numBlocks: 1,
+    attentionScale: 1,
+    sequenceOutput: 'flatten',
     ffnMult: 4,
     dropout: 0.2,
     mlpUnits: [1024, 512, 256],
@@ -185,6 +201,8 @@ export function validateConfig(c: BstConfig): void {
     if (typeof c[k] !== 'boolean') bad(k, c[k], 'must be true or false');
   }
   oneOf(c, 'positionKind', ['learned', 'sinusoidal', 'time', 'none']);
+  oneOf(c, 'sequenceOutput', ['flatten', 'target']);
+  if (typeof c.attentionScale !== 'number' || !(c.attentionScale >= 0 && Number.isFinite(c.attentionScale))) bad('attentionScale', c.attentionScale, 'must be a finite number >= 0');
   oneOf(c, 'task', ['rating', 'like']);
   oneOf(c, 'optimizer', ['adam', 'adagrad']);
   const d = modelWidth(c);

@@ -5,6 +5,7 @@ export * from './inputs';
 export * from './build';
 export * from './metrics';
 export * from './predict';
+export * from './attention-stats';
 export * from './testing';
 export * from './progress';
 export * from './checkpoint';

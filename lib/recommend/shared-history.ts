@@ -61,7 +61,8 @@ const caches = new WeakMap<BstModel, ModelCache>();
 
 /** True when the shared-history path applies to this model (exactly one transformer block). */
 export function sharedHistorySupported(model: BstModel): boolean {
-  return model.config.numBlocks === 1 && transformerBlocks(model).length === 1;
+  const c = model.config;
+  return c.numBlocks === 1 && transformerBlocks(model).length === 1 && (c.attentionScale ?? 1) === 1 && (c.sequenceOutput ?? 'flatten') === 'flatten';
 }
 
 function layerWeights(layer: tf.layers.Layer): Record<string, tf.Tensor> {
@@ -163,7 +164,9 @@ export function releaseSharedHistory(model: BstModel): void {
  * (see `sharedHistorySupported`); scoreItemsExact picks the right path.
  */
 export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>): Float32Array {
-  if (!sharedHistorySupported(model)) throw new ConfigError(`shared-history scoring needs exactly 1 transformer block; the model has ${model.config.numBlocks}`);
+  if (!sharedHistorySupported(model)) {
+    throw new ConfigError(`shared-history scoring needs exactly 1 transformer block, attentionScale 1 and sequenceOutput 'flatten'; the model has ${model.config.numBlocks}, ${model.config.attentionScale}, '${model.config.sequenceOutput}'`);
+  }
   const C = items.length;
   if (C === 0) return new Float32Array(0);
   for (let t = 0; t < C; t++) {

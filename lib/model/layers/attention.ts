@@ -24,9 +24,17 @@ function addAttentionWeights(layer: tf.layers.Layer, d: number, seed: number): W
   };
 }
 
-function readWeights(w: WeightSet): AttentionWeights {
+/**
+ * The attention weights as tensors; `scale` multiplies the query projection (and so every logit): 1 = as
+ * stored, 0 = all logits 0, i.e. uniform weights over the real positions (a masked mean).
+ */
+function readWeights(w: WeightSet, scale = 1): AttentionWeights {
   const out: any = {};
   for (const k of Object.keys(w) as (keyof AttentionWeights)[]) out[k] = w[k].read();
+  if (scale !== 1) {
+    out.wq = tf.mul(out.wq, scale); // [D, D]
+    out.bq = tf.mul(out.bq, scale); // [D]
+  }
   return out as AttentionWeights;
 }
 
@@ -95,6 +103,8 @@ export interface TransformerBlockArgs extends LayerArgs {
   epsilon?: number;
   /** Seed of the weight initialisers and dropout masks. Default 0. */
   seed?: number;
+  /** Multiplier of the attention logits (0 = masked mean; see BstConfig.attentionScale). Default 1. */
+  attentionScale?: number;
 }
 
 /**
@@ -112,6 +122,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
   readonly leakyAlpha: number;
   readonly epsilon: number;
   readonly seed: number;
+  readonly attentionScale: number;
   private step = 0;
   private att!: WeightSet;
   private ln1g!: tf.LayerVariable;
@@ -131,6 +142,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
     this.leakyAlpha = args.leakyAlpha ?? 0.1;
     this.epsilon = args.epsilon ?? 1e-6;
     this.seed = args.seed ?? 0;
+    this.attentionScale = args.attentionScale ?? 1;
   }
 
   build(inputShape: Shape | Shape[]): void {
@@ -162,7 +174,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
       const [x, mask] = inputs as tf.Tensor[]; // [B, L, D], [B, L]
       const drop = (t: tf.Tensor, salt: number) =>
         training ? seededDropout(t, this.dropout, `${this.seed}:${salt}:${step}`) : t;
-      const att = drop(multiHeadSelfAttention(x, mask, readWeights(this.att), this.numHeads), 1); // [B, L, D]
+      const att = drop(multiHeadSelfAttention(x, mask, readWeights(this.att, this.attentionScale), this.numHeads), 1); // [B, L, D]
       const s1 = layerNorm(tf.add(x, att), this.ln1g.read(), this.ln1b.read(), this.epsilon); // [B, L, D]
       const h = dense3dLeakyRelu(s1, this.w1.read(), this.b1.read(), this.leakyAlpha); // [B, L, F]
       const ffn = drop(dense3d(h, this.w2.read(), this.b2.read()), 2); // [B, L, D]
@@ -173,7 +185,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
 
   /** Attention probabilities [B, H, L, L] of this block for its inputs x [B, L, D] and mask [B, L]. */
   attentionWeights(x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => attentionProbs(x, mask, readWeights(this.att), this.numHeads).probs);
+    return tf.tidy(() => attentionProbs(x, mask, readWeights(this.att, this.attentionScale), this.numHeads).probs);
   }
 
   computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -183,6 +195,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
   getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
+      attentionScale: this.attentionScale,
       numHeads: this.numHeads,
       ffnMult: this.ffnMult,
       dropout: this.dropout,

@@ -36,6 +36,33 @@ export class PaddingMask extends tf.layers.Layer {
 }
 tf.serialization.registerClass(PaddingMask);
 
+/** The last slot of a sequence (the BST's target slot). Input [B, L, D]; output [B, D]. */
+export class LastSlot extends tf.layers.Layer {
+  static readonly className = 'LastSlot';
+
+  constructor(args: LayerArgs = {}) {
+    super(args);
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs); // [B, L, D]
+      const [B, L, D] = x.shape as number[];
+      return tf.reshape(tf.slice(x, [0, L - 1, 0], [B, 1, D]), [B, D]); // [B, D]
+    });
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const s = inputShape as Shape;
+    return [s[0], s[2]];
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig() };
+  }
+}
+tf.serialization.registerClass(LastSlot);
+
 /** Arguments of SeededDropout. */
 export interface SeededDropoutArgs extends LayerArgs {
   /** Fraction of units dropped during training. */
