@@ -142,9 +142,14 @@ export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetri
   const p = new Float32Array(n), y = new Float32Array(n);
   let o = 0;
   preds.forEach((chunk, i) => { p.set(chunk, o); y.set(labels[i], o); o += chunk.length; });
-  if (model.config.task === 'rating') {
+  return evaluatePredictions(model.config, p, y);
+}
+
+/** The metrics of evaluate() for given predictions `p` and labels `y` (e.g. a seed ensemble's mean predictions). */
+export function evaluatePredictions(config: BstConfig, p: Float32Array, y: Float32Array): EvalMetrics {
+  if (config.task === 'rating') {
     const m = regressionMetrics(p, y);
-    return { ...m, loss: model.config.loss === 'mse' ? m.mse : ratingObjective(model.config, p, y) };
+    return { ...m, loss: config.loss === 'mse' ? m.mse : ratingObjective(config, p, y) };
   }
   const m = classificationMetrics(p, y);
   return { ...m, loss: m.logLoss };
