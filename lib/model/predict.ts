@@ -14,6 +14,12 @@ export function forward(model: BstModel, samples: Samples, training = false): tf
   return model.net.apply(xs, { training }) as tf.Tensor2D; // [n, 1]
 }
 
+/** |e| with the gradient sign(e) (0 at e = 0, as PyTorch's; tf.abs's gradient is -1 there). */
+const absSignGrad = tf.customGrad(((e: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([e]);
+  return { value: tf.abs(e), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.sign(saved[0])) };
+}) as any) as (e: tf.Tensor) => tf.Tensor;
+
 /**
  * The training loss of a task: for 'rating' the config's objective (`loss`: mean squared error, mean absolute
  * error, or mean Huber loss with threshold huberDelta); for 'like' binary cross-entropy on probabilities.
@@ -25,7 +31,7 @@ export function taskLoss(config: BstConfig, yTrue: tf.Tensor, yPred: tf.Tensor):
         case 'mse':
           return tf.mean(tf.squaredDifference(yPred, yTrue)) as tf.Scalar;
         case 'mae':
-          return tf.mean(tf.abs(tf.sub(yPred, yTrue))) as tf.Scalar;
+          return tf.mean(absSignGrad(tf.sub(yPred, yTrue))) as tf.Scalar;
         case 'huber': {
           const d = config.huberDelta;
           const a = tf.abs(tf.sub(yPred, yTrue)); // [n, 1]
