@@ -209,6 +209,11 @@ async function cmdEvaluate(f: FlagValues): Promise<void> {
   if (f.out) writeJsonAtomic(path.resolve(String(f.out)), result);
 }
 
+/** What fixes a split's targets: leave-last-k ignores the seed (`bst train --seed` sets both seeds). */
+function splitKey(s: SplitOptions): string {
+  return JSON.stringify({ ...s, seed: s.protocol === 'leave-last-k' ? undefined : s.seed });
+}
+
 /** `bst evaluate --model a,b,c`: each run's metrics and their seed ensemble's (the mean of their predictions). */
 async function evaluateEnsemble(f: FlagValues): Promise<void> {
   const which = f.split as 'val' | 'test';
@@ -223,7 +228,7 @@ async function evaluateEnsemble(f: FlagValues): Promise<void> {
     let o = 0;
     for (const b of run.data.batches(which, { batchSize: 1024 })) { labels.set(labelsOf(b, run.model.config), o); o += b.n; }
     if (!first) first = { recorded: run.recorded, labels, config: run.model.config };
-    else if (run.recorded.dataset !== first.recorded.dataset || JSON.stringify(run.recorded.split) !== JSON.stringify(first.recorded.split) ||
+    else if (run.recorded.dataset !== first.recorded.dataset || splitKey(run.recorded.split) !== splitKey(first.recorded.split) ||
       labels.length !== first.labels.length || labels.some((v, i) => v !== first!.labels[i])) {
       throw new UsageError(`--model: ${run.runDir} was trained on ${run.recorded.dataset} ${JSON.stringify(run.recorded.split)}, ` +
         `${dirs[0]} on ${first.recorded.dataset} ${JSON.stringify(first.recorded.split)}: an ensemble needs the same split and targets`);
