@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from './backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from './data/index';
-import { BstConfig, evaluate, parseOverrides, predict } from './model/index';
-import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark } from './benchmark';
+import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict } from './model/index';
+import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
@@ -22,9 +22,12 @@ const DATA_FLAGS: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'tfjs backend: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto' },
 };
 
+/** leave-last-k's k unless --k says otherwise: the same for train, benchmark and tune (evaluate reads the run's). */
+const DEFAULT_K = 5;
+
 const SPLIT_FLAGS: Record<string, FlagSpec> = {
   protocol: { type: 'string', help: 'leave-last-k (leak-free) or legacy-random-windows (leaky; for comparison only)', default: DEFAULT_SPLIT.protocol, choices: ['leave-last-k', 'legacy-random-windows'] },
-  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_SPLIT.k },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_K },
   step: { type: 'int', help: 'legacy-random-windows: window step', default: DEFAULT_SPLIT.step },
   seed: { type: 'int', help: 'seed of the split, batch order, weights and dropout', default: DEFAULT_SPLIT.seed },
 };
@@ -36,6 +39,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   epochs: { type: 'int', help: 'maximum epochs; default from the config' },
   'batch-size': { type: 'int', help: 'training batch size; default from the config' },
   set: { type: 'string', help: 'config overrides, e.g. "embedDim=32,numHeads=4,mlpUnits=256/128"' },
+  loss: { type: 'string', help: 'training objective (metrics stay MAE/RMSE); default from the config (mse)', choices: LOSS_KINDS },
+  base: { type: 'string', help: 'starting config: tuned (lib/model/tuned-config.json) or paper (the paper\'s defaults)', default: 'tuned', choices: ['tuned', 'paper'] },
   out: { type: 'string', help: 'output folder (checkpoints, history.json, metrics.json)', default: 'runs/latest' },
   resume: { type: 'boolean', help: 'continue from <out>/checkpoints/last', default: false },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
@@ -44,7 +49,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
 
 const EVAL_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
-  model: { type: 'string', help: 'a run folder written by `bst train`', required: true },
+  model: { type: 'string', help: 'a run folder written by `bst train`, or several comma-separated (scores their ensemble: the mean of their predictions)', required: true },
   split: { type: 'string', help: 'which split to score', default: 'test', choices: ['val', 'test'] },
   out: { type: 'string', help: 'write the metrics as JSON here too' },
 };
@@ -60,8 +65,9 @@ const BENCH_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
   seeds: { type: 'string', help: 'comma-separated model seeds (the split stays fixed)', default: '1,2,3' },
   protocols: { type: 'string', help: 'comma-separated: leave-last-k (k=--k, headline) and/or legacy-random-windows (L=4, step 2; leaky)', default: 'leave-last-k,legacy-random-windows' },
-  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: 5 },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_K },
   epochs: { type: 'int', help: 'maximum BST epochs; default from the tuned config' },
+  losses: { type: 'string', help: 'comma-separated training objectives (mse, mae, huber): one BST row and one seed-ensemble row each; default the config\'s (mse)' },
   set: { type: 'string', help: 'BST config overrides on top of lib/model/tuned-config.json' },
   out: { type: 'string', help: 'output folder: benchmark.json, benchmark.md, runs/', default: 'results/benchmark' },
   progress: { type: 'boolean', help: 'show a progress bar while the BST trains', default: false },
@@ -71,7 +77,7 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
   trials: { type: 'int', help: 'configurations to try', default: 8 },
   seed: { type: 'int', help: 'seed of the search and of every trial', default: 1 },
-  k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: 5 },
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: DEFAULT_K },
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
@@ -160,13 +166,14 @@ export async function datasetFromFlags(f: FlagValues): Promise<Dataset> {
   return loadMovieLens({ dir, release });
 }
 
-/** Config overrides from --set, --seq-len, --epochs, --batch-size, --seed. */
+/** Config overrides from --set, --seq-len, --epochs, --batch-size, --seed, --loss. */
 export function configFromFlags(f: FlagValues): Partial<BstConfig> {
   const c: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
   if (f.seqLen !== undefined) c.seqLen = Number(f.seqLen);
   if (f.epochs !== undefined) c.epochs = Number(f.epochs);
   if (f.batchSize !== undefined) c.batchSize = Number(f.batchSize);
   if (f.seed !== undefined) c.seed = Number(f.seed);
+  if (f.loss !== undefined) c.loss = f.loss as LossKind;
   return c;
 }
 
@@ -180,7 +187,7 @@ async function cmdTrain(f: FlagValues): Promise<void> {
   const out = path.resolve(String(f.out));
   const workers = f.workers !== undefined ? parseWorkers(f.workers as string, '--workers') : undefined; // else runExperiment reads BST_WORKERS
   const r = await runExperiment({
-    dataset, split: splitFromFlags(f), config: configFromFlags(f), outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress), workers,
+    dataset, split: splitFromFlags(f), config: { ...(f.base === 'paper' ? {} : tunedBstConfig()), ...configFromFlags(f) }, outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress), workers,
   });
   console.log(`${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
     `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
@@ -193,10 +200,46 @@ function loadRunFromFlags(f: FlagValues) {
 
 async function cmdEvaluate(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
+  if (listOf('model', f.model).length > 1) return evaluateEnsemble(f);
   const { recorded, model, data } = await loadRunFromFlags(f);
   const which = f.split as 'val' | 'test';
   const m = evaluate(model, data.batches(which, { batchSize: 1024 }));
   const result = { dataset: recorded.dataset, split: recorded.split, leaky: recorded.leaky, scored: which, metrics: m };
+  console.log(JSON.stringify(result, null, 2));
+  if (f.out) writeJsonAtomic(path.resolve(String(f.out)), result);
+}
+
+/** What fixes a split's targets: leave-last-k ignores the seed (`bst train --seed` sets both seeds). */
+function splitKey(s: SplitOptions): string {
+  return JSON.stringify({ ...s, seed: s.protocol === 'leave-last-k' ? undefined : s.seed });
+}
+
+/** `bst evaluate --model a,b,c`: each run's metrics and their seed ensemble's (the mean of their predictions). */
+async function evaluateEnsemble(f: FlagValues): Promise<void> {
+  const which = f.split as 'val' | 'test';
+  const dirs = listOf('model', f.model);
+  const preds: Float32Array[] = [];
+  const members: Array<{ model: string; metrics: ReturnType<typeof evaluate> }> = [];
+  let first: { recorded: Awaited<ReturnType<typeof loadRun>>['recorded']; labels: Float32Array; config: BstConfig } | undefined;
+  for (const dir of dirs) {
+    const run = await loadRun(dir, { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined });
+    const p = predict(run.model, run.data.batches(which, { batchSize: 1024 }));
+    const labels = new Float32Array(p.length);
+    let o = 0;
+    for (const b of run.data.batches(which, { batchSize: 1024 })) { labels.set(labelsOf(b, run.model.config), o); o += b.n; }
+    if (!first) first = { recorded: run.recorded, labels, config: run.model.config };
+    else if (run.recorded.dataset !== first.recorded.dataset || splitKey(run.recorded.split) !== splitKey(first.recorded.split) ||
+      labels.length !== first.labels.length || labels.some((v, i) => v !== first!.labels[i])) {
+      throw new UsageError(`--model: ${run.runDir} was trained on ${run.recorded.dataset} ${JSON.stringify(run.recorded.split)}, ` +
+        `${dirs[0]} on ${first.recorded.dataset} ${JSON.stringify(first.recorded.split)}: an ensemble needs the same split and targets`);
+    }
+    preds.push(p);
+    members.push({ model: run.runDir, metrics: evaluatePredictions(run.model.config, p, labels) });
+    run.model.net.dispose();
+  }
+  const { recorded, labels, config } = first!;
+  const metrics = evaluatePredictions(config, meanPredictions(preds), labels);
+  const result = { dataset: recorded.dataset, split: recorded.split, leaky: recorded.leaky, scored: which, model: `ensemble (mean of ${dirs.length} models)`, metrics, members };
   console.log(JSON.stringify(result, null, 2));
   if (f.out) writeJsonAtomic(path.resolve(String(f.out)), result);
 }
@@ -237,8 +280,12 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
   const dataset = await datasetFromFlags(f);
   const config: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
+  const losses = f.losses === undefined ? undefined : listOf('losses', f.losses).map((x) => {
+    if (!LOSS_KINDS.includes(x as LossKind)) throw new UsageError(`--losses: unknown objective ${JSON.stringify(x)}; use ${LOSS_KINDS.join(', ')}`);
+    return x as LossKind;
+  });
   const out = path.resolve(String(f.out));
-  const r = await runBenchmark({ dataset, protocols, seeds, config, outDir: out, progress: Boolean(f.progress) });
+  const r = await runBenchmark({ dataset, protocols, seeds, config, losses, outDir: out, progress: Boolean(f.progress) });
   console.log('');
   console.log(fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8'));
   console.log(`wrote ${path.join(out, 'benchmark.json')} and benchmark.md in ${(r.seconds / 60).toFixed(1)} min`);

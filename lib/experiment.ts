@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, vocabsFromJSON, VocabsJSON, vocabsToJSON } from './data/index';
+import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, Samples, vocabsFromJSON, VocabsJSON, vocabsToJSON } from './data/index';
 import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig, train, TrainResult } from './model/index';
 import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
@@ -18,7 +18,7 @@ export interface SplitOptions {
   k: number;
   /** legacy-random-windows: window step. */
   step: number;
-  /** Seed of the split (legacy shuffle) and of the batch order. */
+  /** Seed of the split (legacy shuffle) and, with the model seed (config.seed), of the batch order. */
   seed: number;
 }
 
@@ -106,6 +106,19 @@ export function prepareForRun(dataset: Dataset, split: SplitOptions, seqLen: num
   });
 }
 
+/**
+ * Seed of epoch `epoch`'s training batch order. It depends on the split seed and on the model seed
+ * (config.seed), so model seeds vary weights, dropout and batch order while the split stays fixed.
+ */
+export function batchOrderSeed(splitSeed: number, modelSeed: number, epoch: number): number {
+  return (Math.imul(splitSeed * 1000 + epoch, 0x9e3779b1) ^ Math.imul(modelSeed + 1, 0x85ebca77)) >>> 0;
+}
+
+/** The shuffled training batches of each epoch of a run (see batchOrderSeed). */
+export function trainBatchOrder(data: PreparedData, config: BstConfig, split: SplitOptions): (epoch: number) => Iterable<Samples> {
+  return (epoch) => data.batches('train', { batchSize: config.batchSize, shuffle: true, seed: batchOrderSeed(split.seed, config.seed, epoch) });
+}
+
 /** Train one BST and score it on validation and (once, at the end) test. */
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const config = resolveConfig(o.config ?? {});
@@ -118,7 +131,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const t0 = Date.now();
   const training = await train({
     model,
-    trainBatches: (epoch) => data.batches('train', { batchSize: config.batchSize, shuffle: true, seed: split.seed * 1000 + epoch }),
+    trainBatches: trainBatchOrder(data, config, split),
     valBatches: () => data.batches('val', { batchSize: evalBatch }),
     trainSamplesPerEpoch: data.counts.train,
     checkpointDir,

@@ -6,7 +6,7 @@ import { BstConfig, modelWidth, outputBiasOf, resolveConfig } from './config';
 import { inputSpecs } from './inputs';
 import {
   LearnedPositionEmbedding, PaddingMask, RatingEmbedding, SeededDropout, SinusoidalPositionEncoding,
-  TimeDeltaEmbedding, TransformerBlock, LastSlot, embeddingInit, glorot,
+  TimeDeltaEmbedding, TransformerBlock, LastSlot, biasInit, embeddingInit, kernelInit,
 } from './layers/index';
 
 /** A built BST model: the tfjs network plus the config and vocabularies it was built from. */
@@ -32,22 +32,28 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
   const inputs = new Map<string, SymbolicTensor>();
   for (const s of specs) inputs.set(s.name, tf.input({ shape: s.shape, dtype: s.dtype, name: s.name }));
   const inp = (name: string) => inputs.get(name) as SymbolicTensor;
+  /** A dense layer after the transformer (genre projection, MLP), initialised by c.headInit; fan_in from the input. */
+  const headDense = (units: number, name: string, x: SymbolicTensor): SymbolicTensor => {
+    const s = seed();
+    const fanIn = x.shape[x.shape.length - 1] as number;
+    return tf.layers.dense({ units, kernelInitializer: kernelInit(c.headInit, s, 0), biasInitializer: biasInit(c.headInit, fanIn, s, 1), name }).apply(x) as SymbolicTensor; // [B, units]
+  };
   const embed = (name: string, vocab: number, dim: number) =>
-    tf.layers.embedding({ inputDim: vocab, outputDim: dim, embeddingsInitializer: embeddingInit(seed(), 0), name });
+    tf.layers.embedding({ inputDim: vocab, outputDim: dim, embeddingsInitializer: embeddingInit(seed(), 0, c.embeddingInit), name });
 
   // --- behaviour sequence, [B, L, D] ---
   const itemSeq = inp('itemSeq'); // [B, L]
   const parts: SymbolicTensor[] = [embed('item_embedding', sizes.numItems, c.embedDim).apply(itemSeq) as SymbolicTensor]; // [B, L, E]
   switch (c.positionKind) {
     case 'learned':
-      parts.push(new LearnedPositionEmbedding({ outputDim: c.posDim, seed: seed(), name: 'position_embedding' }).apply(itemSeq) as SymbolicTensor); // [B, L, P]
+      parts.push(new LearnedPositionEmbedding({ outputDim: c.posDim, seed: seed(), init: c.embeddingInit, name: 'position_embedding' }).apply(itemSeq) as SymbolicTensor); // [B, L, P]
       break;
     case 'sinusoidal':
       parts.push(new SinusoidalPositionEncoding({ outputDim: c.posDim, name: 'position_encoding' }).apply(itemSeq) as SymbolicTensor); // [B, L, P]
       break;
     case 'time':
       parts.push(new TimeDeltaEmbedding({
-        numBuckets: c.timeBuckets, maxSeconds: c.timeMaxSeconds, outputDim: c.posDim, seed: seed(), name: 'time_embedding',
+        numBuckets: c.timeBuckets, maxSeconds: c.timeMaxSeconds, outputDim: c.posDim, seed: seed(), init: c.embeddingInit, name: 'time_embedding',
       }).apply(inp('timeDelta')) as SymbolicTensor); // [B, L, P]
       break;
     case 'none':
@@ -56,13 +62,13 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
       throw new Error(`unknown positionKind ${String((c as any).positionKind)}`);
   }
   if (c.useHistoryRatings) {
-    parts.push(new RatingEmbedding({ outputDim: c.ratingDim, seed: seed(), name: 'rating_embedding' }).apply(inp('ratingSeq')) as SymbolicTensor); // [B, L, R]
+    parts.push(new RatingEmbedding({ outputDim: c.ratingDim, seed: seed(), init: c.embeddingInit, name: 'rating_embedding' }).apply(inp('ratingSeq')) as SymbolicTensor); // [B, L, R]
   }
   let seq = parts.length === 1 ? parts[0] : (tf.layers.concatenate({ axis: -1, name: 'sequence' }).apply(parts) as SymbolicTensor); // [B, L, D]
   const mask = new PaddingMask({ name: 'padding_mask' }).apply(itemSeq) as SymbolicTensor; // [B, L]
   for (let i = 0; i < c.numBlocks; i++) {
     seq = new TransformerBlock({
-      numHeads: c.numHeads, ffnMult: c.ffnMult, dropout: c.dropout, leakyAlpha: c.leakyAlpha, seed: seed(), name: `transformer_${i}`,
+      numHeads: c.numHeads, ffnMult: c.ffnMult, dropout: c.dropout, leakyAlpha: c.leakyAlpha, seed: seed(), init: c.attentionInit, name: `transformer_${i}`,
       attentionScale: c.attentionScale,
     }).apply([seq, mask]) as SymbolicTensor; // [B, L, D]
   }
@@ -82,22 +88,22 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
     features.push(flatEmbed('zip', sizes.numZips, c.demoDim));
   }
   if (c.useGenres) {
-    features.push(tf.layers.dense({ units: c.genreDim, kernelInitializer: glorot(seed(), 0), name: 'genre_projection' }).apply(inp('genres')) as SymbolicTensor); // [B, genreDim]
+    features.push(headDense(c.genreDim, 'genre_projection', inp('genres'))); // [B, genreDim]
   }
   if (c.useYear) features.push(flatEmbed('yearIdx', sizes.numYears, c.yearDim));
 
   // --- MLP and head ---
   let h = features.length === 1 ? features[0] : (tf.layers.concatenate({ axis: -1, name: 'features' }).apply(features) as SymbolicTensor); // [B, L*D + others]
   c.mlpUnits.forEach((units, i) => {
-    h = tf.layers.dense({ units, kernelInitializer: glorot(seed(), 0), name: `mlp_${i}` }).apply(h) as SymbolicTensor; // [B, units]
+    h = headDense(units, `mlp_${i}`, h); // [B, units]
     h = tf.layers.leakyReLU({ alpha: c.leakyAlpha, name: `mlp_${i}_act` }).apply(h) as SymbolicTensor;
     h = new SeededDropout({ rate: c.dropout, seed: seed(), name: `mlp_${i}_dropout` }).apply(h) as SymbolicTensor;
   });
   const out = tf.layers.dense({
     units: 1,
     activation: c.task === 'like' ? 'sigmoid' : 'linear',
-    kernelInitializer: glorot(seed(), 0),
-    biasInitializer: tf.initializers.constant({ value: outputBiasOf(c) }),
+    kernelInitializer: kernelInit(c.headInit, seed(), 0),
+    biasInitializer: tf.initializers.constant({ value: outputBiasOf(c) }), // a constant whatever headInit says
     name: 'output',
   }).apply(h) as SymbolicTensor; // [B, 1]
   const net = tf.model({ inputs: specs.map((s) => inp(s.name)), outputs: out, name: 'bst' });

@@ -17,6 +17,27 @@ export type OptimizerKind = 'adam' | 'adagrad';
  * only the target slot's output, so every history item reaches the head through the target's attention row.
  */
 export type SequenceOutput = 'flatten' | 'target';
+/**
+ * Initialiser of a dense layer's kernel and bias:
+ * - 'torch-uniform': PyTorch's nn.Linear: kernel and bias ~ U(±1/√fan_in) (varianceScaling scale 1/3, fanIn, uniform);
+ * - 'glorot-uniform': Keras / tfjs's default: kernel ~ U(±√(6/(fan_in + fan_out))), bias 0;
+ * - 'glorot-normal': kernel ~ truncated N(0, 2/(fan_in + fan_out)), bias 0;
+ * - 'he-normal': kernel ~ truncated N(0, 2/fan_in), bias 0.
+ */
+export type DenseInit = 'torch-uniform' | 'glorot-uniform' | 'glorot-normal' | 'he-normal';
+/** Every DenseInit, for validation and help texts. */
+export const DENSE_INITS: readonly DenseInit[] = ['torch-uniform', 'glorot-uniform', 'glorot-normal', 'he-normal'];
+/** Initialiser of embedding tables: 'keras-uniform' = U(±0.05) (Keras' default), 'torch-normal' = N(0, 1) (PyTorch's nn.Embedding). */
+export type EmbeddingInit = 'keras-uniform' | 'torch-normal';
+/** Every EmbeddingInit. */
+export const EMBEDDING_INITS: readonly EmbeddingInit[] = ['keras-uniform', 'torch-normal'];
+/**
+ * Training objective of the 'rating' task (metrics stay MAE / RMSE): squared error, absolute error, or Huber
+ * (e²/2 for |e| <= huberDelta, huberDelta·(|e| - huberDelta/2) beyond). The 'like' task always uses cross-entropy.
+ */
+export type LossKind = 'mse' | 'mae' | 'huber';
+/** Every LossKind. */
+export const LOSS_KINDS: readonly LossKind[] = ['mse', 'mae', 'huber'];
 
 /** Model and training configuration. Defaults in comments; see defaultConfig(). */
 export interface BstConfig {
@@ -90,6 +111,20 @@ export interface BstConfig {
   seed: number;
   /** L2 penalty on dense kernels (not embeddings). Default 0. */
   l2: number;
+  /**
+   * Initialiser of the dense layers after the transformer (genre projection, MLP, output kernel). Default
+   * 'torch-uniform': the untrained model then predicts close to the constant outputBias (glorot's wider
+   * kernels give an untrained spread of ~0.5-0.8 stars). The output bias is always the constant outputBias.
+   */
+  headInit: DenseInit;
+  /** Initialiser of the transformer's dense weights (attention q/k/v/o, feed-forward). Default 'glorot-uniform'. */
+  attentionInit: DenseInit;
+  /** Initialiser of every embedding table (items, positions, time, ratings, user, demographics, year). Default 'keras-uniform'. */
+  embeddingInit: EmbeddingInit;
+  /** Training objective of the 'rating' task ('like' ignores it). Default 'mse'. */
+  loss: LossKind;
+  /** Huber threshold in stars (loss 'huber'). Default 1. */
+  huberDelta: number;
 }
 
 /** The default configuration (the paper's architecture). */
@@ -128,6 +163,11 @@ export function defaultConfig(): BstConfig {
     patience: 3,
     seed: 42,
     l2: 0,
+    headInit: 'torch-uniform',
+    attentionInit: 'glorot-uniform',
+    embeddingInit: 'keras-uniform',
+    loss: 'mse',
+    huberDelta: 1,
   };
 }
 
@@ -195,6 +235,7 @@ export function validateConfig(c: BstConfig): void {
   if (typeof c.learningRate !== 'number' || !(c.learningRate > 0)) bad('learningRate', c.learningRate, 'must be > 0');
   if (typeof c.l2 !== 'number' || !(c.l2 >= 0)) bad('l2', c.l2, 'must be >= 0');
   if (typeof c.timeMaxSeconds !== 'number' || !(c.timeMaxSeconds > 0)) bad('timeMaxSeconds', c.timeMaxSeconds, 'must be > 0');
+  if (typeof c.huberDelta !== 'number' || !(c.huberDelta > 0 && Number.isFinite(c.huberDelta))) bad('huberDelta', c.huberDelta, 'must be a finite number > 0');
   if (c.outputBias !== null && (typeof c.outputBias !== 'number' || !Number.isFinite(c.outputBias))) bad('outputBias', c.outputBias, 'must be a finite number or null');
   if (!Array.isArray(c.mlpUnits) || c.mlpUnits.some((u) => !Number.isInteger(u) || u < 1)) bad('mlpUnits', c.mlpUnits, 'must be a list of positive integers');
   for (const k of ['useUserId', 'useDemographics', 'useGenres', 'useYear', 'useHistoryRatings'] as const) {
@@ -205,6 +246,10 @@ export function validateConfig(c: BstConfig): void {
   if (typeof c.attentionScale !== 'number' || !(c.attentionScale >= 0 && Number.isFinite(c.attentionScale))) bad('attentionScale', c.attentionScale, 'must be a finite number >= 0');
   oneOf(c, 'task', ['rating', 'like']);
   oneOf(c, 'optimizer', ['adam', 'adagrad']);
+  oneOf(c, 'headInit', DENSE_INITS);
+  oneOf(c, 'attentionInit', DENSE_INITS);
+  oneOf(c, 'embeddingInit', EMBEDDING_INITS);
+  oneOf(c, 'loss', LOSS_KINDS);
   const d = modelWidth(c);
   if (d % c.numHeads !== 0) {
     bad('numHeads', c.numHeads, `must divide the transformer width ${d} = embedDim ${c.embedDim}` +

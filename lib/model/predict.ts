@@ -14,10 +14,34 @@ export function forward(model: BstModel, samples: Samples, training = false): tf
   return model.net.apply(xs, { training }) as tf.Tensor2D; // [n, 1]
 }
 
-/** The training loss of a task: MSE ('rating') or binary cross-entropy on probabilities ('like'). */
+/** |e| with the gradient sign(e) (0 at e = 0, as PyTorch's; tf.abs's gradient is -1 there). */
+const absSignGrad = tf.customGrad(((e: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([e]);
+  return { value: tf.abs(e), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.sign(saved[0])) };
+}) as any) as (e: tf.Tensor) => tf.Tensor;
+
+/**
+ * The training loss of a task: for 'rating' the config's objective (`loss`: mean squared error, mean absolute
+ * error, or mean Huber loss with threshold huberDelta); for 'like' binary cross-entropy on probabilities.
+ */
 export function taskLoss(config: BstConfig, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    if (config.task === 'rating') return tf.mean(tf.squaredDifference(yPred, yTrue)) as tf.Scalar;
+    if (config.task === 'rating') {
+      switch (config.loss) {
+        case 'mse':
+          return tf.mean(tf.squaredDifference(yPred, yTrue)) as tf.Scalar;
+        case 'mae':
+          return tf.mean(absSignGrad(tf.sub(yPred, yTrue))) as tf.Scalar;
+        case 'huber': {
+          const d = config.huberDelta;
+          const a = tf.abs(tf.sub(yPred, yTrue)); // [n, 1]
+          const q = tf.minimum(a, d); // [n, 1] quadratic part
+          return tf.mean(tf.add(tf.mul(0.5, tf.square(q)), tf.mul(d, tf.sub(a, q)))) as tf.Scalar; // e²/2 inside, d(|e| - d/2) outside
+        }
+        default:
+          throw new ConfigError(`config loss=${JSON.stringify((config as any).loss)}: unknown rating loss`);
+      }
+    }
     const p = tf.clipByValue(yPred, 1e-7, 1 - 1e-7); // [n, 1]
     const ll = tf.add(tf.mul(yTrue, tf.log(p)), tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p)))); // [n, 1]
     return tf.neg(tf.mean(ll)) as tf.Scalar;
@@ -40,10 +64,47 @@ export function predict(model: BstModel, batches: Iterable<Samples>): Float32Arr
   return all;
 }
 
+/**
+ * A seed ensemble's predictions: the mean over `models` of each model's predictions (predict()), per sample,
+ * in batch order. The batches are read once and reused for every model (a generator is fine). Every model must
+ * take the same inputs (same seqLen and vocabularies); an empty list throws a ConfigError.
+ */
+export function ensemblePredict(models: BstModel[], batches: Iterable<Samples>): Float32Array {
+  if (models.length === 0) throw new ConfigError('ensemblePredict: no models (models=[])');
+  const list = Array.from(batches);
+  const sum = new Float64Array(list.reduce((a, b) => a + b.n, 0));
+  for (const m of models) {
+    const p = predict(m, list);
+    for (let i = 0; i < p.length; i++) sum[i] += p[i];
+  }
+  return meanOf(sum, models.length);
+}
+
+/**
+ * The mean of N prediction vectors of equal length (e.g. one per seed, from predict()); a length mismatch
+ * throws a ConfigError naming both lengths.
+ */
+export function meanPredictions(predictions: Float32Array[]): Float32Array {
+  if (predictions.length === 0) throw new ConfigError('meanPredictions: no prediction vectors');
+  const n = predictions[0].length;
+  const sum = new Float64Array(n);
+  predictions.forEach((p, j) => {
+    if (p.length !== n) throw new ConfigError(`meanPredictions: vector ${j} has ${p.length} predictions, vector 0 has ${n}`);
+    for (let i = 0; i < n; i++) sum[i] += p[i];
+  });
+  return meanOf(sum, predictions.length);
+}
+
+function meanOf(s: Float64Array, count: number): Float32Array {
+  const out = new Float32Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s[i] / count;
+  return out;
+}
+
 /** Metrics of one evaluation; which fields are set depends on the task. */
 export interface EvalMetrics {
   n: number;
-  /** the training loss on this data (MSE for 'rating', log loss for 'like') */
+  /** the training loss on this data (config.loss for 'rating': MSE, MAE or Huber; log loss for 'like') */
   loss: number;
   mse?: number;
   mae?: number;
@@ -55,8 +116,23 @@ export interface EvalMetrics {
 }
 
 /**
+ * The rating objective of predictions `p` against labels `y` (the mean of what taskLoss averages), in plain
+ * numbers: MSE, MAE or Huber per config.loss.
+ */
+export function ratingObjective(config: BstConfig, p: Float32Array, y: Float32Array): number {
+  let sum = 0;
+  const d = config.huberDelta;
+  for (let i = 0; i < p.length; i++) {
+    const a = Math.abs(p[i] - y[i]);
+    sum += config.loss === 'mse' ? a * a : config.loss === 'mae' ? a : a <= d ? 0.5 * a * a : d * (a - 0.5 * d);
+  }
+  return p.length ? sum / p.length : NaN;
+}
+
+/**
  * Evaluate on batches: 'rating' -> { mse, mae, rmse, within05 } of the raw predictions;
- * 'like' -> { auc, logLoss, accuracy }. `loss` is the task's training loss.
+ * 'like' -> { auc, logLoss, accuracy }. `loss` is the task's training loss (config.loss for 'rating': early
+ * stopping watches the objective the model is trained on).
  */
 export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetrics {
   const preds: Float32Array[] = [];
@@ -72,9 +148,14 @@ export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetri
   const p = new Float32Array(n), y = new Float32Array(n);
   let o = 0;
   preds.forEach((chunk, i) => { p.set(chunk, o); y.set(labels[i], o); o += chunk.length; });
-  if (model.config.task === 'rating') {
+  return evaluatePredictions(model.config, p, y);
+}
+
+/** The metrics of evaluate() for given predictions `p` and labels `y` (e.g. a seed ensemble's mean predictions). */
+export function evaluatePredictions(config: BstConfig, p: Float32Array, y: Float32Array): EvalMetrics {
+  if (config.task === 'rating') {
     const m = regressionMetrics(p, y);
-    return { ...m, loss: m.mse };
+    return { ...m, loss: config.loss === 'mse' ? m.mse : ratingObjective(config, p, y) };
   }
   const m = classificationMetrics(p, y);
   return { ...m, loss: m.logLoss };

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../util/errors';
-import { LayerArgs, Shape, Kwargs, SeededStep, glorot } from './common';
+import { LayerArgs, Shape, Kwargs, SeededStep, biasInit, kernelInit } from './common';
+import type { DenseInit } from '../config';
 import { AttentionWeights, attentionProbs, dense3d, dense3dLeakyRelu, layerNorm, multiHeadSelfAttention, seededDropout } from './ops';
 
 /** Arguments of MultiHeadSelfAttention. */
@@ -9,18 +10,22 @@ export interface MultiHeadSelfAttentionArgs extends LayerArgs {
   numHeads: number;
   /** Seed of the weight initialisers. Default 0. */
   seed?: number;
+  /** Initialiser of the dense weights (see DenseInit). Default 'glorot-uniform'. */
+  init?: DenseInit;
 }
 
 type WeightSet = { [K in keyof AttentionWeights]: tf.LayerVariable };
 
-function addAttentionWeights(layer: tf.layers.Layer, d: number, seed: number): WeightSet {
+function addAttentionWeights(layer: tf.layers.Layer, d: number, seed: number, init: DenseInit): WeightSet {
   const add = (name: string, shape: number[], salt: number) =>
-    (layer as any).addWeight(name, shape, 'float32', salt < 0 ? tf.initializers.zeros() : glorot(seed, salt)) as tf.LayerVariable;
+    (layer as any).addWeight(name, shape, 'float32', kernelInit(init, seed, salt)) as tf.LayerVariable;
+  const bias = (name: string, salt: number) =>
+    (layer as any).addWeight(name, [d], 'float32', biasInit(init, d, seed, salt)) as tf.LayerVariable; // fan_in d
   return {
-    wq: add('wq', [d, d], 1), bq: add('bq', [d], -1),
-    wk: add('wk', [d, d], 2), bk: add('bk', [d], -1),
-    wv: add('wv', [d, d], 3), bv: add('bv', [d], -1),
-    wo: add('wo', [d, d], 4), bo: add('bo', [d], -1),
+    wq: add('wq', [d, d], 1), bq: bias('bq', 11),
+    wk: add('wk', [d, d], 2), bk: bias('bk', 12),
+    wv: add('wv', [d, d], 3), bv: bias('bv', 13),
+    wo: add('wo', [d, d], 4), bo: bias('bo', 14),
   };
 }
 
@@ -52,18 +57,20 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   static readonly className = 'MultiHeadSelfAttention';
   readonly numHeads: number;
   readonly seed: number;
+  readonly init: DenseInit;
   private w!: WeightSet;
 
   constructor(args: MultiHeadSelfAttentionArgs) {
     super(args);
     this.numHeads = args.numHeads;
     this.seed = args.seed ?? 0;
+    this.init = args.init ?? 'glorot-uniform';
   }
 
   build(inputShape: Shape | Shape[]): void {
     const d = (inputShape as Shape[])[0][2] as number;
     checkHeads(this.name, d, this.numHeads);
-    this.w = addAttentionWeights(this, d, this.seed);
+    this.w = addAttentionWeights(this, d, this.seed, this.init);
     this.built = true;
   }
 
@@ -84,7 +91,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), numHeads: this.numHeads, seed: this.seed };
+    return { ...super.getConfig(), numHeads: this.numHeads, seed: this.seed, init: this.init };
   }
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
@@ -105,6 +112,8 @@ export interface TransformerBlockArgs extends LayerArgs {
   seed?: number;
   /** Multiplier of the attention logits (0 = masked mean; see BstConfig.attentionScale). Default 1. */
   attentionScale?: number;
+  /** Initialiser of the attention and feed-forward weights (see DenseInit). Default 'glorot-uniform'. */
+  init?: DenseInit;
 }
 
 /**
@@ -123,6 +132,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
   readonly epsilon: number;
   readonly seed: number;
   readonly attentionScale: number;
+  readonly init: DenseInit;
   private step = 0;
   private att!: WeightSet;
   private ln1g!: tf.LayerVariable;
@@ -143,19 +153,20 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
     this.epsilon = args.epsilon ?? 1e-6;
     this.seed = args.seed ?? 0;
     this.attentionScale = args.attentionScale ?? 1;
+    this.init = args.init ?? 'glorot-uniform';
   }
 
   build(inputShape: Shape | Shape[]): void {
     const d = (inputShape as Shape[])[0][2] as number;
     checkHeads(this.name, d, this.numHeads);
     const f = d * this.ffnMult; // feed-forward inner width
-    this.att = addAttentionWeights(this, d, this.seed);
+    this.att = addAttentionWeights(this, d, this.seed, this.init);
     this.ln1g = this.addWeight('ln1_gamma', [d], 'float32', tf.initializers.ones());
     this.ln1b = this.addWeight('ln1_beta', [d], 'float32', tf.initializers.zeros());
-    this.w1 = this.addWeight('ffn_w1', [d, f], 'float32', glorot(this.seed, 5));
-    this.b1 = this.addWeight('ffn_b1', [f], 'float32', tf.initializers.zeros());
-    this.w2 = this.addWeight('ffn_w2', [f, d], 'float32', glorot(this.seed, 6));
-    this.b2 = this.addWeight('ffn_b2', [d], 'float32', tf.initializers.zeros());
+    this.w1 = this.addWeight('ffn_w1', [d, f], 'float32', kernelInit(this.init, this.seed, 5));
+    this.b1 = this.addWeight('ffn_b1', [f], 'float32', biasInit(this.init, d, this.seed, 15));
+    this.w2 = this.addWeight('ffn_w2', [f, d], 'float32', kernelInit(this.init, this.seed, 6));
+    this.b2 = this.addWeight('ffn_b2', [d], 'float32', biasInit(this.init, f, this.seed, 16));
     this.ln2g = this.addWeight('ln2_gamma', [d], 'float32', tf.initializers.ones());
     this.ln2b = this.addWeight('ln2_beta', [d], 'float32', tf.initializers.zeros());
     this.built = true;
@@ -202,6 +213,7 @@ export class TransformerBlock extends tf.layers.Layer implements SeededStep {
       leakyAlpha: this.leakyAlpha,
       epsilon: this.epsilon,
       seed: this.seed,
+      init: this.init,
     };
   }
 }

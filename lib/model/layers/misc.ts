@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayerArgs, Shape, Kwargs, SeededStep, one, embeddingInit } from './common';
+import type { EmbeddingInit } from '../config';
 import { seededDropout } from './ops';
 
 /**
@@ -117,6 +118,8 @@ export interface RatingEmbeddingArgs extends LayerArgs {
   maxRating?: number;
   /** Initialiser seed. Default 0. */
   seed?: number;
+  /** Table initialiser (see EmbeddingInit). Default 'keras-uniform'. */
+  init?: EmbeddingInit;
 }
 
 /**
@@ -128,6 +131,7 @@ export class RatingEmbedding extends tf.layers.Layer {
   readonly outputDim: number;
   readonly maxRating: number;
   readonly seed: number;
+  readonly init: EmbeddingInit;
   private table!: tf.LayerVariable;
 
   constructor(args: RatingEmbeddingArgs) {
@@ -135,11 +139,12 @@ export class RatingEmbedding extends tf.layers.Layer {
     this.outputDim = args.outputDim;
     this.maxRating = args.maxRating ?? 5;
     this.seed = args.seed ?? 0;
+    this.init = args.init ?? 'keras-uniform';
   }
 
   build(_inputShape: Shape | Shape[]): void {
     const levels = 2 * this.maxRating + 1; // 0, 0.5, 1, ..., maxRating
-    this.table = this.addWeight('ratings', [levels, this.outputDim], 'float32', embeddingInit(this.seed, 1));
+    this.table = this.addWeight('ratings', [levels, this.outputDim], 'float32', embeddingInit(this.seed, 1, this.init));
     this.built = true;
   }
 
@@ -156,7 +161,7 @@ export class RatingEmbedding extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), outputDim: this.outputDim, maxRating: this.maxRating, seed: this.seed };
+    return { ...super.getConfig(), outputDim: this.outputDim, maxRating: this.maxRating, seed: this.seed, init: this.init };
   }
 }
 tf.serialization.registerClass(RatingEmbedding);

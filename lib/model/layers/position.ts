@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LayerArgs, Shape, Kwargs, one, embeddingInit } from './common';
+import type { EmbeddingInit } from '../config';
 
 /** Arguments of LearnedPositionEmbedding. */
 export interface LearnedPositionEmbeddingArgs extends LayerArgs {
@@ -7,6 +8,8 @@ export interface LearnedPositionEmbeddingArgs extends LayerArgs {
   outputDim: number;
   /** Initialiser seed. Default 0. */
   seed?: number;
+  /** Table initialiser (see EmbeddingInit). Default 'keras-uniform'. */
+  init?: EmbeddingInit;
 }
 
 /**
@@ -17,17 +20,19 @@ export class LearnedPositionEmbedding extends tf.layers.Layer {
   static readonly className = 'LearnedPositionEmbedding';
   readonly outputDim: number;
   readonly seed: number;
+  readonly init: EmbeddingInit;
   private table!: tf.LayerVariable;
 
   constructor(args: LearnedPositionEmbeddingArgs) {
     super(args);
     this.outputDim = args.outputDim;
     this.seed = args.seed ?? 0;
+    this.init = args.init ?? 'keras-uniform';
   }
 
   build(inputShape: Shape | Shape[]): void {
     const L = (inputShape as Shape)[1] as number;
-    this.table = this.addWeight('positions', [L, this.outputDim], 'float32', embeddingInit(this.seed, 1));
+    this.table = this.addWeight('positions', [L, this.outputDim], 'float32', embeddingInit(this.seed, 1, this.init));
     this.built = true;
   }
 
@@ -44,7 +49,7 @@ export class LearnedPositionEmbedding extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), outputDim: this.outputDim, seed: this.seed };
+    return { ...super.getConfig(), outputDim: this.outputDim, seed: this.seed, init: this.init };
   }
 }
 tf.serialization.registerClass(LearnedPositionEmbedding);
@@ -122,6 +127,8 @@ export interface TimeDeltaEmbeddingArgs extends LayerArgs {
   outputDim: number;
   /** Initialiser seed. Default 0. */
   seed?: number;
+  /** Table initialiser (see EmbeddingInit). Default 'keras-uniform'. */
+  init?: EmbeddingInit;
 }
 
 /**
@@ -135,6 +142,7 @@ export class TimeDeltaEmbedding extends tf.layers.Layer {
   readonly minSeconds: number;
   readonly outputDim: number;
   readonly seed: number;
+  readonly init: EmbeddingInit;
   private table!: tf.LayerVariable;
 
   constructor(args: TimeDeltaEmbeddingArgs) {
@@ -144,10 +152,11 @@ export class TimeDeltaEmbedding extends tf.layers.Layer {
     this.minSeconds = args.minSeconds ?? 60;
     this.outputDim = args.outputDim;
     this.seed = args.seed ?? 0;
+    this.init = args.init ?? 'keras-uniform';
   }
 
   build(_inputShape: Shape | Shape[]): void {
-    this.table = this.addWeight('buckets', [this.numBuckets, this.outputDim], 'float32', embeddingInit(this.seed, 1));
+    this.table = this.addWeight('buckets', [this.numBuckets, this.outputDim], 'float32', embeddingInit(this.seed, 1, this.init));
     this.built = true;
   }
 
@@ -178,6 +187,7 @@ export class TimeDeltaEmbedding extends tf.layers.Layer {
       minSeconds: this.minSeconds,
       outputDim: this.outputDim,
       seed: this.seed,
+      init: this.init,
     };
   }
 }
