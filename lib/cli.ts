@@ -77,8 +77,8 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
-  out: { type: 'string', help: 'output folder (trials.json)', default: 'results/tune' },
-  'write-default': { type: 'boolean', help: 'write the winner to lib/model/tuned-config.json', default: true },
+  out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner)', default: 'results/tune' },
+  'write-default': { type: 'boolean', help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)', default: false },
 };
 
 interface Command {
@@ -92,7 +92,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a BST; writes checkpoints, history.json and metrics.json to --out', flags: TRAIN_FLAGS, run: cmdTrain },
   evaluate: { summary: 'score a trained model on its validation or test split', flags: EVAL_FLAGS, run: cmdEvaluate },
   predict: { summary: "predict a user's ratings of given movies from their latest history", flags: PREDICT_FLAGS, run: cmdPredict },
-  tune: { summary: 'random search over the BST knobs on the validation split; writes the winner to lib/model/tuned-config.json', flags: TUNE_FLAGS, run: cmdTune },
+  tune: { summary: 'random search over the BST knobs on the validation split; writes trials.json and the winner to --out', flags: TUNE_FLAGS, run: cmdTune },
   benchmark: { summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md', flags: BENCH_FLAGS, run: cmdBenchmark },
 };
 
@@ -264,6 +264,7 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
 }
 
 async function cmdTune(f: FlagValues): Promise<void> {
+  checkWritableDir(path.resolve(String(f.out)));
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
   const sorted = await tune({
