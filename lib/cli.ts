@@ -191,7 +191,7 @@ async function cmdTrain(f: FlagValues, given: Set<string> = new Set()): Promise<
     config = { ...recorded.config, ...configFromFlags(only) };
     const conflicts = resumeConflicts(recorded, { dataset: given.has('dataset') ? releaseSpec(String(f.dataset)).name : recorded.dataset, split, config: resolveConfig(config) });
     if (conflicts.length) throw new UsageError(`--resume: ${out} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags (only --epochs may change)`);
-    f = { ...f, dataset: recorded.dataset };
+    f = { ...f, dataset: recorded.dataset, dataDir: given.has('dataDir') || process.env.BST_DATA_DIR || !recorded.dataDir ? f.dataDir : recorded.dataDir };
   }
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);

@@ -10,7 +10,7 @@ import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, P
 import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
 import { workersFromEnv } from './parallel/env';
-import { checkSameRun, newRunId, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
+import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
 import { OutputError, RunMismatchError } from './util/errors';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
@@ -139,7 +139,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   }
   const run: RunIdentity = { id: resumed?.run.id ?? newRunId(), fingerprint };
   if (o.outDir && !resumed) {
-    const manifest: RunManifest<SplitOptions> = { format: RUN_FORMAT, run, dataset: o.dataset.release, split, config, createdAt: new Date().toISOString() };
+    const manifest: RunManifest<SplitOptions> = { format: RUN_FORMAT, run, dataset: o.dataset.release, split, config, dataDir: o.dataset.dir ? path.dirname(path.resolve(o.dataset.dir)) : undefined, createdAt: new Date().toISOString() };
     writeManifest(o.outDir, manifest);
   }
   const evalBatch = o.evalBatchSize ?? 1024;
@@ -200,7 +200,9 @@ export interface LoadedRun {
 /**
  * Load a run folder (metrics.json + checkpoints/best): the best model, and the run's split rebuilt with the
  * checkpoint's vocabularies. The dataset is the run's unless `dataset` names another release; `dataDir`
- * defaults to $BST_DATA_DIR or data/ (missing releases are downloaded).
+ * defaults to $BST_DATA_DIR, else the folder run.json recorded, else data/ (missing releases are downloaded).
+ * Refuses (RunMismatchError) a checkpoint and metrics.json of different runs, and data that does not give
+ * the recorded split (fingerprint).
  */
 export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?: string } = {}): Promise<LoadedRun> {
   const dir = path.resolve(runDir);
@@ -211,7 +213,8 @@ export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?
   const ckptRun = (ckpt.meta.vocabularies as { run?: RunIdentity } | undefined)?.run;
   checkSameRun({ runDir: dir, metricsRun: recorded.run, ckptRun, metricsFinishedAt: recorded.finishedAt, ckptSavedAt: ckpt.meta.savedAt, ckptDir: ckpt.dir });
   const release = releaseSpec(opts.dataset ?? recorded.dataset).name;
-  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : resolveDataDir();
+  const recordedDir = readManifest(dir)?.dataDir;
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : recordedDir && !opts.dataset && fs.existsSync(recordedDir) && !process.env.BST_DATA_DIR ? recordedDir : resolveDataDir();
   const dataset = loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release });
   const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
   const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });

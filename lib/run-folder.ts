@@ -30,6 +30,8 @@ export interface RunManifest<S = unknown> {
   dataset: string;
   split: S;
   config: BstConfig;
+  /** the folder holding the release's folder when the run started (resume and loadRun default to it) */
+  dataDir?: string;
   createdAt: string;
 }
 

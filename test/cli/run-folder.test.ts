@@ -68,8 +68,10 @@ test('train, refuse a second train, resume with the run\'s own settings, overwri
   expect(await run(['train', ...data(), '--resume', '--dataset', 'ml-1m', '--out', a])).toBe(2);
   expect(err.join('\n')).toContain('dataset: recorded ml-100k, asked ml-1m');
 
-  // --resume without --dataset/--k/--set: the run's ml-100k, k=2, seed 3 and tiny config; --epochs may grow
-  expect(await run(['train', ...data(), '--resume', '--epochs', '2', '--out', a])).toBe(0);
+  // --resume without --dataset/--k/--set/--data-dir: the run's ml-100k (in the recorded data folder), k=2,
+  // seed 3 and tiny config; --epochs may grow
+  expect(await run(['train', '--backend', 'wasm', '--no-progress', '--resume', '--epochs', '2', '--out', a])).toBe(0);
+  expect(out.join('\n')).toMatch(/resumed from .*checkpoints\/last after epoch 1/);
   const m2 = readMetrics(a);
   expect(m2.dataset).toBe('ml-100k');
   expect(m2.split).toEqual(m1.split);
@@ -111,6 +113,13 @@ test('an --out that is a file, or under a file, fails at once with one line nami
   expect(err.join('\n')).toContain(`--out ${tmp} is a folder; --out names a file`);
   expect(await run(['train-recommender', '--dataset', 'ml-100k', ...data().slice(0, 4), '--out', file])).toBe(1);
   expect(err.join('\n')).toContain(`--out ${file} is a file`);
+  // a folder of an older bst (checkpoints, no run.json) cannot be resumed: its dataset and split are unknown
+  const legacy = path.join(tmp, 'legacy');
+  fs.mkdirSync(path.join(legacy, 'checkpoints', 'last'), { recursive: true });
+  expect(await run(['train', ...data(), '--resume', '--out', legacy])).toBe(1);
+  expect(err.join('\n')).toContain(`--resume: ${legacy} has no run.json (written by an older bst): its dataset and split are unknown`);
+  expect(await run(['train', ...data(), '--resume', '--overwrite', '--out', legacy])).toBe(2);
+  expect(err.join('\n')).toContain('--resume and --overwrite exclude each other');
   expect(Date.now() - t0).toBeLessThan(5000); // no data was loaded, nothing trained
 });
 
