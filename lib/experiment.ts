@@ -11,7 +11,7 @@ import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
 import { workersFromEnv } from './parallel/env';
 import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
-import { OutputError, RunMismatchError } from './util/errors';
+import { BstError, OutputError, RunMismatchError, TrainingError } from './util/errors';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
 export interface SplitOptions {
@@ -209,7 +209,11 @@ export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?
   const metricsFile = path.join(dir, 'metrics.json');
   if (!fs.existsSync(metricsFile)) throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
   const recorded = readJson<RunMetrics>(metricsFile);
-  const ckpt = await loadCheckpoint(path.join(dir, 'checkpoints', 'best'));
+  const ckptDir = path.join(dir, 'checkpoints', 'best');
+  const ckpt = await loadCheckpoint(ckptDir).catch((e: unknown) => {
+    if (e instanceof BstError || (e as NodeJS.ErrnoException).code) throw e; // already names the file
+    throw new TrainingError(`${ckptDir}: the checkpoint cannot be loaded (${(e as Error).message}); its files are corrupt or truncated`);
+  });
   const ckptRun = (ckpt.meta.vocabularies as { run?: RunIdentity } | undefined)?.run;
   checkSameRun({ runDir: dir, metricsRun: recorded.run, ckptRun, metricsFinishedAt: recorded.finishedAt, ckptSavedAt: ckpt.meta.savedAt, ckptDir: ckpt.dir });
   const release = releaseSpec(opts.dataset ?? recorded.dataset).name;

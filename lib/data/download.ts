@@ -180,8 +180,13 @@ export async function downloadRelease(opts: DownloadOptions): Promise<string> {
       const rel = name.startsWith(spec.zipFolder + '/') ? name.slice(spec.zipFolder.length + 1) : name;
       if (rel.includes('..') || path.isAbsolute(rel)) continue;
       const out = path.join(dirTmp, rel);
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, bytes);
+      try {
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, bytes);
+      } catch (e) {
+        // odd entries: a file and a folder of the same name, names the file system refuses
+        throw new DownloadError(`${url}: zip entry ${JSON.stringify(name)} cannot be unpacked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${manualHelp(spec, dir)}`);
+      }
     }
     if (!hasReleaseFiles(dirTmp, spec)) {
       throw new DownloadError(`${url} does not contain the files of ${spec.name}. ${manualHelp(spec, dir)}`);

@@ -84,13 +84,20 @@ test('a corrupt checkpoint (truncated meta.json) is a DataError naming the file,
     outDir: runDir, log: null, progress: false,
   });
   const metaFile = path.join(runDir, 'checkpoints', 'best', 'meta.json');
-  fs.writeFileSync(metaFile, fs.readFileSync(metaFile, 'utf8').slice(0, 100));
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  fs.writeFileSync(metaFile, JSON.stringify(meta).slice(0, 100));
   const common = ['--model', runDir, '--data-dir', dataDir, '--backend', 'cpu', '--user', '1'];
   for (const argv of [['evaluate', '--model', runDir, '--data-dir', dataDir, '--backend', 'cpu'], ['predict', ...common, '--movies', '1'], ['recommend', ...common]]) {
     expect(await run(argv)).toBe(EXIT.failure);
     expect(err.length).toBe(1);
     expect(err[0]).toMatch(new RegExp(`^bst ${argv[0]}: DataError: ${metaFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON \\(.*\\); the file is corrupt or truncated$`));
   }
+  // truncated weights: a TrainingError naming the checkpoint folder (was: tfjs's "Based on the provided shape" as an internal error)
+  fs.writeFileSync(metaFile, JSON.stringify(meta));
+  const weights = path.join(runDir, 'checkpoints', 'best', 'weights.bin');
+  fs.writeFileSync(weights, fs.readFileSync(weights).subarray(0, 300));
+  expect(await run(['evaluate', '--model', runDir, '--data-dir', dataDir, '--backend', 'cpu'])).toBe(EXIT.failure);
+  expect(err).toEqual([expect.stringMatching(/^bst evaluate: TrainingError: .*checkpoints\/best: the checkpoint cannot be loaded \(.*\); its files are corrupt or truncated$/)]);
   // a missing run folder: one line naming it
   expect(await run(['recommend', '--model', path.join(tmp, 'nope'), '--user', '1', '--backend', 'cpu'])).toBe(EXIT.failure);
   expect(err).toEqual([`bst recommend: DataError: ${path.join(tmp, 'nope')}: not a run folder written by \`bst train\` (no metrics.json)`]);

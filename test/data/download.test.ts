@@ -115,3 +115,16 @@ test("an incomplete release folder keeps the user's own files: only the release'
   expect(fs.readFileSync(path.join(dataDir, aside[0], 'u.data'), 'utf8')).toBe('1\t1\t5\n');
   expect(leftovers(dataDir)).toEqual([]);
 });
+
+test('a zip with odd entries (a file and a folder of the same name) is a DownloadError naming the entry; nothing is left behind', async () => {
+  const dataDir = tmpDir();
+  const odd = zipSync({ 'ml-100k/u.data': strToU8('1\t1\t5\t1\n'), 'ml-100k/u.data/inner.txt': strToU8('x') });
+  const fetchOdd = async () => ({
+    ok: true, status: 200, headers: { get: () => String(odd.length) }, text: async () => '',
+    body: new ReadableStream<Uint8Array>({ start(c) { c.enqueue(odd); c.close(); } }),
+  });
+  await expect(downloadRelease({ release: 'ml-100k', dataDir, fetch: fetchOdd as any, md5: createHash('md5').update(odd).digest('hex'), onProgress: () => {} })).rejects.toThrow(
+    /zip entry "ml-100k\/u\.data(\/inner\.txt)?" cannot be unpacked \((ENOTDIR|EISDIR|EEXIST)\)/,
+  );
+  expect(fs.readdirSync(dataDir)).toEqual([]);
+});
