@@ -207,7 +207,10 @@ export interface LoadedRun {
 export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?: string } = {}): Promise<LoadedRun> {
   const dir = path.resolve(runDir);
   const metricsFile = path.join(dir, 'metrics.json');
-  if (!fs.existsSync(metricsFile)) throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
+  if (!fs.existsSync(metricsFile)) {
+    if (fs.existsSync(path.join(dir, 'run.json'))) throw new DataError('the run has not finished (run.json but no metrics.json yet); finish it with `bst train --out <folder> --resume`', dir);
+    throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
+  }
   const recorded = readJson<RunMetrics>(metricsFile);
   const ckptDir = path.join(dir, 'checkpoints', 'best');
   const ckpt = await loadCheckpoint(ckptDir).catch((e: unknown) => {
