@@ -6,15 +6,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from './backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from './data/index';
-import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict } from './model/index';
+import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict, resolveConfig } from './model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from './parallel/env';
-import { FlagSpec, FlagValues, flagUsage, parseFlags, UsageError } from './util/args';
-import { BstError } from './util/errors';
-import { writeJsonAtomic } from './util/files';
+import { prepareRunFolder, resumeConflicts } from './run-folder';
+import { FlagSpec, FlagValues, flagUsage, givenFlags, parseFlags, UsageError } from './util/args';
+import { describeError, EXIT, verboseFromEnv } from './util/error-message';
+import { checkWritableDir, checkWritableFile, writeJsonAtomic } from './util/files';
 
 const DATA_FLAGS: Record<string, FlagSpec> = {
   dataset: { type: 'string', help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m' },
@@ -42,7 +43,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   loss: { type: 'string', help: 'training objective (metrics stay MAE/RMSE); default from the config (mse)', choices: LOSS_KINDS },
   base: { type: 'string', help: 'starting config: tuned (lib/model/tuned-config.json) or paper (the paper\'s defaults)', default: 'tuned', choices: ['tuned', 'paper'] },
   out: { type: 'string', help: 'output folder (checkpoints, history.json, metrics.json)', default: 'runs/latest' },
-  resume: { type: 'boolean', help: 'continue from <out>/checkpoints/last', default: false },
+  resume: { type: 'boolean', help: "continue the run in --out from its checkpoints/last, with the run's own dataset, split and config (run.json); only --epochs may change", default: false },
+  overwrite: { type: 'boolean', help: 'replace the run already in --out (its run.json, metrics.json and checkpoints/)', default: false },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
   workers: { type: 'string', help: 'data-parallel gradient workers incl. the main thread: N or auto (= cores); default $BST_WORKERS or 1' },
 };
@@ -81,21 +83,22 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
-  out: { type: 'string', help: 'output folder (trials.json)', default: 'results/tune' },
-  'write-default': { type: 'boolean', help: 'write the winner to lib/model/tuned-config.json', default: true },
+  out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner)', default: 'results/tune' },
+  'write-default': { type: 'boolean', help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)', default: false },
 };
 
 interface Command {
   summary: string;
   flags: Record<string, FlagSpec>;
-  run: (f: FlagValues) => Promise<void>;
+  /** `given`: the flags the command line named (not filled from defaults). */
+  run: (f: FlagValues, given?: Set<string>) => Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a BST; writes checkpoints, history.json and metrics.json to --out', flags: TRAIN_FLAGS, run: cmdTrain },
   evaluate: { summary: 'score a trained model on its validation or test split', flags: EVAL_FLAGS, run: cmdEvaluate },
   predict: { summary: "predict a user's ratings of given movies from their latest history", flags: PREDICT_FLAGS, run: cmdPredict },
-  tune: { summary: 'random search over the BST knobs on the validation split; writes the winner to lib/model/tuned-config.json', flags: TUNE_FLAGS, run: cmdTune },
+  tune: { summary: 'random search over the BST knobs on the validation split; writes trials.json and the winner to --out', flags: TUNE_FLAGS, run: cmdTune },
   benchmark: { summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md', flags: BENCH_FLAGS, run: cmdBenchmark },
 };
 
@@ -116,45 +119,43 @@ export function usage(command?: string): string {
   return (
     'usage: bst <command> [flags]\n\ncommands:\n' +
     Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`).join('\n') +
-    '\n\n`bst <command> --help` lists its flags.'
+    '\n\n`bst <command> --help` lists its flags. --verbose (or BST_VERBOSE=1) prints stack traces of errors.\n' +
+    'exit codes: 0 ok, 1 the command failed, 2 bad command line, 70 internal error'
   );
 }
 
-/** Entry point: returns the process exit code (0 ok, 1 failure, 2 bad command line). */
+/**
+ * Entry point: returns the process exit code (0 ok, 1 failure, 2 bad command line, 70 internal error; see
+ * EXIT). Every error ends here: one line `bst <command>: <message>` on stderr, the stack trace only with
+ * --verbose (any command) or BST_VERBOSE=1.
+ */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    console.log(usage(rest[0]));
-    return 0;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`bst: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(usage(name));
-    return 0;
-  }
-  let flags: FlagValues;
+  const verbose = argv.includes('--verbose') || verboseFromEnv();
+  const [name, ...rest] = argv.filter((a) => a !== '--verbose');
+  let flags: FlagValues | undefined;
   try {
+    if (!name || name === 'help' || name === '--help' || name === '-h') {
+      console.log(usage(rest[0]));
+      return EXIT.ok;
+    }
+    const command = COMMANDS[name];
+    if (!command) {
+      console.error(`bst: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(usage(name));
+      return EXIT.ok;
+    }
     flags = parseFlags(rest, command.flags);
+    await command.run(flags, givenFlags(rest, command.flags));
+    return EXIT.ok;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`bst ${name}: ${e.message}\n\n${usage(name)}`);
-      return 2;
-    }
-    throw e;
-  }
-  try {
-    await command.run(flags);
-    return 0;
-  } catch (e) {
-    if (e instanceof BstError) {
-      console.error(`bst ${name}: ${e.name}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    const r = describeError(e);
+    // a command line that cannot be parsed gets the usage text; a usage error found later gets only its line
+    console.error(`bst ${name}: ${r.message}${r.code === EXIT.usage && flags === undefined ? `\n\n${usage(name)}` : ''}`);
+    if (verbose && e instanceof Error && e.stack) console.error(e.stack);
+    return r.code;
   }
 }
 
@@ -181,13 +182,29 @@ function splitFromFlags(f: FlagValues): SplitOptions {
   return { protocol: f.protocol as SplitOptions['protocol'], k: Number(f.k), step: Number(f.step), seed: Number(f.seed) };
 }
 
-async function cmdTrain(f: FlagValues): Promise<void> {
+async function cmdTrain(f: FlagValues, given: Set<string> = new Set()): Promise<void> {
+  if (f.resume && f.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  const out = path.resolve(String(f.out));
+  // before any work: --out is a writable folder, and holds no other run unless --resume / --overwrite
+  const recorded = prepareRunFolder<SplitOptions>(out, f.resume ? 'resume' : f.overwrite ? 'overwrite' : 'refuse');
+  let split = splitFromFlags(f);
+  let config: Partial<BstConfig> = { ...(f.base === 'paper' ? {} : tunedBstConfig()), ...configFromFlags(f) };
+  if (recorded) {
+    // --resume: the run's own dataset, split and config; flags given on the command line must agree
+    const only: FlagValues = {};
+    for (const k of given) only[k] = f[k];
+    split = { ...recorded.split };
+    for (const k of ['protocol', 'k', 'step', 'seed'] as const) if (given.has(k)) (split as any)[k] = k === 'protocol' ? String(f[k]) : Number(f[k]);
+    config = { ...recorded.config, ...configFromFlags(only) };
+    const conflicts = resumeConflicts(recorded, { dataset: given.has('dataset') ? releaseSpec(String(f.dataset)).name : recorded.dataset, split, config: resolveConfig(config) });
+    if (conflicts.length) throw new UsageError(`--resume: ${out} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags (only --epochs may change)`);
+    f = { ...f, dataset: recorded.dataset, dataDir: given.has('dataDir') || process.env.BST_DATA_DIR || !recorded.dataDir ? f.dataDir : recorded.dataDir };
+  }
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
-  const out = path.resolve(String(f.out));
   const workers = f.workers !== undefined ? parseWorkers(f.workers as string, '--workers') : undefined; // else runExperiment reads BST_WORKERS
   const r = await runExperiment({
-    dataset, split: splitFromFlags(f), config: { ...(f.base === 'paper' ? {} : tunedBstConfig()), ...configFromFlags(f) }, outDir: out, resume: Boolean(f.resume), progress: Boolean(f.progress), workers,
+    dataset, split, config, outDir: out, resume: Boolean(f.resume), existing: f.overwrite ? 'overwrite' : 'refuse', progress: Boolean(f.progress), workers,
   });
   console.log(`${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
     `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
@@ -199,6 +216,7 @@ function loadRunFromFlags(f: FlagValues) {
 }
 
 async function cmdEvaluate(f: FlagValues): Promise<void> {
+  if (f.out) checkWritableFile(path.resolve(String(f.out)));
   await initBackend({ choice: f.backend as string | undefined });
   if (listOf('model', f.model).length > 1) return evaluateEnsemble(f);
   const { recorded, model, data } = await loadRunFromFlags(f);
@@ -277,6 +295,8 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
     if (!p) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; use leave-last-k, legacy-random-windows`);
     return p.split.protocol === 'leave-last-k' ? { ...p, split: { ...p.split, k: Number(f.k) } } : p;
   });
+  const out = path.resolve(String(f.out));
+  checkWritableDir(out);
   const dataset = await datasetFromFlags(f);
   const config: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
@@ -284,7 +304,6 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
     if (!LOSS_KINDS.includes(x as LossKind)) throw new UsageError(`--losses: unknown objective ${JSON.stringify(x)}; use ${LOSS_KINDS.join(', ')}`);
     return x as LossKind;
   });
-  const out = path.resolve(String(f.out));
   const r = await runBenchmark({ dataset, protocols, seeds, config, losses, outDir: out, progress: Boolean(f.progress) });
   console.log('');
   console.log(fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8'));
@@ -292,6 +311,7 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
 }
 
 async function cmdTune(f: FlagValues): Promise<void> {
+  checkWritableDir(path.resolve(String(f.out)));
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
   const sorted = await tune({

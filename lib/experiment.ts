@@ -10,6 +10,8 @@ import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, P
 import { DataError } from './util/errors';
 import { readJson, writeJsonAtomic } from './util/files';
 import { workersFromEnv } from './parallel/env';
+import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
+import { BstError, OutputError, RunMismatchError, TrainingError } from './util/errors';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
 export interface SplitOptions {
@@ -34,8 +36,17 @@ export interface ExperimentOptions {
   data?: PreparedData;
   /** Folder for checkpoints, history.json and metrics.json. None: nothing written. */
   outDir?: string;
-  /** Continue from <outDir>/checkpoints/last. */
+  /**
+   * Continue the run in outDir (from <outDir>/checkpoints/last): its run.json must exist and agree with the
+   * dataset, split and config given here (only epochs and patience may change) and with the data.
+   */
   resume?: boolean;
+  /**
+   * Without `resume`, when outDir already holds a run: 'overwrite' (default) removes its run.json,
+   * metrics.json and checkpoints/ before training; 'refuse' throws an OutputError (what `bst train` does
+   * unless --overwrite).
+   */
+  existing?: 'refuse' | 'overwrite';
   /** Epoch lines and split counts; null silences. Default console.log. */
   log?: ((line: string) => void) | null;
   /** Progress bar while training: true (default), false, or bar options (e.g. lib/viz's liveProgress()). */
@@ -60,6 +71,8 @@ export interface ExperimentResult {
   trainSamplesPerSec: number;
   /** the record written to metrics.json */
   metrics: RunMetrics;
+  /** run id and split fingerprint (also in run.json, metrics.json and the checkpoints) */
+  run: RunIdentity;
 }
 
 /** The contents of metrics.json. Metric names say exactly what they compute. */
@@ -79,6 +92,8 @@ export interface RunMetrics {
   backend: string;
   versions: Record<string, string>;
   finishedAt: string;
+  /** the run's id and split fingerprint, as in run.json and the checkpoints (absent in older runs) */
+  run?: RunIdentity;
 }
 
 /** Package versions recorded with results. */
@@ -124,7 +139,22 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const config = resolveConfig(o.config ?? {});
   const split: SplitOptions = { ...DEFAULT_SPLIT, ...(o.split ?? {}) };
   const log = o.log === undefined ? (s: string) => console.log(s) : o.log;
+  // the output folder is checked before any work: writable, and not holding another run (or resuming its own)
+  const resumed = o.outDir ? prepareRunFolder<SplitOptions>(o.outDir, o.resume ? 'resume' : o.existing ?? 'overwrite') : undefined;
+  if (resumed) {
+    const conflicts = resumeConflicts(resumed, { dataset: o.dataset.release, split, config });
+    if (conflicts.length) throw new OutputError(`--resume: ${o.outDir} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags or train a new run`);
+  }
   const data = o.data ?? prepareForRun(o.dataset, split, config.seqLen, { log });
+  const fingerprint = splitFingerprint(o.dataset.release, split, config.seqLen, data);
+  if (resumed && resumed.run.fingerprint !== fingerprint) {
+    throw new RunMismatchError(`--resume: the data does not give the split ${o.outDir} was trained on (fingerprint ${fingerprint}, run.json records ${resumed.run.fingerprint}): the ratings files changed`);
+  }
+  const run: RunIdentity = { id: resumed?.run.id ?? newRunId(), fingerprint };
+  if (o.outDir && !resumed) {
+    const manifest: RunManifest<SplitOptions> = { format: RUN_FORMAT, run, dataset: o.dataset.release, split, config, dataDir: o.dataset.dir ? path.dirname(path.resolve(o.dataset.dir)) : undefined, createdAt: new Date().toISOString() };
+    writeManifest(o.outDir, manifest);
+  }
   const evalBatch = o.evalBatchSize ?? 1024;
   const model = buildBst(config, data.sizes);
   const checkpointDir = o.outDir ? path.join(o.outDir, 'checkpoints') : undefined;
@@ -136,7 +166,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     trainSamplesPerEpoch: data.counts.train,
     checkpointDir,
     resume: o.resume,
-    vocabularies: vocabsToJSON(data.vocabs),
+    vocabularies: { ...vocabsToJSON(data.vocabs), run }, // the run's identity travels with every checkpoint
     log,
     progress: o.progress ?? true,
     workers: o.workers ?? workersFromEnv(),
@@ -162,12 +192,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     backend: tf.getBackend(),
     versions: versions(),
     finishedAt: new Date().toISOString(),
+    run,
   };
   if (o.outDir) {
     fs.mkdirSync(o.outDir, { recursive: true });
     writeJsonAtomic(path.join(o.outDir, 'metrics.json'), metrics);
   }
-  return { config, split, data, model, training, val, test, trainSeconds, trainSamplesPerSec: metrics.trainSamplesPerSec, metrics };
+  return { config, split, data, model, training, val, test, trainSeconds, trainSamplesPerSec: metrics.trainSamplesPerSec, metrics, run };
 }
 
 /** A run folder written by `bst train`, loaded back: its metrics, best model, dataset and rebuilt split. */
@@ -182,18 +213,39 @@ export interface LoadedRun {
 /**
  * Load a run folder (metrics.json + checkpoints/best): the best model, and the run's split rebuilt with the
  * checkpoint's vocabularies. The dataset is the run's unless `dataset` names another release; `dataDir`
- * defaults to $BST_DATA_DIR or data/ (missing releases are downloaded).
+ * defaults to $BST_DATA_DIR, else the folder run.json recorded, else data/ (missing releases are downloaded).
+ * Refuses (RunMismatchError) a checkpoint and metrics.json of different runs, and data that does not give
+ * the recorded split (fingerprint).
  */
 export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?: string } = {}): Promise<LoadedRun> {
   const dir = path.resolve(runDir);
   const metricsFile = path.join(dir, 'metrics.json');
-  if (!fs.existsSync(metricsFile)) throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
+  if (!fs.existsSync(metricsFile)) {
+    if (fs.existsSync(path.join(dir, 'run.json'))) throw new DataError('the run has not finished (run.json but no metrics.json yet); finish it with `bst train --out <folder> --resume`', dir);
+    throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
+  }
   const recorded = readJson<RunMetrics>(metricsFile);
-  const ckpt = await loadCheckpoint(path.join(dir, 'checkpoints', 'best'));
+  const ckptDir = path.join(dir, 'checkpoints', 'best');
+  const ckpt = await loadCheckpoint(ckptDir).catch((e: unknown) => {
+    if (e instanceof BstError || (e as NodeJS.ErrnoException).code) throw e; // already names the file
+    throw new TrainingError(`${ckptDir}: the checkpoint cannot be loaded (${(e as Error).message}); its files are corrupt or truncated`);
+  });
+  const ckptRun = (ckpt.meta.vocabularies as { run?: RunIdentity } | undefined)?.run;
+  checkSameRun({ runDir: dir, metricsRun: recorded.run, ckptRun, metricsFinishedAt: recorded.finishedAt, ckptSavedAt: ckpt.meta.savedAt, ckptDir: ckpt.dir });
   const release = releaseSpec(opts.dataset ?? recorded.dataset).name;
-  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : resolveDataDir();
+  const recordedDir = readManifest(dir)?.dataDir;
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : recordedDir && !opts.dataset && fs.existsSync(recordedDir) && !process.env.BST_DATA_DIR ? recordedDir : resolveDataDir();
   const dataset = loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release });
   const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
   const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });
+  if (recorded.run) {
+    const fingerprint = splitFingerprint(dataset.release, recorded.split, ckpt.model.config.seqLen, data);
+    if (fingerprint !== recorded.run.fingerprint) {
+      throw new RunMismatchError(
+        `${dataset.dir ?? release}: this data does not give the split ${metricsFile} was trained and scored on (fingerprint ${fingerprint}, recorded ${recorded.run.fingerprint}); ` +
+          `score the run on its own dataset (${recorded.dataset}) and the same ratings files`,
+      );
+    }
+  }
   return { runDir: dir, recorded, model: ckpt.model, dataset, data };
 }

@@ -1,14 +1,18 @@
 /**
  * `bst tune`: a seeded random search over the BST's main knobs, scored on the validation split only (the
- * test split is never read). The best trial's config is written to lib/model/tuned-config.json, which the
- * benchmark uses by default; the whole search is reproducible from one command.
+ * test split is never read). The trials and the winner go to the output folder (trials.json,
+ * tuned-config.json); only on request (`writeDefault`, `bst tune --write-default`) does the winner replace
+ * lib/model/tuned-config.json, which the benchmark uses by default, and never when that file records a
+ * better validation RMSE on the same dataset and protocol. The whole search is reproducible from one command.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset } from './data/index';
 import { BstConfig, modelWidth, PositionKind, resolveConfig } from './model/index';
 import { prepareForRun, runExperiment, SplitOptions } from './experiment';
 import { Rng } from './util/rng';
-import { writeJsonAtomic } from './util/files';
+import { readJson, writeJsonAtomic } from './util/files';
+import { OutputError } from './util/errors';
 import { TUNED_CONFIG_FILE } from './benchmark';
 
 /** The knobs searched and their candidate values. */
@@ -42,9 +46,15 @@ export interface TuneOptions {
   trials: number;
   /** Seed of the search (which configs are drawn) and of every trial's training. */
   seed: number;
+  /** Folder for trials.json (after every trial) and tuned-config.json (the winner). */
   outDir?: string;
-  /** Write the winner to lib/model/tuned-config.json. Default false. */
+  /**
+   * Also replace `defaultFile` with the winner, unless that file records a better (lower or equal) validation
+   * RMSE on the same dataset, protocol and k: then an OutputError with both numbers. Default false.
+   */
   writeDefault?: boolean;
+  /** The default config file `writeDefault` replaces. Default lib/model/tuned-config.json. */
+  defaultFile?: string;
   command?: string;
   log?: (line: string) => void;
 }
@@ -56,6 +66,33 @@ export interface TuneTrial {
   valMae: number;
   bestEpoch: number;
   seconds: number;
+}
+
+/** What a tuned-config.json records about the search that produced it. */
+export interface TuneResultRecord {
+  dataset: string;
+  protocol: string;
+  k: number;
+  valRmse: number;
+  valMae: number;
+  trials: number;
+}
+
+/** The contents of a tuned-config.json. */
+export interface TunedConfigFile {
+  source: string;
+  config: Partial<BstConfig>;
+  result?: TuneResultRecord;
+}
+
+/**
+ * The search result a tuned-config.json records: its `result` field, or for files written before that
+ * field, the numbers in its `source` text ("... on ml-100k leave-last-k k=5 (val RMSE 0.9767, MAE ...").
+ */
+export function tunedResultOf(file: TunedConfigFile): Pick<TuneResultRecord, 'dataset' | 'protocol' | 'k' | 'valRmse'> | undefined {
+  if (file.result) return file.result;
+  const m = / on (\S+) (\S+) k=(\d+) \(val RMSE ([\d.]+)/.exec(file.source ?? '');
+  return m ? { dataset: m[1], protocol: m[2], k: Number(m[3]), valRmse: Number(m[4]) } : undefined;
 }
 
 /** Draw `n` distinct valid configurations from the space (head count must divide the transformer width). */
@@ -104,13 +141,29 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
     if (o.outDir) writeJsonAtomic(path.join(o.outDir, 'trials.json'), trials);
   }
   const sorted = trials.slice().sort((a, b) => a.valRmse - b.valRmse);
-  if (o.writeDefault && sorted.length > 0) {
-    const best = sorted[0];
-    writeJsonAtomic(TUNED_CONFIG_FILE, {
-      source: `bst tune: best of ${trials.length} trials by validation RMSE on ${o.dataset.release} ${o.split.protocol} k=${o.split.k} (val RMSE ${best.valRmse.toFixed(4)}, MAE ${best.valMae.toFixed(4)}); reproduce with: ${o.command ?? 'bst tune'}`,
-      config: { ...base, ...best.overrides },
-    });
-    log(`tune: wrote ${TUNED_CONFIG_FILE}`);
+  if (sorted.length === 0) return sorted;
+  const best = sorted[0];
+  const winner: TunedConfigFile = {
+    source: `bst tune: best of ${trials.length} trials by validation RMSE on ${o.dataset.release} ${o.split.protocol} k=${o.split.k} (val RMSE ${best.valRmse.toFixed(4)}, MAE ${best.valMae.toFixed(4)}); reproduce with: ${o.command ?? 'bst tune'}`,
+    config: { ...base, ...best.overrides },
+    result: { dataset: o.dataset.release, protocol: o.split.protocol, k: o.split.k, valRmse: best.valRmse, valMae: best.valMae, trials: trials.length },
+  };
+  if (o.outDir) {
+    writeJsonAtomic(path.join(o.outDir, 'tuned-config.json'), winner);
+    log(`tune: wrote ${path.join(o.outDir, 'tuned-config.json')}`);
+  }
+  if (o.writeDefault) {
+    const file = o.defaultFile ?? TUNED_CONFIG_FILE;
+    const old = fs.existsSync(file) ? tunedResultOf(readJson<TunedConfigFile>(file)) : undefined;
+    const r = winner.result!;
+    if (old && old.dataset === r.dataset && old.protocol === r.protocol && old.k === r.k && old.valRmse <= r.valRmse) {
+      throw new OutputError(
+        `${file} records a better result on ${r.dataset} ${r.protocol} k=${r.k}: val RMSE ${old.valRmse.toFixed(4)}, this search ${r.valRmse.toFixed(4)}; ` +
+          `not replaced (the winner is in ${o.outDir ? path.join(o.outDir, 'tuned-config.json') : 'the returned trials'})`,
+      );
+    }
+    writeJsonAtomic(file, winner);
+    log(`tune: wrote ${file}${old ? ` (replacing val RMSE ${old.valRmse.toFixed(4)} on ${old.dataset} ${old.protocol} k=${old.k})` : ''}`);
   }
   return sorted;
 }

@@ -1,7 +1,8 @@
 /**
  * Download a MovieLens release from GroupLens: fetch the zip over HTTPS with a progress bar, verify its md5
  * (pinned in RELEASES, else the `.md5` file published next to the zip), unzip with fflate into a temporary
- * folder and rename it into place. An interrupted download never leaves a folder that later loads.
+ * folder and rename it into place (or move its files into an existing incomplete folder, deleting nothing).
+ * An interrupted download never leaves a folder that later loads.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -72,8 +73,42 @@ async function fetchExpectedMd5(fetchImpl: FetchLike, url: string, spec: Release
 }
 
 /**
- * Download, verify and unpack a release into <dataDir>/<release> (replacing nothing: the folder appears only
- * once complete). Returns the release folder. Throws a DownloadError saying what failed and how to place
+ * Move the release's files from `from` into the existing folder `to`, file by file; the ratings file last,
+ * so an interrupted move never leaves a folder that loads. Nothing in `to` is deleted: a file of the same
+ * name (e.g. a partial copy) is first moved to the same place under `aside`, which is created only then.
+ */
+function moveInto(from: string, to: string, aside: string, spec: ReleaseSpec): void {
+  const files: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(from, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else files.push(r);
+    }
+  };
+  walk('');
+  const ratings = spec.ratings.name;
+  files.sort((a, b) => Number(a === ratings) - Number(b === ratings));
+  const moved: string[] = [];
+  for (const rel of files) {
+    const target = path.join(to, rel);
+    if (fs.existsSync(target)) {
+      fs.mkdirSync(path.dirname(path.join(aside, rel)), { recursive: true });
+      fs.renameSync(target, path.join(aside, rel));
+      moved.push(rel);
+    }
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.renameSync(path.join(from, rel), target);
+  }
+  if (moved.length) {
+    process.stderr.write(`bst: ${to} already held ${moved.join(', ')}; the downloaded files replaced them and the old copies are in ${aside}\n`);
+  }
+}
+
+/**
+ * Download, verify and unpack a release into <dataDir>/<release>. A missing folder appears only once
+ * complete; into an existing (incomplete) folder only the release's files are moved, and nothing the
+ * downloader did not create is deleted (same-named old files are moved to <dataDir>/<release>.replaced-<tag>/). Returns the release folder. Throws a DownloadError saying what failed and how to place
  * the files by hand when offline, on an HTTP error or on a checksum mismatch.
  */
 export async function downloadRelease(opts: DownloadOptions): Promise<string> {
@@ -145,14 +180,19 @@ export async function downloadRelease(opts: DownloadOptions): Promise<string> {
       const rel = name.startsWith(spec.zipFolder + '/') ? name.slice(spec.zipFolder.length + 1) : name;
       if (rel.includes('..') || path.isAbsolute(rel)) continue;
       const out = path.join(dirTmp, rel);
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, bytes);
+      try {
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, bytes);
+      } catch (e) {
+        // odd entries: a file and a folder of the same name, names the file system refuses
+        throw new DownloadError(`${url}: zip entry ${JSON.stringify(name)} cannot be unpacked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${manualHelp(spec, dir)}`);
+      }
     }
     if (!hasReleaseFiles(dirTmp, spec)) {
       throw new DownloadError(`${url} does not contain the files of ${spec.name}. ${manualHelp(spec, dir)}`);
     }
-    if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(dirTmp, dir);
+    if (fs.existsSync(dir)) moveInto(dirTmp, dir, path.join(opts.dataDir, `${spec.name}.replaced-${tag}`), spec);
+    else fs.renameSync(dirTmp, dir);
     return dir;
   } finally {
     fs.rmSync(zipTmp, { force: true });

@@ -17,6 +17,7 @@ import { DEFAULT_SPLIT, loadRun, prepareForRun, RunMetrics, SplitOptions, versio
 import { BstConfig, evaluate, parseOverrides, resolveConfig } from '../model/index';
 import { FlagSpec, FlagValues, UsageError } from '../util/args';
 import { writeJsonAtomic } from '../util/files';
+import { prepareRunFolder } from '../run-folder';
 import { movieCatalog } from './catalog';
 import { formatRecommendations, recommend } from './recommend';
 import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from './two-stage';
@@ -85,6 +86,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'data-dir': { type: 'string', help: 'folder holding one folder per release; default $BST_DATA_DIR or data/' },
   backend: { type: 'string', help: 'tfjs backend: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto' },
   out: { type: 'string', help: 'output run folder (checkpoints/, metrics.json), loadable by `bst recommend --model`', default: 'runs/recommender' },
+  overwrite: { type: 'boolean', help: 'replace the run already in --out (its metrics.json and checkpoints/)', default: false },
   task: { type: 'string', help: 'like: the click/like head with sampled negatives; rating: the rating head', default: 'like', choices: ['like', 'rating'] },
   negatives: { type: 'int', help: 'like head: sampled unrated movies per positive', default: 4 },
   epochs: { type: 'int', help: 'maximum epochs (early stopping on the validation loss); default from the config' },
@@ -119,11 +121,12 @@ async function runTrain(f: FlagValues): Promise<void> {
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
   config.seed = Number(f.seed);
   const resolved = resolveConfig(config); // validate before loading data
+  const out = path.resolve(String(f.out));
+  prepareRunFolder(out, f.overwrite ? 'overwrite' : 'refuse'); // a writable folder holding no other run, before any work
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetOf(f);
   const split: SplitOptions = { ...DEFAULT_SPLIT, k: Number(f.k), seed: Number(f.seed) };
   const data = prepareForRun(dataset, split, resolved.seqLen, { log: null });
-  const out = path.resolve(String(f.out));
   const maxUsers = f.maxUsers === undefined ? undefined : Number(f.maxUsers);
   const r = await trainRecommender({
     data, config: resolved, negatives, maxUsers, seed: resolved.seed, checkpointDir: path.join(out, 'checkpoints'),

@@ -77,6 +77,13 @@ export function parseFlags(argv: string[], spec: Record<string, FlagSpec>): Flag
   return out;
 }
 
+/** The camelCase keys of the flags `argv` names explicitly (defaults not counted); argv must parse. */
+export function givenFlags(argv: string[], spec: Record<string, FlagSpec>): Set<string> {
+  const bare: Record<string, FlagSpec> = {};
+  for (const [name, s] of Object.entries(spec)) bare[name] = { ...s, default: undefined, required: false };
+  return new Set(Object.keys(parseFlags(argv, bare)));
+}
+
 /** The usage lines of a flag spec. */
 export function flagUsage(spec: Record<string, FlagSpec>): string {
   const rows = Object.entries(spec).map(([name, s]) => {

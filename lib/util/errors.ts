@@ -51,6 +51,15 @@ export class OutOfMemoryError extends BstError {
   }
 }
 
+/**
+ * An output folder or file cannot be used: it is a file, not writable, holds another run, or writing would
+ * replace a better result. The message names the path and the flag that allows the write.
+ */
+export class OutputError extends BstError {}
+
+/** The parts of a run folder (metrics, checkpoint, split, data) do not belong to the same run. */
+export class RunMismatchError extends BstError {}
+
 /** Throw a ConfigError unless `cond` holds. */
 export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new ConfigError(message);

@@ -94,3 +94,37 @@ test('offline, HTTP errors and interrupted downloads say what failed and how to 
   expect(fs.readdirSync(dataDir)).toEqual([]);
   await expect(ensureDataset({ release: 'ml-100k', dataDir, download: false })).rejects.toThrow(/downloading is off/);
 });
+
+test("an incomplete release folder keeps the user's own files: only the release's files move in, old copies are moved aside", async () => {
+  const dataDir = tmpDir();
+  const dir = path.join(dataDir, 'ml-100k');
+  fs.mkdirSync(path.join(dir, 'notes'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'notes', 'my-analysis.md'), 'my own notes\n');
+  fs.writeFileSync(path.join(dir, 'u.data'), '1\t1\t5\n'); // a partial copy: no u.item, so the release is incomplete
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    expect(await ensureDataset({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5, onProgress: () => {} })).toBe(dir);
+  } finally {
+    stderr.mockRestore();
+  }
+  expect(fs.readFileSync(path.join(dir, 'notes', 'my-analysis.md'), 'utf8')).toBe('my own notes\n');
+  expect(fs.readFileSync(path.join(dir, 'u.data'), 'utf8')).toBe(ML100K_FILES['u.data']);
+  expect(loadMovieLens({ dir }).ratings.numRows()).toBe(4);
+  const aside = fs.readdirSync(dataDir).filter((f) => f.startsWith('ml-100k.replaced-'));
+  expect(aside.length).toBe(1);
+  expect(fs.readFileSync(path.join(dataDir, aside[0], 'u.data'), 'utf8')).toBe('1\t1\t5\n');
+  expect(leftovers(dataDir)).toEqual([]);
+});
+
+test('a zip with odd entries (a file and a folder of the same name) is a DownloadError naming the entry; nothing is left behind', async () => {
+  const dataDir = tmpDir();
+  const odd = zipSync({ 'ml-100k/u.data': strToU8('1\t1\t5\t1\n'), 'ml-100k/u.data/inner.txt': strToU8('x') });
+  const fetchOdd = async () => ({
+    ok: true, status: 200, headers: { get: () => String(odd.length) }, text: async () => '',
+    body: new ReadableStream<Uint8Array>({ start(c) { c.enqueue(odd); c.close(); } }),
+  });
+  await expect(downloadRelease({ release: 'ml-100k', dataDir, fetch: fetchOdd as any, md5: createHash('md5').update(odd).digest('hex'), onProgress: () => {} })).rejects.toThrow(
+    /zip entry "ml-100k\/u\.data(\/inner\.txt)?" cannot be unpacked \((ENOTDIR|EISDIR|EEXIST)\)/,
+  );
+  expect(fs.readdirSync(dataDir)).toEqual([]);
+});
