@@ -150,7 +150,7 @@ function run(name: string, raw: Raw, seed: number, k = 5): void {
   for (const r of results.filter((x) => x.trials.length > 1)) {
     const fmt = (p: Record<string, number>) =>
       Object.entries(p)
-        .filter(([k]) => ['reg', 'factors', 'epochs', 'sweeps'].includes(k))
+        .filter(([k]) => ['reg', 'factors', 'epochs', 'sweeps', 'weight', 'window', 'k', 'shrink'].includes(k))
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
     console.log(`  ${r.name} grid (val RMSE): ${r.trials.map((t) => `${fmt(t.params)} ${f(t.valRmse)}`).join(' | ')}`);

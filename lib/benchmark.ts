@@ -117,7 +117,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     const tag = `${p.split.protocol}${p.split.protocol === 'leave-last-k' ? ` k=${p.split.k}` : ` L=${seqLen} step=${p.split.step}`}`;
     log(`benchmark: ${tag}${leaky ? ' (LEAKY: for comparison with published numbers only)' : ''}`);
 
-    const baselineRuns: BaselineResult[][] = seeds.map((seed) => fitBaselines({ interactions: data.interactions, split: data.split, seed }));
+    const baselineRuns: BaselineResult[][] = seeds.map((seed) => fitBaselines({ interactions: data.interactions, split: data.split, seed, seqLen }));
     const models: ModelScores[] = baselineRuns[0].map((first, j) =>
       summarise(first.name, leaky, baselineRuns.map((run, s) => ({
         seed: seeds[s], test: run[j].test, val: run[j].val, trainSeconds: run[j].fitSeconds + run[j].tuneSeconds, params: run[j].params,

@@ -33,6 +33,23 @@ export interface SyntheticOptions {
   seed?: number;
   /** probability per rating that a user's focus genre moves (default 0.03) */
   drift?: number;
+  /** a planted rule "users who rated movie A highly rate movie B highly" (default none; see `PlantedRule`) */
+  plantedRule?: PlantedRule;
+}
+
+/**
+ * A planted pairwise rule, for testing explanations: movies `ifMovie` (A) and `thenMovie` (B) are never picked by
+ * the usual process; instead a `share` of the users (seeded) rate A, then B as their very next rating, at a
+ * random point of their sequence. A user's rating of A is 5 or 1 (even odds); their rating of B equals it. So B's
+ * rating is fully determined by the rating of A just before it, and by nothing else.
+ */
+export interface PlantedRule {
+  /** MovieLens id of A (1..numMovies) */
+  ifMovie: number;
+  /** MovieLens id of B (1..numMovies, not A) */
+  thenMovie: number;
+  /** fraction of users with the pair (default 0.5); users with fewer than 2 ratings never get it */
+  share?: number;
 }
 
 /** What was written. */
@@ -77,6 +94,16 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
   if (!(U >= 1) || !(M >= 2)) throw new ConfigError(`numUsers must be >= 1 and numMovies >= 2, got ${U}, ${M}`);
   if (R > U * M) throw new ConfigError(`numRatings ${R} exceeds numUsers * numMovies = ${U * M} (one rating per user and movie)`);
   const drift = opts.drift ?? 0.03;
+  const rule = opts.plantedRule;
+  if (rule) {
+    const share = rule.share ?? 0.5;
+    for (const [k, v] of [['ifMovie', rule.ifMovie], ['thenMovie', rule.thenMovie]] as const) {
+      if (!(Number.isInteger(v) && v >= 1 && v <= M)) throw new ConfigError(`plantedRule.${k} must be a movie id in 1..${M}, got ${v}`);
+    }
+    if (rule.ifMovie === rule.thenMovie) throw new ConfigError(`plantedRule: ifMovie and thenMovie must differ, both are ${rule.ifMovie}`);
+    if (!(share >= 0 && share <= 1)) throw new ConfigError(`plantedRule.share must be in [0, 1], got ${share}`);
+    if (M < 4) throw new ConfigError(`plantedRule needs numMovies >= 4, got ${M}`);
+  }
   const rng = new Rng(opts.seed ?? 1);
   const G = SYNTHETIC_GENRES.length;
   const csv = opts.format === 'csv';
@@ -159,6 +186,11 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
     if (wsum === 0) wsum = 1;
   }
 
+  if (rule) {
+    const most = counts.reduce((a, b) => Math.max(a, b), 0);
+    if (most > M - 2) throw new ConfigError(`plantedRule: a user gets ${most} ratings but at most numMovies - 2 = ${M - 2} fit beside A and B; use more movies`);
+  }
+
   const tmp = `${path.resolve(opts.dir)}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(tmp, { recursive: true });
   const enc = csv ? 'utf8' : 'latin1';
@@ -207,6 +239,10 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
       let focus = rng.int(G);
       let t = t0 + Math.floor(rng.next() * span * 0.7);
       let recent = 3.5;
+      // planted rule: A at slot ruleAt, B at ruleAt + 1; -1 when this user has no pair
+      const ruleAt = rule && n >= 2 && rng.next() < (rule.share ?? 0.5) ? rng.int(n - 1) : -1;
+      const ruleRating = ruleAt >= 0 ? (rng.next() < 0.5 ? 5 : 1) : 0;
+      if (rule) stamp[rule.ifMovie - 1] = stamp[rule.thenMovie - 1] = u; // never picked by the usual process
       for (let j = 0; j < n; j++) {
         if (rng.next() < drift) {
           focus = rng.int(G);
@@ -218,19 +254,26 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
           g = rng.int(G);
           if (taste[g] < 0 && rng.next() < 0.6) g = focus;
         }
-        let m = pickInGenre(g);
-        for (let tries = 0; stamp[m] === u && tries < 20; tries++) m = tries < 10 ? pickInGenre(g) : rng.int(M);
-        while (stamp[m] === u) m = (m + 1) % M;
-        stamp[m] = u;
-        let aff = 0;
-        for (const mg of movieGenres[m]) aff += taste[mg];
-        aff /= movieGenres[m].length;
-        const score = 3.3 + 0.8 * aff + quality[m] + 0.35 * (recent - 3.5) + 0.55 * rng.normal();
-        const r = csv ? Math.min(5, Math.max(0.5, Math.round(score * 2) / 2)) : Math.min(5, Math.max(1, Math.round(score)));
+        let m: number;
+        let r: number;
+        if (rule && (j === ruleAt || j === ruleAt + 1)) {
+          m = (j === ruleAt ? rule.ifMovie : rule.thenMovie) - 1;
+          r = ruleRating;
+        } else {
+          m = pickInGenre(g);
+          for (let tries = 0; stamp[m] === u && tries < 20; tries++) m = tries < 10 ? pickInGenre(g) : rng.int(M);
+          while (stamp[m] === u) m = (m + 1) % M;
+          stamp[m] = u;
+          let aff = 0;
+          for (const mg of movieGenres[m]) aff += taste[mg];
+          aff /= movieGenres[m].length;
+          const score = 3.3 + 0.8 * aff + quality[m] + 0.35 * (recent - 3.5) + 0.55 * rng.normal();
+          r = csv ? Math.min(5, Math.max(0.5, Math.round(score * 2) / 2)) : Math.min(5, Math.max(1, Math.round(score)));
+        }
         recent = 0.7 * recent + 0.3 * r;
         const gapKind = rng.next();
-        if (gapKind < 0.05) {
-          // same second: a tie broken by movieId
+        if (gapKind < 0.05 && !(rule && (j === ruleAt || j === ruleAt + 1))) {
+          // same second: a tie broken by movieId (never at a planted A or B: B must directly follow A)
         } else if (gapKind < 0.85) t += 1 + Math.floor(Math.exp(3.5 + 1.2 * rng.normal()));
         else t += Math.floor(Math.exp(11 + 1.5 * rng.normal()));
         rowM[j] = m + 1;

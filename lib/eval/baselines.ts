@@ -1,7 +1,7 @@
 /**
  * Rating baselines for the BST: global mean, user + item bias, biased matrix factorisation (SGD, as Surprise's
- * SVD). They fit on exactly the BST's training targets (split.train positions), choose hyperparameters on
- * split.val only, and are scored on split.test.
+ * SVD), and the history-aware HistoryBlend and ItemKnn (history-baselines.ts). They fit on exactly the BST's
+ * training targets (split.train positions), choose hyperparameters on split.val only, and are scored on split.test.
  *
  * Unknown-index rule (all models): index 0 of a vocabulary means "unknown"; an index that is 0, outside the
  * fitted range, or never seen in the training ratings has no learned parameters. Its bias and factors are 0,
@@ -11,7 +11,9 @@
  * training ratings.
  */
 import type { Interactions, SplitIndex } from '../data/types';
+import { defaultConfig } from '../model/config';
 import { ConfigError, TrainingError } from '../util/errors';
+import { HistoryBlend, ITEM_KNN_MAX_ITEMS, ItemKnn } from './history-baselines';
 import { Rng } from '../util/rng';
 import { MeanStd, RatingMetrics, ratingMetrics, summariseSeeds } from './metrics';
 
@@ -20,6 +22,8 @@ export interface RatingData {
   user: Int32Array; // [n]
   item: Int32Array; // [n]
   rating: Float32Array; // [n]
+  /** target positions in the Interactions the triples came from (gatherRatings sets it; history-aware models need it) */
+  position?: Int32Array; // [n]
 }
 
 /** Options passed to `RatingModel.fit`. */
@@ -34,8 +38,11 @@ export interface RatingModel {
   readonly name: string;
   /** Fit on training ratings; returns the model. */
   fit(train: RatingData, opts?: FitOptions): RatingModel;
-  /** Predicted ratings, clipped to the training rating range. */
-  predict(users: ArrayLike<number>, items: ArrayLike<number>): Float32Array; // [n]
+  /**
+   * Predicted ratings, clipped to the training rating range. `positions` (the targets' positions in the
+   * Interactions) is read only by history-aware models (lib/eval/history-baselines.ts), which require it.
+   */
+  predict(users: ArrayLike<number>, items: ArrayLike<number>, positions?: ArrayLike<number>): Float32Array; // [n]
   /** Hyperparameters and fitted summary numbers worth reporting. */
   params(): Record<string, number>;
 }
@@ -54,12 +61,12 @@ export function gatherRatings(interactions: Interactions, positions: Int32Array)
     item[k] = interactions.item[p];
     rating[k] = interactions.rating[p];
   }
-  return { user, item, rating };
+  return { user, item, rating, position: Int32Array.from(positions) };
 }
 
 /** Predictions of `model` for every triple of `data`. */
 export function predictData(model: RatingModel, data: RatingData): Float32Array {
-  return model.predict(data.user, data.item);
+  return model.predict(data.user, data.item, data.position);
 }
 
 /** Metrics (MAE, RMSE, AUC of liked, within 0.5) of `model` on `data`. */
@@ -581,6 +588,12 @@ export interface BaselineGrid {
   mfFactors: number[];
   /** regularisations tried by BiasedMF (default [0.02, 0.05, 0.1]) */
   mfReg: number[];
+  /** history weights w tried by HistoryBlend (default 0, 0.05, ..., 0.6; 0 = the bias model) */
+  blendWeight: number[];
+  /** neighbour counts tried by ItemKnn (default [10, 20, 40, 80]) */
+  knnK: number[];
+  /** similarity shrinkages tried by ItemKnn (default [10, 50, 100, 200]) */
+  knnShrink: number[];
 }
 
 /** Default grids of `fitBaselines`. */
@@ -588,6 +601,9 @@ export const BASELINE_GRID_DEFAULTS: BaselineGrid = {
   biasReg: [1, 2, 5, 10, 25, 50],
   mfFactors: [8, 32],
   mfReg: [0.02, 0.05, 0.1],
+  blendWeight: Array.from({ length: 13 }, (_, j) => j / 20),
+  knnK: [10, 20, 40, 80],
+  knnShrink: [10, 50, 100, 200],
 };
 
 /** One baseline's outcome in `fitBaselines`. */
@@ -606,8 +622,12 @@ export interface BaselineResult {
 }
 
 /**
- * Fit the three rating baselines on split.train targets, choose their hyperparameters on split.val, and
- * score them on split.test. `mf` overrides BiasedMF's fixed options (lr, epochs, ...); `seed` seeds it.
+ * Fit the rating baselines on split.train targets, choose their hyperparameters on split.val, and score them on
+ * split.test: global mean, user + item bias, biased MF, and the history-aware `HistoryBlend` and `ItemKnn`
+ * (lib/eval/history-baselines.ts; they reuse the chosen bias model and read each target's visible history).
+ * HistoryBlend tries windows of seqLen-1 (the BST's history) and of the whole visible history. ItemKnn is left out
+ * when the items exceed `knnMaxItems` (its dense similarity tables). `mf` overrides BiasedMF's fixed options
+ * (lr, epochs, ...); `seed` seeds it.
  */
 export function fitBaselines(opts: {
   interactions: Interactions;
@@ -615,6 +635,10 @@ export function fitBaselines(opts: {
   seed?: number;
   grid?: Partial<BaselineGrid>;
   mf?: Partial<BiasedMFOptions>;
+  /** the BST's sequence length L (default defaultConfig().seqLen): HistoryBlend tries a window of L-1 */
+  seqLen?: number;
+  /** default ITEM_KNN_MAX_ITEMS */
+  knnMaxItems?: number;
 }): BaselineResult[] {
   const { interactions, split } = opts;
   const seed = opts.seed ?? 0;
@@ -637,10 +661,31 @@ export function fitBaselines(opts: {
     });
   };
   record(tuneOnValidation({ grid: [{}], make: () => new GlobalMean(), train, val }));
-  record(tuneOnValidation({ grid: grid.biasReg.map((reg) => ({ reg })), make: (p) => new UserItemBias(p), train, val }));
+  const bias = tuneOnValidation({ grid: grid.biasReg.map((reg) => ({ reg })), make: (p) => new UserItemBias(p), train, val });
+  record(bias);
   const mfGrid: Array<{ factors: number; reg: number }> = [];
   for (const factors of grid.mfFactors) for (const reg of grid.mfReg) mfGrid.push({ factors, reg });
   record(tuneOnValidation({ grid: mfGrid, make: (p) => new BiasedMF({ ...opts.mf, ...p, seed }), train, val }));
+
+  const base = bias.model as UserItemBias;
+  const L = opts.seqLen ?? defaultConfig().seqLen;
+  if (!(Number.isInteger(L) && L >= 1)) throw new ConfigError(`fitBaselines: seqLen must be an integer >= 1, got ${L}`);
+  const windows = L > 1 ? [L - 1, 0] : [0];
+  const blendGrid: Array<{ weight: number; window: number }> = [];
+  for (const window of windows) for (const weight of grid.blendWeight) blendGrid.push({ weight, window });
+  record(tuneOnValidation({ grid: blendGrid, make: (p) => new HistoryBlend({ ...p, interactions, base }), train, val }));
+  let numItems = 0;
+  for (let k = 0; k < train.item.length; k++) if (train.item[k] + 1 > numItems) numItems = train.item[k] + 1;
+  if (numItems <= (opts.knnMaxItems ?? ITEM_KNN_MAX_ITEMS)) {
+    const t = Date.now();
+    const shared = new ItemKnn({ interactions, base }).fit(train).fitted(); // similarities, shared by the grid
+    const simSeconds = (Date.now() - t) / 1000;
+    const knnGrid: Array<{ k: number; shrink: number }> = [];
+    for (const k of grid.knnK) for (const shrink of grid.knnShrink) knnGrid.push({ k, shrink });
+    record(tuneOnValidation({ grid: knnGrid, make: (p) => new ItemKnn({ ...p, interactions, ...shared }), train, val }));
+    results[results.length - 1].fitSeconds += simSeconds;
+    results[results.length - 1].tuneSeconds += simSeconds;
+  }
   return results;
 }
 

@@ -1,4 +1,5 @@
-/** Evaluation: rating metrics, rating baselines (global mean, user+item bias, biased MF), ranking metrics. */
+/** Evaluation: rating metrics, rating baselines (global mean, user+item bias, biased MF, history blend, item KNN), ranking metrics. */
 export * from './metrics';
 export * from './baselines';
 export * from './ranking';
+export * from './history-baselines';

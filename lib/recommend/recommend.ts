@@ -1,7 +1,7 @@
 /**
  * Top-N recommendations for a user: score every movie they have not rated (in any split) with the trained
  * BST from their latest history, keep the best k (optionally re-ranked for genre diversity), explain each
- * with the history ratings the attention weighted most. Unknown users: a DataError, or with
+ * with the history ratings whose removal lowers its score most (occlusion, see explain.ts). Unknown users: a DataError, or with
  * `fallback: 'popular'` the cold-start list (popular movies in the genres of the given history).
  */
 import { PreparedData } from '../data/index';
@@ -25,9 +25,9 @@ export interface Recommendation {
   genres: string[];
   /** the model's score (predicted rating, or like probability); cold start: the popularity-in-genres score */
   score: number;
-  /** history ratings behind it (attention), strongest first */
+  /** history ratings behind it (occlusion: removing each lowers the score by `contribution`), largest first */
   because: Reason[];
-  /** plain words, e.g. "because you rated Heat 5 and Ronin 4" */
+  /** plain words, e.g. "because you rated Heat 5 and Ronin 4", or NO_SINGLE_REASON */
   explanation: string;
 }
 
@@ -70,8 +70,10 @@ export interface RecommendOptions {
   k?: number;
   /** MMR re-ranking: lambda in [0, 1] (1 = none), pool = candidates re-ranked (default max(5k, 50)) */
   diversity?: { lambda: number; pool?: number };
-  /** reasons per movie (default 2; 0 = no explanations) */
+  /** reasons per movie at most (default 2; 0 = no explanations) */
   explain?: number;
+  /** a history rating is named only when removing it lowers the score by more than this (default DEFAULT_MIN_CONTRIBUTION) */
+  minContribution?: number;
   /** history entries returned (default 10) */
   historyShown?: number;
   /** 'error' (default): unknown user -> DataError; 'popular': cold-start list from `history` */
@@ -131,7 +133,7 @@ export function recommend(o: RecommendOptions): RecommendResult {
     ? mmrRerank({ items: candidates, scores, k, lambda: o.diversity.lambda, pool: o.diversity.pool, genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres } })
     : topK(candidates, scores, k);
   const top = o.explain ?? 2;
-  const reasons = top > 0 ? explainItems({ model, data, catalog, cut, items: list.items, top }) : undefined;
+  const reasons = top > 0 ? explainItems({ model, data, catalog, cut, items: list.items, top, minContribution: o.minContribution }) : undefined;
   const start = data.interactions.userOffsets[u];
   const shown = Math.max(0, o.historyShown ?? 10);
   const history: HistoryEntry[] = [];

@@ -52,3 +52,45 @@ test('structure a sequence model can learn: ratings follow recent history and ta
   // ratings use the whole scale
   expect(new Set(ys).size).toBe(5);
 });
+
+test('planted rule: a share of users rate A then B next, B rated as A; A and B appear nowhere else', () => {
+  const root = tmpDir();
+  const opts = { format: 'ml-1m' as const, numRatings: 4000, numUsers: 200, numMovies: 60, seed: 5 };
+  const r = generateSynthetic({ ...opts, dir: path.join(root, 'p'), plantedRule: { ifMovie: 7, thenMovie: 2, share: 0.6 } });
+  const p = prepareData({ dataset: loadMovieLens({ dir: r.dir }), seqLen: 4, k: 1 });
+  const it = p.interactions;
+  const a = p.vocabs.item.index(7);
+  const b = p.vocabs.item.index(2);
+  let pairs = 0, high = 0, aAlone = 0, bAlone = 0;
+  for (let q = 0; q < it.item.length; q++) {
+    if (it.item[q] === a) {
+      // B comes next (B = movie 2 < A = movie 7: a same-second tie would have put B first)
+      if (it.item[q + 1] === b && it.user[q + 1] === it.user[q]) {
+        pairs++;
+        expect(it.rating[q + 1]).toBe(it.rating[q]);
+        expect([1, 5]).toContain(it.rating[q]);
+        expect(it.timestamp[q + 1]).toBeGreaterThan(it.timestamp[q]);
+        if (it.rating[q] === 5) high++;
+      } else aAlone++;
+    }
+    if (it.item[q] === b && !(q > 0 && it.item[q - 1] === a && it.user[q - 1] === it.user[q])) bAlone++;
+  }
+  expect(aAlone + bAlone).toBe(0);
+  expect(pairs / 200).toBeGreaterThan(0.5);
+  expect(pairs / 200).toBeLessThan(0.7);
+  expect(high / pairs).toBeGreaterThan(0.3);
+  expect(high / pairs).toBeLessThan(0.7);
+  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'x'), plantedRule: { ifMovie: 7, thenMovie: 7 } })).toThrow(/must differ, both are 7/);
+  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'y'), plantedRule: { ifMovie: 61, thenMovie: 2 } })).toThrow(/ifMovie must be a movie id in 1..60, got 61/);
+});
+
+test('without a planted rule the output is unchanged by the option existing (same bytes as plantedRule undefined)', () => {
+  const root = tmpDir();
+  const opts = { format: 'ml-1m' as const, numRatings: 3000, numUsers: 40, numMovies: 400, seed: 8 };
+  const a = generateSynthetic({ ...opts, dir: path.join(root, 'a') });
+  const b = generateSynthetic({ ...opts, dir: path.join(root, 'b'), plantedRule: undefined });
+  const c = generateSynthetic({ ...opts, dir: path.join(root, 'c'), plantedRule: { ifMovie: 1, thenMovie: 2 } });
+  const read = (d: string) => fs.readFileSync(path.join(d, 'ratings.dat'));
+  expect(read(a.dir).equals(read(b.dir))).toBe(true);
+  expect(read(a.dir).equals(read(c.dir))).toBe(false);
+});

@@ -215,7 +215,7 @@ describe('hyperparameters are chosen on validation only', () => {
     for (const p of b.split.test) b.interactions.rating[p] = 6 - b.interactions.rating[p];
     const ra = fitBaselines({ ...a, seed: 5, grid, mf });
     const rb = fitBaselines({ ...b, seed: 5, grid, mf });
-    expect(ra.map((r) => r.name)).toEqual(['global-mean', 'user-item-bias', 'biased-mf']);
+    expect(ra.map((r) => r.name)).toEqual(['global-mean', 'user-item-bias', 'biased-mf', 'history-blend', 'item-knn']);
     for (let j = 0; j < ra.length; j++) {
       expect(rb[j].params).toEqual(ra[j].params);
       expect(rb[j].val).toEqual(ra[j].val);
@@ -260,7 +260,7 @@ describe('summariseBaselineSeeds', () => {
     const grid = { biasReg: [2], mfFactors: [2], mfReg: [0.05] };
     const runs = [1, 2, 3].map((seed) => fitBaselines({ ...d, seed, grid, mf: { epochs: 10, lr: 0.05 } }));
     const s = summariseBaselineSeeds(runs);
-    expect(s.map((x) => x.name)).toEqual(['global-mean', 'user-item-bias', 'biased-mf']);
+    expect(s.map((x) => x.name)).toEqual(['global-mean', 'user-item-bias', 'biased-mf', 'history-blend', 'item-knn']);
     expect(s[0].test.rmse.std).toBe(0);
     expect(s[0].test.rmse.mean).toBeCloseTo(runs[0][0].test.rmse, 12);
     const mfRmse = runs.map((r) => r[2].test.rmse);

@@ -26,7 +26,7 @@ test('bst recommend: a trained run folder -> top-k table, JSON, errors and cold 
     if (lines[0].startsWith('bst-lab: tfjs backend')) lines.shift(); // the backend line of the first initBackend
     expect(lines[0]).toMatch(/^top 2 for user 2 \(3 movies scored/);
     expect(lines[0].split('\n').length).toBe(3);
-    expect(lines[0]).toMatch(/because you rated/);
+    expect(lines[0]).toMatch(/-- (because you rated .+|no single history item matters much)\n/); // an explanation per pick
     lines.length = 0;
     await go(['--model', runDir, '--user', '4', '--json', '--data-dir', dataDir, '--backend', 'cpu']);
     const r = JSON.parse(lines[0]);
