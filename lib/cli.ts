@@ -8,7 +8,7 @@ import { initBackend } from './backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from './data/index';
 import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict, resolveConfig } from './model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
-import { tune } from './tune';
+import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from './parallel/env';
@@ -77,11 +77,12 @@ const BENCH_FLAGS: Record<string, FlagSpec> = {
 
 const TUNE_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
-  trials: { type: 'int', help: 'configurations to try', default: 8 },
-  seed: { type: 'int', help: 'seed of the search and of every trial', default: 1 },
+  trials: { type: 'int', help: 'configurations to try', default: DEFAULT_TRIALS },
+  seed: { type: 'int', help: 'seed of the search (which configurations are drawn)', default: 1 },
+  'trial-seeds': { type: 'string', help: 'model seeds each trial is trained with; its score is their mean', default: DEFAULT_TRIAL_SEEDS.join(',') },
   k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: DEFAULT_K },
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
-  epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation)', default: 12 },
+  epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation, patience 2)', default: 6 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
   out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner)', default: 'results/tune' },
   'write-default': { type: 'boolean', help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)', default: false },
@@ -320,9 +321,14 @@ async function cmdTune(f: FlagValues): Promise<void> {
     base: { ...(f.set ? parseOverrides(String(f.set)) : {}), seqLen: Number(f.seqLen), epochs: Number(f.epochs), patience: 2 },
     trials: Number(f.trials),
     seed: Number(f.seed),
+    trialSeeds: listOf('trial-seeds', f.trialSeeds).map((x) => {
+      const v = Number(x);
+      if (!Number.isInteger(v)) throw new UsageError(`--trial-seeds: ${JSON.stringify(x)} is not an integer`);
+      return v;
+    }),
     outDir: path.resolve(String(f.out)),
     writeDefault: Boolean(f.writeDefault),
-    command: `npm run bst -- tune --dataset ${dataset.release} --trials ${f.trials} --seed ${f.seed} --k ${f.k} --seq-len ${f.seqLen} --epochs ${f.epochs}${f.set ? ` --set "${f.set}"` : ''}`,
+    command: `npm run bst -- tune --dataset ${dataset.release} --trials ${f.trials} --seed ${f.seed} --trial-seeds ${f.trialSeeds} --k ${f.k} --seq-len ${f.seqLen} --epochs ${f.epochs}${f.set ? ` --set "${f.set}"` : ''}`,
   });
   console.log(`best: val RMSE ${sorted[0]?.valRmse.toFixed(4)} ${JSON.stringify(sorted[0]?.overrides)}`);
 }

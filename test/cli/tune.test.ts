@@ -20,7 +20,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const small = 'embedDim=8,numHeads=2,mlpUnits=16/8,batchSize=256';
-const space = { embedDim: [8], numHeads: [2], mlpUnits: [[16, 8]], dropout: [0.1], learningRate: [1e-3], useHistoryRatings: [true], positionKind: ['learned' as const] };
+const space = { embedDim: [8], numHeads: [2], mlpUnits: [[16, 8]], dropout: [0.1], learningRate: [1e-3], useHistoryRatings: [true], positionKind: ['learned' as const], sequenceOutput: ['flatten' as const] };
 
 test('bst tune writes its winner to --out and leaves lib/model/tuned-config.json alone by default', async () => {
   const before = fs.readFileSync(TUNED_CONFIG_FILE, 'utf8');
@@ -38,6 +38,10 @@ test('bst tune writes its winner to --out and leaves lib/model/tuned-config.json
   const trials = JSON.parse(fs.readFileSync(path.join(out, 'trials.json'), 'utf8'));
   const winner: TunedConfigFile = JSON.parse(fs.readFileSync(path.join(out, 'tuned-config.json'), 'utf8'));
   expect(trials.length).toBe(1);
+  // each trial is trained with both default seeds (varied weights, dropout and batch order) and scored by their mean
+  expect(trials[0].valRmsePerSeed).toHaveLength(2);
+  expect(trials[0].valRmsePerSeed[0]).not.toBe(trials[0].valRmsePerSeed[1]);
+  expect(trials[0].valRmse).toBeCloseTo((trials[0].valRmsePerSeed[0] + trials[0].valRmsePerSeed[1]) / 2, 10);
   expect(winner.result).toMatchObject({ dataset: 'ml-1m', protocol: 'leave-last-k', k: 1, trials: 1, valRmse: trials[0].valRmse });
   expect(winner.config).toMatchObject({ seqLen: 3, epochs: 1, ...trials[0].overrides });
   expect(fs.readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
@@ -47,7 +51,7 @@ test('--write-default replaces a worse result but never a better one (message wi
   const dataset = loadMovieLens({ dir: path.join(tmp, 'data', 'ml-1m'), release: 'ml-1m' });
   const opts = {
     dataset, split: { protocol: 'leave-last-k' as const, k: 1, step: 2, seed: 42 }, base: { seqLen: 3, epochs: 1, batchSize: 256 }, space,
-    trials: 1, seed: 1, log: () => {}, writeDefault: true,
+    trials: 1, seed: 1, trialSeeds: [1], log: () => {}, writeDefault: true,
   };
   const file = path.join(tmp, 'default', 'tuned-config.json');
   const write = (valRmse: number, dataset = 'ml-1m') => {
