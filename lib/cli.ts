@@ -165,7 +165,7 @@ export async function datasetFromFlags(f: FlagValues): Promise<Dataset> {
   const release = releaseSpec(String(f.dataset ?? process.env.BST_DATASET ?? 'ml-1m')).name;
   const dataDir = f.dataDir ? path.resolve(String(f.dataDir)) : resolveDataDir();
   const dir = await ensureDataset({ release, dataDir });
-  return loadMovieLens({ dir, release });
+  return loadMovieLens({ dir, release, log: (l) => console.error(l) }); // the load report, on stderr (stdout stays the command's output)
 }
 
 /** Config overrides from --set, --seq-len, --epochs, --batch-size, --seed, --loss. */

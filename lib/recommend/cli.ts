@@ -109,7 +109,7 @@ function tunedConfig(): Partial<BstConfig> {
 async function datasetOf(f: FlagValues): Promise<Dataset> {
   const release = releaseSpec(String(f.dataset ?? process.env.BST_DATASET ?? 'ml-1m')).name;
   const dataDir = f.dataDir ? path.resolve(String(f.dataDir)) : resolveDataDir();
-  return loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release });
+  return loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release, log: (l) => console.error(l) });
 }
 
 async function runTrain(f: FlagValues): Promise<void> {

@@ -48,6 +48,8 @@ test('train -> evaluate -> predict', async () => {
   expect(metrics.test.mae).toBeGreaterThan(0);
   expect(metrics.test.rmse).toBeGreaterThanOrEqual(metrics.test.mae);
   expect(out.join('\n')).toMatch(/test MAE \d\.\d{4} RMSE \d\.\d{4} \(n=80\)/);
+  // the load report is printed (on stderr, so stdout stays the command's output)
+  expect(err.join('\n')).toMatch(/ml-1m: 2000 ratings read, 2000 kept, 0 dropped/);
 
   expect(await run(['evaluate', ...common(), '--model', runDir])).toBe(0);
   const evaluated = JSON.parse(out.join('\n'));
