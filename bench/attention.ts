@@ -18,6 +18,7 @@
  *   BENCH_DATA=planted BENCH_RATINGS=1000000 BENCH_EPOCHS=3 ...  # ML-1M size
  *   BENCH_VARIANTS="paper;target:sequenceOutput=target" ...       # name:overrides;... (ablations are added)
  *   BENCH_OUT=results/attention.json                              # also write the rows as JSON
+ *   npx tsx bench/attention.ts render results/attention/*.json    # the tables of saved runs
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,6 +30,7 @@ import { attentionSummary, BstConfig, parseOverrides, resolveConfig } from '../l
 import { prepareForRun, runExperiment, SplitOptions } from '../lib/experiment';
 import { tunedBstConfig } from '../lib/benchmark';
 import { writeJsonAtomic } from '../lib/util/files';
+import { fitBaselines } from '../lib/eval/index';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const DATA = env('BENCH_DATA', 'ml-100k,planted').split(',');
@@ -99,7 +101,40 @@ interface Row {
 const f4 = (x: number) => x.toFixed(4);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** One data set's rows as a Markdown table: baselines, then each variant (mean over seeds) beside its masked-mean ablation. */
+export function studyTable(rows: Row[], data: string): string {
+  const out = [
+    `| ${data}: model | val MAE | val RMSE | gain from attention (val RMSE) | test MAE | test RMSE | target-row entropy | spread |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const mine = rows.filter((r) => r.data === data);
+  const cell = (rs: Row[], k: keyof Row) => f4(mean(rs.map((r) => r[k] as number)));
+  for (const b of mine.filter((r) => r.variant.startsWith('baseline '))) {
+    out.push(`| ${b.variant} | ${f4(b.valMae)} | ${f4(b.valRmse)} | | ${f4(b.testMae)} | ${f4(b.testRmse)} | | |`);
+  }
+  const variants = Array.from(new Set(mine.map((r) => r.variant).filter((v) => !v.startsWith('baseline ') && !v.endsWith(' / mean'))));
+  for (const v of variants) {
+    const a = mine.filter((r) => r.variant === v);
+    const m = mine.filter((r) => r.variant === `${v} / mean`);
+    const gain = m.length ? mean(m.map((r) => r.valRmse)) - mean(a.map((r) => r.valRmse)) : NaN;
+    for (const [label, rs] of [[`BST ${v}`, a], [`BST ${v} / masked mean`, m]] as const) {
+      if (rs.length === 0) continue;
+      const g = label.endsWith('mean') ? '' : (gain >= 0 ? '+' : '') + f4(gain);
+      out.push(`| ${label} (${rs.length} seed${rs.length > 1 ? 's' : ''}) | ${cell(rs, 'valMae')} | ${cell(rs, 'valRmse')} | ${g} | ${cell(rs, 'testMae')} | ${cell(rs, 'testRmse')} | ${cell(rs, 'entropy')} | ${cell(rs, 'spread')} |`);
+    }
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'render') {
+    // npx tsx bench/attention.ts render a.json [b.json ...]: the tables of saved runs
+    for (const file of process.argv.slice(3)) {
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[]; seeds: number[]; epochs: number | null; ratings: number; echo: number };
+      for (const d of Array.from(new Set(saved.rows.map((r) => r.data)))) console.log(studyTable(saved.rows, d) + '\n');
+    }
+    return;
+  }
   await initBackend();
   const rows: Row[] = [];
   for (const name of DATA) {
@@ -108,6 +143,11 @@ async function main(): Promise<void> {
     const split: SplitOptions = { protocol: 'leave-last-k', k: K, step: 2, seed: 42 };
     const data = prepareForRun(ds, split, base.seqLen, { log: null });
     console.log(`\n${name}: ${data.counts.train} train, ${data.counts.val} val, ${data.counts.test} test targets; L=${base.seqLen}`);
+    // the rating baselines on the same split (history-aware ones included), for scale
+    for (const b of fitBaselines({ interactions: data.interactions, split: data.split, seed: 1, seqLen: base.seqLen })) {
+      console.log(`  baseline ${b.name.padEnd(16)}: val MAE ${f4(b.val.mae)} RMSE ${f4(b.val.rmse)} | test MAE ${f4(b.test.mae)} RMSE ${f4(b.test.rmse)}`);
+      rows.push({ data: name, variant: `baseline ${b.name}`, seed: 0, valMae: b.val.mae, valRmse: b.val.rmse, testMae: b.test.mae, testRmse: b.test.rmse, entropy: NaN, spread: NaN, bestEpoch: 0, seconds: b.fitSeconds });
+    }
     for (const v of VARIANTS) {
       for (const [label, scale] of [[v.name, undefined], [`${v.name} / mean`, 0]] as const) {
         for (const seed of SEEDS) {
@@ -124,17 +164,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log(`\n| ${name} variant | val MAE | val RMSE | gain from attention (val RMSE) | test MAE | test RMSE | target-row entropy | spread |`);
-    console.log('|---|---|---|---|---|---|---|---|');
-    for (const v of VARIANTS) {
-      const of = (label: string) => rows.filter((r) => r.data === name && r.variant === label);
-      const a = of(v.name);
-      const m = of(`${v.name} / mean`);
-      const gain = mean(m.map((r) => r.valRmse)) - mean(a.map((r) => r.valRmse));
-      for (const [label, rs] of [[v.name, a], [`${v.name} / mean`, m]] as const) {
-        console.log(`| ${label} | ${f4(mean(rs.map((r) => r.valMae)))} | ${f4(mean(rs.map((r) => r.valRmse)))} | ${label === v.name ? (gain >= 0 ? '+' : '') + f4(gain) : ''} | ${f4(mean(rs.map((r) => r.testMae)))} | ${f4(mean(rs.map((r) => r.testRmse)))} | ${f4(mean(rs.map((r) => r.entropy)))} | ${f4(mean(rs.map((r) => r.spread)))} |`);
-      }
-    }
+    console.log('\n' + studyTable(rows, name));
   }
   if (process.env.BENCH_OUT) writeJsonAtomic(process.env.BENCH_OUT, { seeds: SEEDS, epochs: EPOCHS ?? null, k: K, echo: ECHO, ratings: RATINGS, rows });
 }
