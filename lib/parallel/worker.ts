@@ -74,7 +74,12 @@ async function main(): Promise<void> {
     let loss = 0;
     let own: (tf.Tensor | undefined)[] = [];
     if (m.shard) {
-      ({ loss, grads: own } = shardGradients(model, trainable, m.shard, m.dropoutStep, exchange, m.seq, data.rank));
+      try {
+        ({ loss, grads: own } = shardGradients(model, trainable, m.shard, m.dropoutStep, exchange, m.seq, data.rank));
+      } catch (e) {
+        exchange.abandon(m.seq, data.rank); // the ranks waiting for this step stop at once (then the pool fails)
+        throw e;
+      }
     } else {
       exchange.publish(m.seq, data.rank, trainable.map(() => undefined));
     }
