@@ -67,8 +67,12 @@ async function main(): Promise<void> {
   let applyMs = 0;
   const spinMs = spinMsFor(data.ranks);
   let busy = Promise.resolve();
+  let lastSeq = 0;
   const onStep = (m: StepMessage) => {
     if (!optimizer) throw new Error('step before the optimizer message');
+    // the exchange's double-buffering holds only while each rank sees every step number in turn
+    if (m.seq !== lastSeq + 1) throw new Error(`step message ${m.seq} after step ${lastSeq}: the exchange needs consecutive steps`);
+    lastSeq = m.seq;
     const t0 = performance.now();
     const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
     let loss = 0;
