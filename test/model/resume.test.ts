@@ -57,27 +57,28 @@ function bytes(dir: string, file: string): Buffer {
 /**
  * The runs: killed after epoch `killAfter` (0-based), then resumed. At learning rate 0.003 every epoch improves;
  * at 0.1 epoch 2 does not (the kill falls between two bad epochs: the best weights come back from <dir>/best)
- * and epoch 3 ends the run by early stopping.
+ * and epoch 3 ends the run by early stopping. With 2 workers, resumed 2-worker training repeats 2-worker training.
  */
 const CASES = [
-  { lr: 0.003, epochs: 3, killAfter: 0, stops: false },
-  { lr: 0.1, epochs: 4, killAfter: 2, stops: true },
+  { lr: 0.003, epochs: 3, killAfter: 0, stops: false, workers: 1 },
+  { lr: 0.1, epochs: 4, killAfter: 2, stops: true, workers: 1 },
+  { lr: 0.003, epochs: 2, killAfter: 0, stops: false, workers: 2 }, // data-parallel: the workers get the exact powers too
 ];
 
 describe('resume', () => {
-  test.each(CASES)('lr $lr: killed after epoch $killAfter and resumed == uninterrupted, bit for bit', async ({ lr, epochs, killAfter, stops }) => {
-    const fullDir = path.join(tmpRoot, `full-${lr}`);
+  test.each(CASES)('lr $lr, $workers worker(s): killed after epoch $killAfter and resumed == uninterrupted, bit for bit', async ({ lr, epochs, killAfter, stops, workers }) => {
+    const fullDir = path.join(tmpRoot, `full-${lr}-${workers}`);
     const full = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    const rFull = await train(opts(full, { checkpointDir: fullDir }));
+    const rFull = await train(opts(full, { checkpointDir: fullDir, workers }));
     expect(rFull.stoppedEarly).toBe(stops);
     expect(rFull.history.map((h) => h.steps)).toEqual(rFull.history.map(() => Math.ceil(TRAIN_ROWS / BATCH)));
-    const partDir = path.join(tmpRoot, `part-${lr}`);
+    const partDir = path.join(tmpRoot, `part-${lr}-${workers}`);
     const first = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    await expect(train(opts(first, { checkpointDir: partDir, onEpoch: (e) => { if (e.epoch === killAfter) throw new Error('killed'); } })))
+    await expect(train(opts(first, { checkpointDir: partDir, workers, onEpoch: (e) => { if (e.epoch === killAfter) throw new Error('killed'); } })))
       .rejects.toThrow('killed');
     first.net.dispose();
     const second = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    const r = await train(opts(second, { checkpointDir: partDir, resume: true }));
+    const r = await train(opts(second, { checkpointDir: partDir, workers, resume: true }));
     expect(r.resumedAtEpoch).toBe(killAfter + 1);
     // exact equality: the same losses, metrics and early-stopping state
     expect(r.history.map((h) => [h.trainLoss, h.val, h.best])).toEqual(rFull.history.map((h) => [h.trainLoss, h.val, h.best]));
