@@ -49,6 +49,37 @@ export interface SaveCheckpointOptions {
   optimizer?: tf.Optimizer;
 }
 
+/** Adam's running products beta1^t and beta2^t, as the optimizer holds them (float32 values). */
+export interface AdamPowers {
+  accBeta1: number;
+  accBeta2: number;
+}
+
+interface AdamLike {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+/**
+ * An Adam optimizer's accumulated beta powers, read exactly (undefined for optimizers without them). They are
+ * products accumulated step by step; tfjs's setWeights recomputes them as pow(beta, t + 1), which differs in the
+ * last bits, so checkpoints and data-parallel workers copy them.
+ */
+export function adamPowers(optimizer: tf.Optimizer): AdamPowers | undefined {
+  const adam = optimizer as unknown as AdamLike;
+  if (!adam.accBeta1 || !adam.accBeta2) return undefined;
+  return { accBeta1: adam.accBeta1.dataSync()[0], accBeta2: adam.accBeta2.dataSync()[0] };
+}
+
+/** Set an Adam optimizer's accumulated beta powers (after setWeights, which recomputes them); no-op for others. */
+export function setAdamPowers(optimizer: tf.Optimizer, p: Partial<AdamPowers>): void {
+  const adam = optimizer as unknown as AdamLike;
+  tf.tidy(() => {
+    if (adam.accBeta1 && p.accBeta1 !== undefined) adam.accBeta1.assign(tf.scalar(p.accBeta1, 'float32'));
+    if (adam.accBeta2 && p.accBeta2 !== undefined) adam.accBeta2.assign(tf.scalar(p.accBeta2, 'float32'));
+  });
+}
+
 function joinWeightData(w: tf.io.WeightData | undefined): ArrayBuffer {
   if (!w) return new ArrayBuffer(0);
   return Array.isArray(w) ? tf.io.CompositeArrayBuffer.join(w) : w;
@@ -71,18 +102,18 @@ export async function modelArtifacts(net: tf.LayersModel): Promise<{ topology: u
  */
 export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Promise<void> {
   const art = await modelArtifacts(o.model.net);
-  let opt: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } | undefined;
+  let opt: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer; powers?: AdamPowers } | undefined;
   if (o.optimizer) {
     const named = await o.optimizer.getWeights();
     const enc = await tf.io.encodeWeights(named);
-    opt = { specs: enc.specs, data: joinWeightData(enc.data) };
+    opt = { specs: enc.specs, data: joinWeightData(enc.data), powers: adamPowers(o.optimizer) };
   }
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(tmp, { recursive: true });
   writeJsonAtomic(path.join(tmp, 'model.json'), { modelTopology: art.topology, weightsManifest: [{ paths: ['weights.bin'], weights: art.specs }] });
   writeFileAtomic(path.join(tmp, 'weights.bin'), new Uint8Array(art.data));
   if (opt) {
-    writeJsonAtomic(path.join(tmp, 'optimizer.json'), { weights: opt.specs });
+    writeJsonAtomic(path.join(tmp, 'optimizer.json'), { weights: opt.specs, ...opt.powers }); // float32 powers: exact in JSON
     writeFileAtomic(path.join(tmp, 'optimizer.bin'), new Uint8Array(opt.data));
   }
   const meta: CheckpointMeta = {
@@ -162,14 +193,29 @@ export function restoreWeights(model: BstModel, dir: string): CheckpointMeta {
   return readJson<CheckpointMeta>(path.join(found, 'meta.json'));
 }
 
-/** Restore the optimizer slots (Adam moments / Adagrad accumulators, step count) saved with a checkpoint. */
+/**
+ * Restore the optimizer slots (Adam moments / Adagrad accumulators, step count) saved with a checkpoint, and
+ * Adam's accumulated beta powers exactly (checkpoints written before they were saved: recomputed by setWeights,
+ * close to but not bit-identical with an uninterrupted run).
+ */
 export async function restoreOptimizer(optimizer: tf.Optimizer, dir: string): Promise<boolean> {
   const found = findCheckpoint(dir);
   if (!found || !fs.existsSync(path.join(found, 'optimizer.json'))) return false;
   const w = readWeights(found, 'optimizer.json', 'optimizer.bin', 'weights');
+  const saved = readJson<Partial<Record<keyof AdamPowers, unknown>>>(path.join(found, 'optimizer.json'));
+  const powers: Partial<AdamPowers> = {};
+  for (const key of ['accBeta1', 'accBeta2'] as const) {
+    const v = saved[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+      throw new TrainingError(`${path.join(found, 'optimizer.json')}: ${key} must be a number in (0, 1], got ${JSON.stringify(v)}`);
+    }
+    powers[key] = v;
+  }
   const map = tf.io.decodeWeights(w.data, w.specs);
   const list = w.specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
   await optimizer.setWeights(list);
   tf.dispose(list.map((x) => x.tensor));
+  setAdamPowers(optimizer, powers);
   return true;
 }

@@ -9,12 +9,8 @@ import { BstModel } from '../model/build';
 import { lossFunction, setDropoutStep } from '../model/loss';
 import { ConfigError } from '../util/errors';
 import { FusedAdamOptimizer } from '../kernels/fused';
+import { adamPowers, setAdamPowers } from '../model/checkpoint';
 import { ExchangeBuffers, OptimizerSpec, readNow } from './protocol';
-
-interface AdamLike {
-  accBeta1?: tf.Variable;
-  accBeta2?: tf.Variable;
-}
 
 /** What a worker needs to rebuild `optimizer` exactly: its registered class, config and state. */
 export async function optimizerSpec(optimizer: tf.Optimizer): Promise<OptimizerSpec> {
@@ -26,14 +22,7 @@ export async function optimizerSpec(optimizer: tf.Optimizer): Promise<OptimizerS
   }
   const named = await optimizer.getWeights();
   const state = named.map((w) => ({ name: w.name, shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync() as Float32Array) }));
-  const adam = optimizer as unknown as AdamLike;
-  return {
-    className,
-    config: optimizer.getConfig(),
-    state,
-    accBeta1: adam.accBeta1 ? adam.accBeta1.dataSync()[0] : undefined,
-    accBeta2: adam.accBeta2 ? adam.accBeta2.dataSync()[0] : undefined,
-  };
+  return { className, config: optimizer.getConfig(), state, ...adamPowers(optimizer) };
 }
 
 /** The optimizer a spec describes, with its state (in a worker). */
@@ -45,11 +34,7 @@ export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer>
   if (spec.state.length) {
     await optimizer.setWeights(spec.state.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, 'float32') })));
   }
-  const adam = optimizer as unknown as AdamLike;
-  tf.tidy(() => {
-    if (adam.accBeta1 && spec.accBeta1 !== undefined) adam.accBeta1.assign(tf.scalar(spec.accBeta1));
-    if (adam.accBeta2 && spec.accBeta2 !== undefined) adam.accBeta2.assign(tf.scalar(spec.accBeta2));
-  });
+  setAdamPowers(optimizer, spec);
   return optimizer;
 }
 

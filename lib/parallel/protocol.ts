@@ -44,7 +44,7 @@ export interface TrainWorkerData {
   gradLayout: WeightLayout;
   /** per (parity, rank, trainable weight): 1 when that rank wrote a gradient for it */
   has: SharedArrayBuffer;
-  /** Int32 per rank: the step sequence number whose gradients it has written (-seq: the step was abandoned); then a close flag */
+  /** Int32 per (parity, rank): the step sequence number whose gradients it has written (-seq: abandoned); then a close flag */
   control: SharedArrayBuffer;
   /** indices into model.net.weights of the trainable weights */
   trainableIndex: number[];
@@ -97,6 +97,14 @@ export interface GradsReply {
 /**
  * The shared buffers of the gradient exchange, as views. Step `seq` uses parity seq % 2: a rank may start
  * writing step seq + 1 while a slower rank still reads step seq.
+ *
+ * The announcements are double-buffered the same way: rank r announces step seq in its control slot of parity
+ * seq % 2 (seq: published, -seq: abandoned). A rank is never more than one step ahead of a rank still waiting
+ * (a worker replies to step seq before it waits for seq, and the main thread starts step seq + 2 only after
+ * every worker replied to seq + 1, which each does after it finished seq), so the slot a waiter reads is not
+ * written again until the waiter is done with it: the waiter sees seq or -seq, whatever the interleaving. (One
+ * slot per rank, as before, let the main thread overwrite seq with seq + 1 before a descheduled worker had
+ * read it, and the worker then waited for seq forever.)
  */
 export class ExchangeBuffers {
   private readonly control: Int32Array;
@@ -114,7 +122,7 @@ export class ExchangeBuffers {
     return {
       grads: new SharedArrayBuffer(2 * ranks * layout.total * 4),
       has: new SharedArrayBuffer(2 * ranks * layout.shapes.length * 4),
-      control: new SharedArrayBuffer((ranks + 1) * 4),
+      control: new SharedArrayBuffer((2 * ranks + 1) * 4), // (parity, rank) slots, then the close flag
     };
   }
 
@@ -123,6 +131,11 @@ export class ExchangeBuffers {
     const off = this.layout.offsets[i];
     const end = i + 1 < this.layout.offsets.length ? this.layout.offsets[i + 1] : this.layout.total;
     return this.flat(seq, rank).subarray(off, end);
+  }
+
+  /** Index in `control` of rank r's announcement slot for step seq. */
+  private slot(seq: number, rank: number): number {
+    return (seq % 2) * this.ranks + rank;
   }
 
   private hasIndex(seq: number, rank: number, i: number): number {
@@ -136,24 +149,36 @@ export class ExchangeBuffers {
       else this.grad(seq, rank, i).fill(0); // contributes nothing to the average
       this.hasFlags[this.hasIndex(seq, rank, i)] = g ? 1 : 0;
     });
-    Atomics.store(this.control, rank, seq);
-    Atomics.notify(this.control, rank);
+    this.announce(seq, rank, seq);
   }
 
   /** Announce that step seq was abandoned by this rank (nobody applies it). */
   abandon(seq: number, rank: number): void {
-    Atomics.store(this.control, rank, -seq);
-    Atomics.notify(this.control, rank);
+    this.announce(seq, rank, -seq);
+  }
+
+  private announce(seq: number, rank: number, value: number): void {
+    if (!(Number.isInteger(seq) && seq >= 1)) throw new RangeError(`ExchangeBuffers: step sequence numbers start at 1, got ${seq}`);
+    const at = this.slot(seq, rank);
+    Atomics.store(this.control, at, value);
+    Atomics.notify(this.control, at);
+  }
+
+  /** The announcement of every rank for step seq's parity (seq, -seq, or an older step's): for diagnostics. */
+  announced(seq: number): number[] {
+    return Array.from({ length: this.ranks }, (_, r) => Atomics.load(this.control, this.slot(seq, r)));
   }
 
   /** Ask every waiting rank to stop. */
   close(): void {
-    Atomics.store(this.control, this.ranks, 1);
-    for (let r = 0; r <= this.ranks; r++) Atomics.notify(this.control, r);
+    const flag = this.control.length - 1;
+    Atomics.store(this.control, flag, 1);
+    for (let i = 0; i <= flag; i++) Atomics.notify(this.control, i);
   }
 
+  /** Whether close() was called (by any thread). */
   get closed(): boolean {
-    return Atomics.load(this.control, this.ranks) === 1;
+    return Atomics.load(this.control, this.control.length - 1) === 1;
   }
 
   /**
@@ -161,7 +186,8 @@ export class ExchangeBuffers {
    * 'timeout' after `timeoutMs`. It polls for the first `spinMs` before sleeping in Atomics.wait: waking a
    * sleeping thread costs 1-2.5 ms on this kind of virtual machine (the idle vCPU must be rescheduled), about
    * a tenth of a step, while the ranks usually finish within a millisecond of each other. The main thread
-   * passes sleep = false (it must not block its event loop): it only polls, up to timeoutMs.
+   * passes sleep = false (it must not block its event loop): it only polls, up to timeoutMs. It sleeps on the
+   * value it last read, so an announcement between that read and the sleep ends the sleep at once.
    */
   waitAll(seq: number, o: { spinMs?: number; timeoutMs?: number; sleep?: boolean } = {}): 'ready' | 'abandoned' | 'closed' | 'timeout' {
     const spinMs = o.spinMs ?? spinMsFor(this.ranks);
@@ -169,15 +195,16 @@ export class ExchangeBuffers {
     const sleep = o.sleep ?? true;
     const t0 = performance.now();
     for (let r = 0; r < this.ranks; r++) {
+      const at = this.slot(seq, r);
       for (let polls = 0; ; polls++) {
-        const v = Atomics.load(this.control, r);
+        const v = Atomics.load(this.control, at);
         if (v === seq) break;
         if (v === -seq) return 'abandoned';
         if (this.closed) return 'closed';
         if ((polls & 63) !== 63) continue;
         const waited = performance.now() - t0;
         if (waited >= timeoutMs) return 'timeout';
-        if (sleep && waited >= spinMs) Atomics.wait(this.control, r, v, Math.min(50, timeoutMs - waited));
+        if (sleep && waited >= spinMs) Atomics.wait(this.control, at, v, Math.min(50, timeoutMs - waited));
       }
     }
     return 'ready';

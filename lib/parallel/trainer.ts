@@ -128,7 +128,7 @@ export class DataParallelTrainer {
   async step(optimizer: tf.Optimizer, samples: Samples, step: number): Promise<number> {
     await this.bind(optimizer);
     const W = this.workers;
-    const seq = ++this.seq;
+    const seq = this.seq + 1; // taken below, once every worker is sent it
     const sizes = shardSizes(samples.n, W);
     const shardWeights = Array.from({ length: W }, (_, k) => (k < sizes.length ? sizes[k] / samples.n : 0));
     const check = this.checkEvery > 0 && (seq - 1) % this.checkEvery === 0;
@@ -136,14 +136,25 @@ export class DataParallelTrainer {
     let t0 = performance.now();
     const lap = (k: 'publish' | 'main' | 'wait' | 'apply') => { const now = performance.now(); t[k] += now - t0; t0 = now; };
     const mainChecksum = check ? checksumOf(this.weightVars.map((v) => v.dataSync() as Float32Array)) : 0;
-    // 1. Shards 1.. go to the workers (a rank past the last shard gets none and only applies the average).
-    const replies: Promise<GradsReply>[] = [];
+    // 1. Shards 1.. go to the workers (a rank past the last shard gets none and only applies the average). Every
+    //    message is built before any is sent, so each worker sees every step number in turn, and the main thread
+    //    publishes or abandons each: the exchange's double-buffering relies on it (see ExchangeBuffers).
+    const msgs: StepMessage[] = [];
     let start = sizes[0] ?? 0;
     for (let k = 1; k < W; k++) {
       const shard = k < sizes.length ? sliceRows(samples, start, start + sizes[k]) : null;
       if (shard) start += sizes[k];
-      const msg: StepMessage = { type: 'step', seq, dropoutStep: step * W + k, shard, shardWeights, check };
-      replies.push(this.pool.request(k - 1, msg, shard ? samplesBuffers(shard) : []) as Promise<unknown> as Promise<GradsReply>);
+      msgs.push({ type: 'step', seq, dropoutStep: step * W + k, shard, shardWeights, check });
+    }
+    this.seq = seq;
+    const replies: Promise<GradsReply>[] = [];
+    try {
+      msgs.forEach((msg, k) => {
+        replies.push(this.pool.request(k, msg, msg.shard ? samplesBuffers(msg.shard) : []) as Promise<unknown> as Promise<GradsReply>);
+      });
+    } catch (e) {
+      await this.close(); // some workers have step seq and others not: no later step could be exchanged safely
+      throw e;
     }
     lap('publish');
     // 2. Shard 0 here, written to the exchange. If it fails, the step is abandoned on every rank.

@@ -67,14 +67,23 @@ async function main(): Promise<void> {
   let applyMs = 0;
   const spinMs = spinMsFor(data.ranks);
   let busy = Promise.resolve();
+  let lastSeq = 0;
   const onStep = (m: StepMessage) => {
     if (!optimizer) throw new Error('step before the optimizer message');
+    // the exchange's double-buffering holds only while each rank sees every step number in turn
+    if (m.seq !== lastSeq + 1) throw new Error(`step message ${m.seq} after step ${lastSeq}: the exchange needs consecutive steps`);
+    lastSeq = m.seq;
     const t0 = performance.now();
     const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
     let loss = 0;
     let own: (tf.Tensor | undefined)[] = [];
     if (m.shard) {
-      ({ loss, grads: own } = shardGradients(model, trainable, m.shard, m.dropoutStep, exchange, m.seq, data.rank));
+      try {
+        ({ loss, grads: own } = shardGradients(model, trainable, m.shard, m.dropoutStep, exchange, m.seq, data.rank));
+      } catch (e) {
+        exchange.abandon(m.seq, data.rank); // the ranks waiting for this step stop at once (then the pool fails)
+        throw e;
+      }
     } else {
       exchange.publish(m.seq, data.rank, trainable.map(() => undefined));
     }

@@ -142,7 +142,7 @@ describe('DataParallelTrainer', () => {
     }
   });
 
-  test('workers take over the optimizer state of earlier steps; a failed main shard abandons the step everywhere', async () => {
+  test('workers take over the optimizer state of earlier steps; a failed main shard abandons the step everywhere; a refused batch takes no step', async () => {
     const a = buildBst(cfg(), sizes), b = buildBst(cfg(), sizes);
     const oa = makeOptimizer(a.config), ob = makeOptimizer(b.config);
     const batches = [9, 12].map((n, i) => syntheticSamples({ n, seqLen: 5, sizes, seed: 70 + i }));
@@ -161,6 +161,10 @@ describe('DataParallelTrainer', () => {
         if (s === 3) {
           // the main thread's shard fails: nobody applies the step, and the next steps still agree
           await expect(p.step(ob, bad, s)).rejects.toThrow(/outside vocabulary/);
+        }
+        if (s === 4) {
+          // a batch refused before any worker is sent it takes no step number (the workers need them in turn)
+          await expect(p.step(ob, { ...batches[0], n: -1 }, s)).rejects.toThrow(/shardSizes: n must be an integer >= 0, got -1/);
         }
         setDropoutStep(a, s);
         const la = trainStep(a, oa, batches[s % 2]);
