@@ -2,3 +2,5 @@
 export * from './metrics';
 export * from './baselines';
 export * from './ranking';
+export * from './next-item';
+export * from './next-item-baselines';
