@@ -40,7 +40,7 @@ function normalVar(rng: Rng, shape: number[], std: number, name: string): tf.Var
   const n = shape.reduce((a, b) => a * b, 1);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
-  return tf.variable(tf.tensor(v, shape), true, name);
+  return tf.tidy(() => tf.variable(tf.tensor(v, shape), true, name));
 }
 
 /** A new model with seeded Xavier-normal weights; numItems comes from the split (catalogue incl. index 0). */
@@ -49,8 +49,8 @@ export function createSeqRec(config: SeqRecConfig, numItems: number): SeqRecMode
   const rng = new Rng(config.seed);
   const uid = `seqrec${Math.floor(rng.next() * 1e9)}`;
   const xavier = (a: number, b: number) => Math.sqrt(2 / (a + b));
-  const ones = (name: string) => tf.variable(tf.ones([D]), true, `${uid}/${name}`);
-  const zeros = (name: string) => tf.variable(tf.zeros([D]), true, `${uid}/${name}`);
+  const ones = (name: string) => tf.tidy(() => tf.variable(tf.ones([D]), true, `${uid}/${name}`));
+  const zeros = (name: string) => tf.tidy(() => tf.variable(tf.zeros([D]), true, `${uid}/${name}`));
   const square = (name: string) => normalVar(rng, [D, D], xavier(D, D), `${uid}/${name}`);
   const itemEmb = normalVar(rng, [numItems, D], xavier(numItems, D), `${uid}/itemEmb`);
   const posEmb = normalVar(rng, [L, D], xavier(L, D), `${uid}/posEmb`);

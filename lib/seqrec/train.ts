@@ -52,7 +52,8 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): t
     return {
       value: tf.neg(tf.mean(tf.log(tf.maximum(picked, 1e-30)))) as tf.Scalar,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), V, 1, 0, 'float32'); // [N, V]
+        // int32 one-hot then cast: tfjs-backend-wasm's OneHot with dtype 'float32' returns all zeros
+        const oneHot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), V), 'float32'); // [N, V]
         return tf.mul(tf.sub(saved[0], oneHot), tf.div(dy, N)); // [N, V]
       },
     };
