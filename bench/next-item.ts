@@ -12,7 +12,8 @@
  * numbers are noisy (one test user = 0.011 HR).
  *
  * Environment: SEQREC_EPOCHS (default 200), SEQREC_SECONDS (training budget per model, default 0 = none),
- * SEQREC_WINDOWS ('last' | 'all', default 'last'), SEQREC_PATIENCE (default 20), SEQREC_SKIP=1 (baselines
+ * SEQREC_WINDOWS ('last' | 'all', default 'last'), SEQREC_PATIENCE (default 20), SEQREC_LR (default
+ * 1e-3), SEQREC_SEED (default 0), SEQREC_SKIP=1 (baselines
  * only), SEQREC_RETRAIN=0 (global protocol: test the validation-trained model instead of retraining on all
  * events before the test cut for the best epoch count), BST_DATA_DIR (folder holding ml-100k).
  */
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
     maxSeconds: Number(env.SEQREC_SECONDS ?? 0),
     windows: (env.SEQREC_WINDOWS ?? 'last') as SeqRecConfig['windows'],
     patience: Number(env.SEQREC_PATIENCE ?? 20),
+    learningRate: Number(env.SEQREC_LR ?? 1e-3),
+    seed: Number(env.SEQREC_SEED ?? 0),
   });
   const log = (s: string) => console.log(s);
   log(`SASRec config: ${JSON.stringify(config)}`);

@@ -43,11 +43,14 @@ function normalVar(rng: Rng, shape: number[], std: number, name: string): tf.Var
   return tf.tidy(() => tf.variable(tf.tensor(v, shape), true, name));
 }
 
+/** models created so far: makes variable names unique when two models share a seed */
+let created = 0;
+
 /** A new model with seeded Xavier-normal weights; numItems comes from the split (catalogue incl. index 0). */
 export function createSeqRec(config: SeqRecConfig, numItems: number): SeqRecModel {
   const { dim: D, maxLen: L } = config;
   const rng = new Rng(config.seed);
-  const uid = `seqrec${Math.floor(rng.next() * 1e9)}`;
+  const uid = `seqrec${created++}_${config.seed}`;
   const xavier = (a: number, b: number) => Math.sqrt(2 / (a + b));
   const ones = (name: string) => tf.tidy(() => tf.variable(tf.ones([D]), true, `${uid}/${name}`));
   const zeros = (name: string) => tf.tidy(() => tf.variable(tf.zeros([D]), true, `${uid}/${name}`));
