@@ -62,6 +62,9 @@ test('attention is causal: a later item does not change earlier hidden states; p
   const direct = tf.tidy(() => tf.matMul(tf.tensor2d([a[5]]), tf.transpose(m.itemEmb)).dataSync());
   for (let j = 1; j < 12; j++) expect(s[j]).toBeCloseTo(direct[j], 4);
   expect(s[0]).toBeLessThan(-1e8); // padding is never recommended
+  const again = createSeqRec(m.config, 12); // a second model with the same seed (e.g. retraining) must not collide
+  expect(again.itemEmb.arraySync()).toEqual(m.itemEmb.arraySync());
+  disposeSeqRec(again);
   disposeSeqRec(m);
 });
 
