@@ -13,7 +13,7 @@
  *
  * Environment: SEQREC_EPOCHS (default 200), SEQREC_SECONDS (training budget per model, default 0 = none),
  * SEQREC_WINDOWS ('last' | 'all', default 'last'), SEQREC_PATIENCE (default 20), SEQREC_LR (default
- * 1e-3), SEQREC_SEED (default 0), SEQREC_SKIP=1 (baselines
+ * 1e-3), SEQREC_SEED (default 0), SEQREC_DROPOUT (default 0.2), SEQREC_SKIP=1 (baselines
  * only), SEQREC_RETRAIN=0 (global protocol: test the validation-trained model instead of retraining on all
  * events before the test cut for the best epoch count), BST_DATA_DIR (folder holding ml-100k).
  */
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     patience: Number(env.SEQREC_PATIENCE ?? 20),
     learningRate: Number(env.SEQREC_LR ?? 1e-3),
     seed: Number(env.SEQREC_SEED ?? 0),
+    dropout: Number(env.SEQREC_DROPOUT ?? 0.2),
   });
   const log = (s: string) => console.log(s);
   log(`SASRec config: ${JSON.stringify(config)}`);
