@@ -20,3 +20,4 @@ export * from './recommend/index';
 export * from './experiment';
 export * from './benchmark';
 export * from './tune';
+export * from './seqrec/index';

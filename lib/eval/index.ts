@@ -3,3 +3,5 @@ export * from './metrics';
 export * from './baselines';
 export * from './ranking';
 export * from './history-baselines';
+export * from './next-item';
+export * from './next-item-baselines';
