@@ -256,7 +256,8 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
         }
         let m: number;
         let r: number;
-        if (rule && (j === ruleAt || j === ruleAt + 1)) {
+        const planted = rule !== undefined && ruleAt >= 0 && (j === ruleAt || j === ruleAt + 1); // (ruleAt -1: no pair; j = 0 is then not B)
+        if (planted && rule) {
           m = (j === ruleAt ? rule.ifMovie : rule.thenMovie) - 1;
           r = ruleRating;
         } else {
@@ -272,7 +273,7 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
         }
         recent = 0.7 * recent + 0.3 * r;
         const gapKind = rng.next();
-        if (gapKind < 0.05 && !(rule && (j === ruleAt || j === ruleAt + 1))) {
+        if (gapKind < 0.05 && !planted) {
           // same second: a tie broken by movieId (never at a planted A or B: B must directly follow A)
         } else if (gapKind < 0.85) t += 1 + Math.floor(Math.exp(3.5 + 1.2 * rng.normal()));
         else t += Math.floor(Math.exp(11 + 1.5 * rng.normal()));
