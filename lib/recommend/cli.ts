@@ -93,7 +93,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'seq-len': { type: 'int', help: 'sequence length L (history L-1 + target); default from the config' },
   set: { type: 'string', help: 'config overrides, e.g. "embedDim=32,numHeads=2,mlpUnits=512/256"' },
   tuned: { type: 'boolean', help: 'start from lib/model/tuned-config.json (then --set, --seq-len, --epochs)', default: true },
-  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_SPLIT.k },
+  // 1, not the rating commands' 5: ranking is measured leave-one-out (each user's last movie), as in SASRec and lib/eval/next-item
+  k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation (default 1: the leave-one-out ranking protocol; the rating commands use 5)', default: DEFAULT_SPLIT.k },
   seed: { type: 'int', help: 'seed of the split, negatives, batch order and weights', default: DEFAULT_SPLIT.seed },
   'max-users': { type: 'int', help: 'train on the first N users only (quick runs); default all' },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
