@@ -7,26 +7,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic, loadMovieLens } from '../../lib/data';
-import { main, registerCommand } from '../../lib/cli';
+import { registerCommand } from '../../lib/cli';
+import { captureCli } from './helpers';
 import { runExperiment } from '../../lib/experiment';
 import { describeError, EXIT, MAX_MESSAGE_CHARS } from '../../lib/util/error-message';
 import { UsageError } from '../../lib/util/args';
 import { DataError } from '../../lib/util/errors';
 
 let tmp: string;
-let err: string[] = [];
-
-async function run(argv: string[]): Promise<number> {
-  err = [];
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return await main(argv);
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const { run, err } = captureCli();
 
 let thrown: unknown;
 beforeAll(() => {

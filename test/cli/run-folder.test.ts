@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../lib/cli';
+import { captureCli } from './helpers';
 import { generateSynthetic, loadMovieLens } from '../../lib/data';
 import { loadRun, runExperiment } from '../../lib/experiment';
 import { checkSameRun } from '../../lib/run-folder';
@@ -18,21 +18,7 @@ const DATA = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST
   : path.resolve(__dirname, '../../../shared/data');
 
 let tmp: string;
-let out: string[] = [];
-let err: string[] = [];
-
-async function run(argv: string[]): Promise<number> {
-  out = [];
-  err = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return await main(argv);
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const { run, out, err } = captureCli();
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-runs-'));

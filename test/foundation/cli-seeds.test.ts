@@ -7,26 +7,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic } from '../../lib/data';
-import { main } from '../../lib/cli';
+import { captureCli } from '../cli/helpers';
 import { tunedBstConfig } from '../../lib/benchmark';
 import { defaultConfig } from '../../lib/model';
 
 let tmp: string;
-let out: string[] = [];
-let err: string[] = [];
-
-async function run(argv: string[]): Promise<number> {
-  out = [];
-  err = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    return await main(argv);
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const { run, out, err } = captureCli();
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-cli-seeds-'));
