@@ -44,7 +44,9 @@ test('untrained tuned model on real ml-100k validation: head torch-uniform (defa
     const torch = untrainedSd({ seed });
     const glorot = untrainedSd({ seed, headInit: 'glorot-uniform' });
     expect(torch).toBeLessThan(0.15);
-    expect(glorot).toBeGreaterThan(0.3);
+    // glorot's spread depends on the head's widths (0.48-0.61 for the first tuned config, 0.29 for the current
+    // one); what matters is that it is several times the torch-uniform head's (so this test can fail)
+    expect(glorot).toBeGreaterThan(Math.max(0.2, 3 * torch));
   }
 });
 
