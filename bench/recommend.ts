@@ -21,7 +21,7 @@
  *   BENCH_POOLS=100,300,500 BENCH_RETRIEVALS=popularity,mixed ...   # agreement grid
  *   BENCH_EPOCHS=2 BENCH_NEGATIVES=1 BENCH_MAX_USERS=300 ...   # training epochs, like-head negatives, users evaluated
  *   BENCH_LATENCY_VARIANTS="tuned;lean:ffnMult=1,mlpUnits=128/64" ...
- *   BST_DATA_DIR=/work/shared/data (parent of ml-100k; default <project>/data, then ../shared/data)
+ *   BST_DATA_DIR=../shared/data (parent of ml-100k; default <project>/data, then ../shared/data)
  */
 import * as fs from 'fs';
 import * as os from 'os';

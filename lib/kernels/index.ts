@@ -1,5 +1,5 @@
 /**
- * Kernel fixes for tfjs 4.22's wasm and cpu backends (see /work/shared/docs/TOOLCHAIN.md and bench/kernels.ts):
+ * Kernel fixes for tfjs 4.22's wasm and cpu backends (see ../shared/docs/TOOLCHAIN.md beside the checkout, and bench/kernels.ts):
  *
  * - `wasm:UnsortedSegmentSum`: wasm has no such kernel, so the gradient of `tf.gather` (every embedding) throws.
  * - `wasm:BatchMatMul-transpose`: transposed non-batched matmuls are 5-20x slower than plain ones on wasm;
