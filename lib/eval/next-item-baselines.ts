@@ -7,10 +7,15 @@ import { NextItemScorer, SequenceSet, itemCounts } from './next-item';
 
 /** The same scores for every input: training events per item. */
 export function popularityNextItem(fit: SequenceSet, numItems: number): NextItemScorer {
-  const counts = Float32Array.from(itemCounts(fit, numItems));
+  return sameForEveryInput(Float32Array.from(itemCounts(fit, numItems)));
+}
+
+/** A scorer that gives every input the same `scores` [numItems] (the popularity baselines). */
+function sameForEveryInput(scores: Float32Array): NextItemScorer {
+  const numItems = scores.length;
   return (inputs) => {
     const out = new Float32Array(inputs.length * numItems);
-    for (let r = 0; r < inputs.length; r++) out.set(counts, r * numItems);
+    for (let r = 0; r < inputs.length; r++) out.set(scores, r * numItems);
     return out;
   };
 }
@@ -40,11 +45,7 @@ export function recentPopularityNextItem(fit: SequenceSet, numItems: number, o: 
   });
   const scores = new Float32Array(numItems);
   for (let j = 0; j < numItems; j++) scores[j] = s[j] + all[j] / (maxAll + 1);
-  return (inputs) => {
-    const out = new Float32Array(inputs.length * numItems);
-    for (let r = 0; r < inputs.length; r++) out.set(scores, r * numItems);
-    return out;
-  };
+  return sameForEveryInput(scores);
 }
 
 /** Item-to-item cosine similarities, kept as each item's top neighbours. */
