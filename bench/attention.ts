@@ -24,11 +24,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as aq from 'arquero';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/kernels/backend';
 import { Dataset, generateSynthetic, loadMovieLens } from '../lib/data/index';
 import { attentionSummary, BstConfig, parseOverrides, resolveConfig } from '../lib/model/index';
-import { prepareForRun, runExperiment, SplitOptions } from '../lib/experiment';
-import { tunedBstConfig } from '../lib/benchmark';
+import { prepareForRun, runExperiment, SplitOptions } from '../lib/app/experiment';
+import { tunedBstConfig } from '../lib/app/benchmark';
 import { writeJsonAtomic } from '../lib/util/files';
 import { fitBaselines } from '../lib/eval/index';
 

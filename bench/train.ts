@@ -39,9 +39,10 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installKernelFixes, installNativeKernels, relaxedSimdSupported, uninstallNativeKernels } from '../lib/kernels';
-import { buildBst, BstConfig, makeOptimizer, syntheticSamples, trainStep, forward } from '../lib/model';
+import { buildBst, BstConfig, syntheticSamples, forward } from '../lib/model';
+import { makeOptimizer, trainStep } from '../lib/train';
 import { FeatureSizes, Samples } from '../lib/data/types';
-import { DataParallelTrainer } from '../lib/parallel';
+import { DataParallelTrainer } from '../lib/train/parallel';
 
 /** ML-1M-like vocabularies (counts + 1 padding slot). */
 const ML1M_SIZES: FeatureSizes = {

@@ -9,7 +9,7 @@ process.on('uncaughtException', (e) => {
   if (verbose && e && e.stack) console.error(e.stack);
   process.exit(70);
 });
-require('../lib/cli')
+require('../lib/app/cli')
   .main(process.argv.slice(2))
   .then(
     (code) => {

@@ -13,7 +13,7 @@
 import type { Interactions } from '../data/types';
 import { ConfigError, TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
-import { RatingMetrics, ratingMetrics } from './metrics';
+import { RatingMetrics, ratingMetrics } from '../model/rating-metrics';
 
 /** Parallel arrays of (user, item, rating) triples. */
 export interface RatingData {

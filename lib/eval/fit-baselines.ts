@@ -8,7 +8,7 @@ import { defaultConfig } from '../model/config';
 import { ConfigError } from '../util/errors';
 import { BiasedMF, BiasedMFOptions, evaluateModel, gatherRatings, GlobalMean, tuneOnValidation, Tuned, UserItemBias } from './baselines';
 import { HistoryBlend, ITEM_KNN_MAX_ITEMS, ItemKnn } from './history-baselines';
-import { MeanStd, RatingMetrics, summariseSeeds } from './metrics';
+import { MeanStd, RatingMetrics, summariseSeeds } from '../model/rating-metrics';
 
 /** Hyperparameter grids of `fitBaselines`. */
 export interface BaselineGrid {

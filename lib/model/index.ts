@@ -9,4 +9,4 @@ export * from './attention-stats';
 export * from './testing';
 export * from './progress';
 export * from './checkpoint';
-export * from './train';
+export * from './rating-metrics';

@@ -1,5 +1,5 @@
 /** Evaluation metrics, each named for exactly what it computes. */
-import { aucLiked, mae, mse, rmse, within } from '../eval/metrics';
+import { aucLiked, mae, mse, rmse, within } from './rating-metrics';
 
 /** Regression metrics of predictions against targets. */
 export interface RegressionMetrics {

@@ -2,10 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildBst, predict, train, loadCheckpoint, syntheticSamples, tinySizes, chunkSamples, takeSamples, evaluate,
-  TrainOptions, BstModel, BstConfig, readHistory,
-} from '../../lib/model';
+import { buildBst, predict, loadCheckpoint, syntheticSamples, tinySizes, chunkSamples, takeSamples, evaluate, BstModel, BstConfig } from '../../lib/model';
+import { train, TrainOptions, readHistory } from '../../lib/train';
 import { TrainingError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
 import { Samples } from '../../lib/data/types';

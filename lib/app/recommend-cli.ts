@@ -11,17 +11,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
+import { initBackend } from '../kernels/backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
-import { DEFAULT_SPLIT, loadRun, prepareForRun, RunMetrics, SplitOptions, versions } from '../experiment';
+import { DEFAULT_SPLIT, loadRun, prepareForRun, RunMetrics, SplitOptions, versions } from './experiment';
 import { BstConfig, evaluate, parseOverrides, resolveConfig } from '../model/index';
 import { FlagSpec, FlagValues, UsageError } from '../util/args';
 import { writeJsonAtomic } from '../util/files';
-import { prepareRunFolder } from '../run-folder';
-import { movieCatalog } from './catalog';
-import { formatRecommendations, recommend } from './recommend';
-import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from './two-stage';
-import { likeBatches, trainItemsByUser, trainRecommender } from './train';
+import { prepareRunFolder } from './run-folder';
+import { movieCatalog } from '../recommend/catalog';
+import { formatRecommendations, recommend } from '../recommend/recommend';
+import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from '../recommend/two-stage';
+import { likeBatches, trainItemsByUser, trainRecommender } from '../recommend/train';
 
 const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'a run folder written by `bst train` (metrics.json + checkpoints/best)', required: true },

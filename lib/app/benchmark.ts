@@ -6,14 +6,15 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, PreparedData } from './data/index';
-import { BaselineResult, fitBaselines, MeanStd, meanStd, ratingMetrics, RatingMetrics } from './eval/index';
-import { BstConfig, LossKind, meanPredictions, predict, resolveConfig } from './model/index';
+import { Dataset, PreparedData } from '../data/index';
+import { BaselineResult, fitBaselines } from '../eval/index';
+import { MeanStd, meanStd, ratingMetrics, RatingMetrics } from '../model/index';
+import { BstConfig, LossKind, meanPredictions, predict, resolveConfig } from '../model/index';
 import { prepareForRun, runExperiment, SplitOptions, versions } from './experiment';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './util/files';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/files';
 
 /** Where `bst tune` writes the chosen config (committed; the benchmark's default). */
-export const TUNED_CONFIG_FILE = path.join(__dirname, 'model', 'tuned-config.json');
+export const TUNED_CONFIG_FILE = path.join(__dirname, '..', 'model', 'tuned-config.json');
 
 /** The BST config the benchmark uses unless told otherwise: chosen by `bst tune` on validation only. */
 export function tunedBstConfig(): BstConfig {

@@ -8,16 +8,16 @@ import * as tf from '@tensorflow/tfjs';
 import { Samples } from '../data/types';
 import { ConfigError, TrainingError } from '../util/errors';
 import { writeJsonAtomic } from '../util/files';
-import { BstConfig } from './config';
-import { BstModel } from './build';
-import { EvalMetrics, evaluate } from './predict';
-import { ProgressBar, ProgressOptions, formatDuration } from './progress';
-import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from './checkpoint';
-import { lossFunction, setDropoutStep } from './loss';
-import { DataParallelTrainer, supportsWorkers } from '../parallel/trainer';
+import { BstConfig } from '../model/config';
+import { BstModel } from '../model/build';
+import { EvalMetrics, evaluate } from '../model/predict';
+import { ProgressBar, ProgressOptions, formatDuration } from '../model/progress';
+import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from '../model/checkpoint';
+import { lossFunction, setDropoutStep } from '../model/loss';
+import { DataParallelTrainer, supportsWorkers } from './parallel/trainer';
 import { FusedAdamOptimizer } from '../kernels/fused';
 import { WASM_HEAP_LIMIT_BYTES } from '../kernels/native-module';
-import { checkTrainingMemory } from './memory';
+import { checkTrainingMemory } from '../model/memory';
 
 export { lossFunction, setDropoutStep };
 
