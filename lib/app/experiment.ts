@@ -54,7 +54,7 @@ export interface ExperimentOptions {
   progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** Batch size for scoring. Default 1024. */
   evalBatchSize?: number;
-  /** Data-parallel gradient workers incl. the main thread (lib/parallel; 1 = single thread). Default: env BST_WORKERS, else 1. */
+  /** Data-parallel gradient workers incl. the main thread (lib/train/parallel; 1 = single thread). Default: env BST_WORKERS, else 1. */
   workers?: number;
 }
 

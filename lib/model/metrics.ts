@@ -14,7 +14,7 @@ export interface RegressionMetrics {
   within05: number;
 }
 
-/** MSE, MAE, RMSE and the within-0.5 rate (computed by lib/eval/metrics; NaN when there are no samples). */
+/** MSE, MAE, RMSE and the within-0.5 rate (computed by lib/model/rating-metrics; NaN when there are no samples). */
 export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>): RegressionMetrics {
   const n = pred.length;
   if (n === 0) return { n, mse: NaN, mae: NaN, rmse: NaN, within05: NaN };

@@ -119,7 +119,7 @@ export interface TrainRecommenderOptions {
   checkpointDir?: string;
   log?: ((line: string) => void) | null;
   progress?: boolean;
-  /** data-parallel gradient workers incl. the main thread (lib/parallel); default env BST_WORKERS, else 1 */
+  /** data-parallel gradient workers incl. the main thread (lib/train/parallel); default env BST_WORKERS, else 1 */
   workers?: number;
 }
 

@@ -65,7 +65,7 @@ export interface TrainOptions {
   /** Test hook: called after each step with its loss; may return a value to use instead (e.g. NaN). */
   onStep?: (step: number, loss: number) => number | void;
   /**
-   * Data-parallel training over worker threads (lib/parallel; wasm and cpu backends): the number of gradient
+   * Data-parallel training over worker threads (lib/train/parallel; wasm and cpu backends): the number of gradient
    * computers including the main thread, e.g. os.cpus().length (see parseWorkers / workersFromEnv for
    * BST_WORKERS). Each batch is split into that many shards and the shard-size-weighted gradients are averaged,
    * so results equal single-worker training up to float32 summation order (dropout masks differ per shard).

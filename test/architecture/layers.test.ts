@@ -162,4 +162,12 @@ describe('lib layers', () => {
     // commented-out imports do not count
     expect(importsOf('model/x.ts', "// import { y } from '../app/cli';\n/* from '../app/cli' */")).toEqual([]);
   });
+
+  test("README's layout table names every folder of lib/ and every file of lib/app/", () => {
+    const readme = fs.readFileSync(path.join(LIB, '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `lib/` |')) ?? '';
+    const folders = fs.readdirSync(LIB, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `\`${e.name}/\``);
+    const app = fs.readdirSync(path.join(LIB, 'app')).map((f) => `\`${f}\``);
+    expect([...folders, ...app].filter((name) => !row.includes(name))).toEqual([]);
+  });
 });
