@@ -3,6 +3,7 @@ export * from './config';
 export * from './layers/index';
 export * from './inputs';
 export * from './build';
+export * from './parts';
 export * from './metrics';
 export * from './predict';
 export * from './attention-stats';
