@@ -10,7 +10,8 @@ import { ConfigError, TrainingError } from '../util/errors';
 import { writeJsonAtomic } from '../util/files';
 import { BstConfig } from '../model/config';
 import { BstModel } from '../model/build';
-import { EvalMetrics, evaluate } from '../model/predict';
+import { EvalMetrics } from '../model/metrics';
+import { evaluate } from '../model/predict';
 import { ProgressBar, ProgressOptions, formatDuration } from '../model/progress';
 import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from '../model/checkpoint';
 import { lossFunction, setDropoutStep } from '../model/loss';
@@ -28,7 +29,7 @@ export interface EpochRecord {
   /** mean training loss over the epoch's samples (with dropout) */
   trainLoss: number;
   /** validation metrics after the epoch */
-  val: EvalMetrics;
+  val: EvalMetrics & { loss: number };
   /** wall time of the epoch's training steps (seconds; validation excluded) */
   seconds: number;
   /** wall time of the validation pass (seconds) */
