@@ -7,7 +7,6 @@ export * from './parts';
 export * from './metrics';
 export * from './predict';
 export * from './attention-stats';
-export * from './testing';
 export * from './progress';
 export * from './checkpoint';
 export * from './rating-metrics';

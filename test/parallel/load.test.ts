@@ -6,7 +6,9 @@
 import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { initBackend } from '../../lib/kernels/backend';
-import { buildBst, chunkSamples, syntheticSamples, tinySizes } from '../../lib/model';
+import { buildBst } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
+import { chunkSamples } from '../../lib/data';
 import { train, TrainResult } from '../../lib/train';
 import { tinyConfig } from '../model/helpers';
 

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/kernels/backend';
-import { buildBst, syntheticSamples, tinySizes } from '../../lib/model';
+import { buildBst } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
 import { makeOptimizer, setDropoutStep, trainStep } from '../../lib/train';
 import { DataParallelTrainer, kernelSignature } from '../../lib/train/parallel';
 import { tinyConfig, maxDiff } from '../model/helpers';
