@@ -9,7 +9,6 @@ import { ConfigError } from '../util/errors';
 import type { BstModel } from './build';
 import { modelWidth } from './config';
 import { TransformerBlock } from './layers/index';
-import { transformerBlocks } from './predict';
 
 /** Names of the BST's layers (build.ts names its layers with these; the accessors below look them up). */
 export const BST_LAYERS = {
@@ -126,7 +125,7 @@ export function bstParts(model: BstModel): BstParts {
   const head = headWeights(model);
   const parts: BstParts = {
     itemEmbedding: itemEmbeddingWeights(model),
-    blocks: transformerBlocks(model),
+    blocks: model.net.layers.filter((l): l is TransformerBlock => l instanceof TransformerBlock),
     userEmbeddings: users.map((feature) => ({ feature, table: embeddingNamed(model, BST_LAYERS.featureEmbedding(feature)) })),
     genreProjection: c.useGenres ? denseNamed(model, BST_LAYERS.genreProjection) : null,
     yearEmbedding: c.useYear ? embeddingNamed(model, BST_LAYERS.featureEmbedding('yearIdx')) : null,
