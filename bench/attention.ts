@@ -24,11 +24,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as aq from 'arquero';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/kernels/backend';
 import { Dataset, generateSynthetic, loadMovieLens } from '../lib/data/index';
 import { attentionSummary, BstConfig, parseOverrides, resolveConfig } from '../lib/model/index';
-import { prepareForRun, runExperiment, SplitOptions } from '../lib/experiment';
-import { tunedBstConfig } from '../lib/benchmark';
+import { prepareForRun, runExperiment, SplitOptions } from '../lib/app/experiment';
+import { tunedBstConfig } from '../lib/app/benchmark';
 import { writeJsonAtomic } from '../lib/util/files';
 import { fitBaselines } from '../lib/eval/index';
 
@@ -98,7 +98,7 @@ interface Row {
   seconds: number;
 }
 
-const f4 = (x: number) => x.toFixed(4);
+const f4 = (x: number | undefined) => (x ?? NaN).toFixed(4);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One data set's rows as a Markdown table: baselines, then each variant (mean over seeds) beside its masked-mean ablation. */
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     // the rating baselines on the same split (history-aware ones included), for scale
     for (const b of fitBaselines({ interactions: data.interactions, split: data.split, seed: 1, seqLen: base.seqLen })) {
       console.log(`  baseline ${b.name.padEnd(16)}: val MAE ${f4(b.val.mae)} RMSE ${f4(b.val.rmse)} | test MAE ${f4(b.test.mae)} RMSE ${f4(b.test.rmse)}`);
-      rows.push({ data: name, variant: `baseline ${b.name}`, seed: 0, valMae: b.val.mae, valRmse: b.val.rmse, testMae: b.test.mae, testRmse: b.test.rmse, entropy: NaN, spread: NaN, bestEpoch: 0, seconds: b.fitSeconds });
+      rows.push({ data: name, variant: `baseline ${b.name}`, seed: 0, valMae: b.val.mae ?? NaN, valRmse: b.val.rmse ?? NaN, testMae: b.test.mae ?? NaN, testRmse: b.test.rmse ?? NaN, entropy: NaN, spread: NaN, bestEpoch: 0, seconds: b.fitSeconds });
     }
     for (const v of VARIANTS) {
       for (const [label, scale] of [[v.name, undefined], [`${v.name} / mean`, 0]] as const) {

@@ -113,8 +113,8 @@ function synthetic(numUsers: number, numItems: number, n: number, seed: number):
   return raw;
 }
 
-function f(x: number, d = 4): string {
-  return Number.isFinite(x) ? x.toFixed(d) : String(x);
+function f(x: number | undefined, d = 4): string {
+  return x !== undefined && Number.isFinite(x) ? x.toFixed(d) : String(x);
 }
 
 function show(title: string, results: BaselineResult[]): void {

@@ -18,7 +18,7 @@
  * events before the test cut for the best epoch count), BST_DATA_DIR (folder holding ml-100k).
  */
 import * as path from 'path';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/kernels/backend';
 import { loadMovieLens } from '../lib/data';
 import {
   NextItemMetrics, NextItemScorer, NextItemSplit, eventsFromTable, evaluateNextItem, fitItemKnn, globalTimeSplit, itemKnnNextItem,

@@ -26,10 +26,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend } from '../lib/backend';
+import { initBackend } from '../lib/kernels/backend';
 import { generateSynthetic, loadMovieLens, prepareData } from '../lib/data/index';
 import { buildBst, BstConfig, parseOverrides } from '../lib/model/index';
-import { loadRun } from '../lib/experiment';
+import { loadRun } from '../lib/app/experiment';
 import { ndcgAtK } from '../lib/eval/ranking';
 import {
   bstRankingScorer, DEFAULT_POOL, DEFAULT_RETRIEVAL, evaluateLists, heldOutCut, heldOutPositions, HistoryCut, latestCut, Lister, mmrRerank,

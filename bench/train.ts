@@ -7,7 +7,7 @@
  *            transposes, gather, leading-axis sums)
  *   own      + bst-lab's own C kernels and fused ops (lib/kernels/native: matmul, attention, layer norm,
  *            dropout, leaky relu, Adam; relaxed-SIMD multiply-add where the runtime has it)
- *   own+W    + data-parallel training over W worker threads (lib/parallel; W = BENCH_WORKERS, default: cores)
+ *   own+W    + data-parallel training over W worker threads (lib/train/parallel; W = BENCH_WORKERS, default: cores)
  *   pytorch  bench/torch_bst.py: the same architecture, one torch thread, single-threaded OpenBLAS
  *
  * Each (tier, L) runs in its own process, so its peak RSS is its own. The tiers run in BENCH_ROUNDS interleaved
@@ -39,9 +39,11 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installKernelFixes, installNativeKernels, relaxedSimdSupported, uninstallNativeKernels } from '../lib/kernels';
-import { buildBst, BstConfig, makeOptimizer, syntheticSamples, trainStep, forward } from '../lib/model';
+import { buildBst, BstConfig, forward } from '../lib/model';
+import { syntheticSamples } from '../lib/model/testing';
+import { makeOptimizer, trainStep } from '../lib/train';
 import { FeatureSizes, Samples } from '../lib/data/types';
-import { DataParallelTrainer } from '../lib/parallel';
+import { DataParallelTrainer } from '../lib/train/parallel';
 
 /** ML-1M-like vocabularies (counts + 1 padding slot). */
 const ML1M_SIZES: FeatureSizes = {

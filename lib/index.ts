@@ -5,11 +5,11 @@
 export * from './util/errors';
 export { Rng } from './util/rng';
 export { writeFileAtomic, writeJsonAtomic, readJson } from './util/files';
-export * from './backend';
-export * from './params';
+export * from './kernels/backend';
+export * from './app/params';
 export * from './data/index';
 export * from './model/index';
-export * from './parallel/index';
+export * from './train/index';
 export * from './eval/index';
 export * from './viz/index';
 export { installKernelFixes } from './kernels/index';
@@ -17,7 +17,7 @@ export { installKernelFixes } from './kernels/index';
 // SyntheticOptions; the top level exports the data one.
 export type { SyntheticOptions } from './data/index';
 export * from './recommend/index';
-export * from './experiment';
-export * from './benchmark';
-export * from './tune';
+export * from './app/experiment';
+export * from './app/benchmark';
+export * from './app/tune';
 export * from './seqrec/index';

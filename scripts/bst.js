@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `bst` command line. Compiles lib's TypeScript on the fly (tsx) and hands over to lib/cli.ts.
+// The `bst` command line. Compiles lib's TypeScript on the fly (tsx) and hands over to lib/app/cli.ts.
 'use strict';
 require('tsx/cjs/api').register();
 // errors outside main()'s await chain (a stray callback): one line too, the stack only when verbose
@@ -9,7 +9,7 @@ process.on('uncaughtException', (e) => {
   if (verbose && e && e.stack) console.error(e.stack);
   process.exit(70);
 });
-require('../lib/cli')
+require('../lib/app/cli')
   .main(process.argv.slice(2))
   .then(
     (code) => {

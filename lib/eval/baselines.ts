@@ -13,7 +13,8 @@
 import type { Interactions } from '../data/types';
 import { ConfigError, TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
-import { RatingMetrics, ratingMetrics } from './metrics';
+import { EvalMetrics } from '../model/metrics';
+import { ratingMetrics } from '../model/rating-metrics';
 
 /** Parallel arrays of (user, item, rating) triples. */
 export interface RatingData {
@@ -68,7 +69,7 @@ export function predictData(model: RatingModel, data: RatingData): Float32Array 
 }
 
 /** Metrics (MAE, RMSE, AUC of liked, within 0.5) of `model` on `data`. */
-export function evaluateModel(model: RatingModel, data: RatingData): RatingMetrics {
+export function evaluateModel(model: RatingModel, data: RatingData): EvalMetrics {
   return ratingMetrics(predictData(model, data), data.rating);
 }
 
@@ -521,7 +522,7 @@ export interface Trial<P> {
   params: P;
   /** the fitted model's params() (e.g. the early-stopped epoch) */
   fitted: Record<string, number>;
-  val: RatingMetrics;
+  val: EvalMetrics;
   fitSeconds: number;
 }
 
@@ -529,7 +530,7 @@ export interface Trial<P> {
 export interface Tuned<P> {
   model: RatingModel;
   params: P;
-  val: RatingMetrics;
+  val: EvalMetrics;
   /** seconds to fit the chosen grid point */
   fitSeconds: number;
   /** seconds for the whole grid */
@@ -562,7 +563,7 @@ export function tuneOnValidation<P>(opts: {
     const fitSeconds = (Date.now() - t) / 1000;
     const m = evaluateModel(model, val);
     trials.push({ params, fitted: model.params(), val: m, fitSeconds });
-    if (!bestModel || m[criterion] < trials[bestIdx].val[criterion]) {
+    if (!bestModel || (m[criterion] ?? NaN) < (trials[bestIdx].val[criterion] ?? NaN)) {
       bestIdx = trials.length - 1;
       bestModel = model;
     }

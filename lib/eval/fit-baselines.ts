@@ -8,7 +8,8 @@ import { defaultConfig } from '../model/config';
 import { ConfigError } from '../util/errors';
 import { BiasedMF, BiasedMFOptions, evaluateModel, gatherRatings, GlobalMean, tuneOnValidation, Tuned, UserItemBias } from './baselines';
 import { HistoryBlend, ITEM_KNN_MAX_ITEMS, ItemKnn } from './history-baselines';
-import { MeanStd, RatingMetrics, summariseSeeds } from './metrics';
+import { EvalMetrics } from '../model/metrics';
+import { MeanStd, summariseSeeds } from '../model/rating-metrics';
 
 /** Hyperparameter grids of `fitBaselines`. */
 export interface BaselineGrid {
@@ -41,8 +42,8 @@ export interface BaselineResult {
   name: string;
   /** chosen hyperparameters and fitted summary (model.params()) */
   params: Record<string, number>;
-  val: RatingMetrics;
-  test: RatingMetrics;
+  val: EvalMetrics;
+  test: EvalMetrics;
   /** seconds to fit the chosen configuration on the training ratings */
   fitSeconds: number;
   /** seconds for the whole validation grid */
@@ -87,7 +88,7 @@ export function fitBaselines(opts: {
       test: evaluateModel(tuned.model, test),
       fitSeconds: tuned.fitSeconds,
       tuneSeconds: tuned.tuneSeconds,
-      trials: tuned.trials.map((t) => ({ params: { ...t.params, ...t.fitted } as Record<string, number>, valRmse: t.val.rmse })),
+      trials: tuned.trials.map((t) => ({ params: { ...t.params, ...t.fitted } as Record<string, number>, valRmse: t.val.rmse ?? NaN })),
     });
   };
   record(tuneOnValidation({ grid: [{}], make: () => new GlobalMean(), train, val }));

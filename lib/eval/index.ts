@@ -1,5 +1,4 @@
 /** Evaluation: rating metrics, rating baselines (global mean, user+item bias, biased MF, history blend, item KNN), ranking metrics. */
-export * from './metrics';
 export * from './baselines';
 export * from './fit-baselines';
 export * from './ranking';

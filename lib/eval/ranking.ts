@@ -12,7 +12,7 @@
 import type { Interactions, SplitIndex } from '../data/types';
 import { ConfigError } from '../util/errors';
 import { Rng } from '../util/rng';
-import type { Numbers } from './metrics';
+import type { Numbers } from '../model/rating-metrics';
 
 /**
  * 1-based pessimistic rank of candidate `positive` among `scores`: 1 + the number of other candidates whose

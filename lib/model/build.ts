@@ -4,6 +4,7 @@ import { FeatureSizes } from '../data/types';
 import { Rng } from '../util/rng';
 import { BstConfig, modelWidth, outputBiasOf, resolveConfig } from './config';
 import { inputSpecs } from './inputs';
+import { BST_LAYERS } from './parts';
 import {
   LearnedPositionEmbedding, PaddingMask, RatingEmbedding, SeededDropout, SinusoidalPositionEncoding,
   TimeDeltaEmbedding, TransformerBlock, LastSlot, biasInit, embeddingInit, kernelInit,
@@ -43,7 +44,7 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
 
   // --- behaviour sequence, [B, L, D] ---
   const itemSeq = inp('itemSeq'); // [B, L]
-  const parts: SymbolicTensor[] = [embed('item_embedding', sizes.numItems, c.embedDim).apply(itemSeq) as SymbolicTensor]; // [B, L, E]
+  const parts: SymbolicTensor[] = [embed(BST_LAYERS.itemEmbedding, sizes.numItems, c.embedDim).apply(itemSeq) as SymbolicTensor]; // [B, L, E]
   switch (c.positionKind) {
     case 'learned':
       parts.push(new LearnedPositionEmbedding({ outputDim: c.posDim, seed: seed(), init: c.embeddingInit, name: 'position_embedding' }).apply(itemSeq) as SymbolicTensor); // [B, L, P]
@@ -79,7 +80,7 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
 
   // --- other features, each [B, k] ---
   const flatEmbed = (input: string, vocab: number, dim: number) =>
-    tf.layers.flatten({ name: `${input}_flat` }).apply(embed(`${input}_embedding`, vocab, dim).apply(inp(input))) as SymbolicTensor; // [B, dim]
+    tf.layers.flatten({ name: `${input}_flat` }).apply(embed(BST_LAYERS.featureEmbedding(input), vocab, dim).apply(inp(input))) as SymbolicTensor; // [B, dim]
   if (c.useUserId) features.push(flatEmbed('userIdx', sizes.numUsers, c.userDim));
   if (c.useDemographics) {
     features.push(flatEmbed('gender', sizes.numGenders, c.demoDim));
@@ -88,14 +89,14 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
     features.push(flatEmbed('zip', sizes.numZips, c.demoDim));
   }
   if (c.useGenres) {
-    features.push(headDense(c.genreDim, 'genre_projection', inp('genres'))); // [B, genreDim]
+    features.push(headDense(c.genreDim, BST_LAYERS.genreProjection, inp('genres'))); // [B, genreDim]
   }
   if (c.useYear) features.push(flatEmbed('yearIdx', sizes.numYears, c.yearDim));
 
   // --- MLP and head ---
   let h = features.length === 1 ? features[0] : (tf.layers.concatenate({ axis: -1, name: 'features' }).apply(features) as SymbolicTensor); // [B, L*D + others]
   c.mlpUnits.forEach((units, i) => {
-    h = headDense(units, `mlp_${i}`, h); // [B, units]
+    h = headDense(units, BST_LAYERS.mlp(i), h); // [B, units]
     h = tf.layers.leakyReLU({ alpha: c.leakyAlpha, name: `mlp_${i}_act` }).apply(h) as SymbolicTensor;
     h = new SeededDropout({ rate: c.dropout, seed: seed(), name: `mlp_${i}_dropout` }).apply(h) as SymbolicTensor;
   });
@@ -104,7 +105,7 @@ export function buildBst(config: Partial<BstConfig> | BstConfig, sizes: FeatureS
     activation: c.task === 'like' ? 'sigmoid' : 'linear',
     kernelInitializer: kernelInit(c.headInit, seed(), 0),
     biasInitializer: tf.initializers.constant({ value: outputBiasOf(c) }), // a constant whatever headInit says
-    name: 'output',
+    name: BST_LAYERS.output,
   }).apply(h) as SymbolicTensor; // [B, 1]
   const net = tf.model({ inputs: specs.map((s) => inp(s.name)), outputs: out, name: 'bst' });
   return { net, config: c, sizes: { ...sizes } };

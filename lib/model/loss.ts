@@ -1,6 +1,6 @@
 /**
- * The training objective shared by trainStep (train.ts) and the data-parallel workers (lib/parallel): task
- * loss + L2 penalty, and the dropout step of the seeded layers. Kept out of train.ts so lib/parallel can use
+ * The training objective shared by trainStep (train.ts) and the data-parallel workers (lib/train/parallel): task
+ * loss + L2 penalty, and the dropout step of the seeded layers. Kept out of train.ts so lib/train/parallel can use
  * it without an import cycle (tslab's module loader recurses forever on cycles).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +30,7 @@ function l2Weights(model: BstModel): tf.Variable[] {
 /**
  * The training objective of a batch as a function of the model's variables: the task loss (mean over the
  * batch, dropout on) plus the L2 penalty. For optimizer.minimize and tf.variableGrads; trainStep and the
- * data-parallel workers (lib/parallel) both use it. Call inside tf.tidy (the input tensors it creates are
+ * data-parallel workers (lib/train/parallel) both use it. Call inside tf.tidy (the input tensors it creates are
  * the tidy's to dispose).
  */
 export function lossFunction(model: BstModel, samples: Samples): () => tf.Scalar {

@@ -6,7 +6,7 @@ import { BstConfig } from './config';
 import { BstModel } from './build';
 import { labelsOf, samplesToInputs } from './inputs';
 import { TransformerBlock } from './layers/index';
-import { classificationMetrics, regressionMetrics } from './metrics';
+import { classificationMetrics, EvalMetrics, regressionMetrics } from './metrics';
 
 /** Forward pass of one batch: predictions [n, 1] (rating, or like probability). Call inside tf.tidy. */
 export function forward(model: BstModel, samples: Samples, training = false): tf.Tensor2D {
@@ -101,20 +101,6 @@ function meanOf(s: Float64Array, count: number): Float32Array {
   return out;
 }
 
-/** Metrics of one evaluation; which fields are set depends on the task. */
-export interface EvalMetrics {
-  n: number;
-  /** the training loss on this data (config.loss for 'rating': MSE, MAE or Huber; log loss for 'like') */
-  loss: number;
-  mse?: number;
-  mae?: number;
-  rmse?: number;
-  within05?: number;
-  auc?: number;
-  logLoss?: number;
-  accuracy?: number;
-}
-
 /**
  * The rating objective of predictions `p` against labels `y` (the mean of what taskLoss averages), in plain
  * numbers: MSE, MAE or Huber per config.loss.
@@ -134,7 +120,7 @@ export function ratingObjective(config: BstConfig, p: Float32Array, y: Float32Ar
  * 'like' -> { auc, logLoss, accuracy }. `loss` is the task's training loss (config.loss for 'rating': early
  * stopping watches the objective the model is trained on).
  */
-export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetrics {
+export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetrics & { loss: number } {
   const preds: Float32Array[] = [];
   const labels: Float32Array[] = [];
   const wrapped: Samples[] = [];
@@ -152,13 +138,13 @@ export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetri
 }
 
 /** The metrics of evaluate() for given predictions `p` and labels `y` (e.g. a seed ensemble's mean predictions). */
-export function evaluatePredictions(config: BstConfig, p: Float32Array, y: Float32Array): EvalMetrics {
+export function evaluatePredictions(config: BstConfig, p: Float32Array, y: Float32Array): EvalMetrics & { loss: number } {
   if (config.task === 'rating') {
     const m = regressionMetrics(p, y);
-    return { ...m, loss: config.loss === 'mse' ? m.mse : ratingObjective(config, p, y) };
+    return { ...m, loss: config.loss === 'mse' ? m.mse as number : ratingObjective(config, p, y) };
   }
   const m = classificationMetrics(p, y);
-  return { ...m, loss: m.logLoss };
+  return { ...m, loss: m.logLoss as number };
 }
 
 /** The transformer blocks of a model, in order. */

@@ -1,6 +1,6 @@
 /** Scoring candidate movies with a trained BST: chunked inference, unrated-item lists and a stable top-k. */
-import { PreparedData, Samples } from '../data/index';
-import { BstModel, predict, sliceSamples } from '../model/index';
+import { PreparedData, Samples, sliceSamples } from '../data/index';
+import { BstModel, predict } from '../model/index';
 import { ConfigError } from '../util/errors';
 import { candidateSamplesAt, HistoryCut } from './candidates';
 

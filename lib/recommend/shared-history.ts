@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PreparedData } from '../data/index';
-import { BstModel, samplesToInputs, TransformerBlock, transformerBlocks } from '../model/index';
+import { BstModel, bstParts, headInputWidths, samplesToInputs, TransformerBlock, transformerBlocks, UserFeature } from '../model/index';
 import { ConfigError } from '../util/errors';
 import { candidateSamplesAt, HistoryCut } from './candidates';
 import { DEFAULT_CHUNK, scoreItems } from './score';
@@ -75,20 +75,6 @@ function layerWeights(layer: tf.layers.Layer): Record<string, tf.Tensor> {
   return out;
 }
 
-function dense(model: BstModel, name: string): { kernel: tf.Tensor2D; bias: tf.Tensor1D } {
-  const w = layerWeights(model.net.getLayer(name));
-  return { kernel: w.kernel as tf.Tensor2D, bias: w.bias as tf.Tensor1D };
-}
-
-/** Per-item feature widths after the user features, in the model's feature order (see lib/model/build.ts). */
-function featureWidths(model: BstModel): { user: number; item: number } {
-  const c = model.config;
-  return {
-    user: (c.useUserId ? c.userDim : 0) + (c.useDemographics ? 4 * c.demoDim : 0),
-    item: (c.useGenres ? c.genreDim : 0) + (c.useYear ? c.yearDim : 0),
-  };
-}
-
 function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): ModelCache {
   const c = model.config;
   const block = transformerBlocks(model)[0];
@@ -96,9 +82,10 @@ function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): Model
   const L = c.seqLen;
   const H = block.numHeads;
   const numItems = model.sizes.numItems;
-  const { user: fu, item: fi } = featureWidths(model);
+  const { user: fu, item: fi } = headInputWidths(model);
   const w = layerWeights(block);
-  const first = dense(model, 'mlp_0');
+  const parts = bstParts(model);
+  const first = parts.mlp[0];
   const made = tf.tidy(() => {
     // the target slot's non-item columns (position / time bucket 0 / rating 0) do not depend on the user
     const probe = candidateSamplesAt(data, cut, [1]);
@@ -106,7 +93,7 @@ function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): Model
     const [x] = sub.apply(xs, { training: false }) as tf.Tensor[]; // [1, L, D]
     const D = x.shape[2] as number;
     const E = c.embedDim;
-    const table = layerWeights(model.net.getLayer('item_embedding')).embeddings as tf.Tensor2D; // [numItems, E]
+    const table = parts.itemEmbedding; // [numItems, E]
     const tail = tf.slice(x, [0, L - 1, E], [1, 1, D - E]).reshape([1, D - E]); // [1, D-E]
     const xc = (D > E ? tf.concat([table, tf.tile(tail, [numItems, 1])], 1) : table) as tf.Tensor2D; // [numItems, D]
     const proj = (a: tf.Tensor2D, k: string) => tf.add(tf.matMul(a, w['w' + k] as tf.Tensor2D), w['b' + k]) as tf.Tensor2D; // [n, D]
@@ -121,29 +108,29 @@ function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): Model
     const w1user = fu > 0 ? (tf.slice(first.kernel, [L * D, 0], [fu, U1]) as tf.Tensor2D) : null; // [Fu, U1]
     let itemContrib = tf.zeros([numItems, U1]) as tf.Tensor2D;
     if (fi > 0) {
-      const parts: tf.Tensor[] = [];
+      const feats: tf.Tensor[] = [];
       if (c.useGenres) {
-        const g = dense(model, 'genre_projection');
+        const g = parts.genreProjection!;
         const genres = tf.tensor2d(data.features.itemGenres, [numItems, model.sizes.numGenres]); // [numItems, G]
-        parts.push(tf.add(tf.matMul(genres, g.kernel), g.bias)); // [numItems, genreDim]
+        feats.push(tf.add(tf.matMul(genres, g.kernel), g.bias)); // [numItems, genreDim]
       }
       if (c.useYear) {
-        const years = layerWeights(model.net.getLayer('yearIdx_embedding')).embeddings;
-        parts.push(tf.gather(years, tf.tensor1d(data.features.itemYear, 'int32'))); // [numItems, yearDim]
+        const years = parts.yearEmbedding!;
+        feats.push(tf.gather(years, tf.tensor1d(data.features.itemYear, 'int32'))); // [numItems, yearDim]
       }
-      const feats = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [numItems, Fi]
-      itemContrib = tf.matMul(feats, tf.slice(first.kernel, [L * D + fu, 0], [fi, U1])) as tf.Tensor2D; // [numItems, U1]
+      const itemFeats = feats.length === 1 ? feats[0] : tf.concat(feats, 1); // [numItems, Fi]
+      itemContrib = tf.matMul(itemFeats, tf.slice(first.kernel, [L * D + fu, 0], [fi, U1])) as tf.Tensor2D; // [numItems, U1]
     }
     const made: Record<string, tf.Tensor> = { xc: xc === table ? tf.clone(table) : xc, qc, kc, vc, rc, selfScore, itemContrib, w1seq };
     if (w1user) made.w1user = w1user;
     return made;
   });
-  const mlp = c.mlpUnits.slice(1).map((_, i) => dense(model, `mlp_${i + 1}`));
+  const mlp = parts.mlp.slice(1);
   return {
     block, sub, w, xc: made.xc as tf.Tensor2D, qc: made.qc as tf.Tensor2D, kc: made.kc as tf.Tensor2D, vc: made.vc as tf.Tensor2D,
     rc: made.rc as tf.Tensor3D, selfScore: made.selfScore as tf.Tensor2D, itemContrib: made.itemContrib as tf.Tensor2D,
     w1seq: made.w1seq as tf.Tensor2D, w1user: (made.w1user as tf.Tensor2D | undefined) ?? null, b1: first.bias, mlp,
-    out: dense(model, 'output'), owned: Object.values(made), stamp: weightStamp(model),
+    out: parts.output, owned: Object.values(made), stamp: weightStamp(model),
   };
 }
 
@@ -286,14 +273,11 @@ export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: His
 
 /** The user's id and demographic embeddings, concatenated in the model's feature order: [1, Fu]. */
 function userFeatures(model: BstModel, data: PreparedData, u: number): tf.Tensor2D {
-  const c = model.config;
   const f = data.features;
-  const rows: tf.Tensor[] = [];
-  const emb = (name: string, index: number) => tf.gather(layerWeights(model.net.getLayer(`${name}_embedding`)).embeddings, tf.tensor1d([index], 'int32')); // [1, dim]
-  if (c.useUserId) rows.push(emb('userIdx', u < model.sizes.numUsers ? u : 0));
-  if (c.useDemographics) {
-    rows.push(emb('gender', f.userGender[u]), emb('age', f.userAge[u]), emb('occupation', f.userOccupation[u]), emb('zip', f.userZip[u]));
-  }
+  const index: Record<UserFeature, number> = {
+    userIdx: u < model.sizes.numUsers ? u : 0, gender: f.userGender[u], age: f.userAge[u], occupation: f.userOccupation[u], zip: f.userZip[u],
+  };
+  const rows = bstParts(model).userEmbeddings.map(({ feature, table }) => tf.gather(table, tf.tensor1d([index[feature]], 'int32'))); // each [1, dim]
   return (rows.length === 1 ? rows[0] : tf.concat(rows, 1)) as tf.Tensor2D;
 }
 

@@ -6,10 +6,11 @@
  * whatever its rating) and `negatives` movies the user did not rate in training, drawn uniformly (liked = 0);
  * all of them share the target's history and time reference.
  */
-import { workersFromEnv } from '../parallel/env';
+import { workersFromEnv } from '../train/parallel/env';
 import { PreparedData, Samples, vocabsToJSON } from '../data/index';
 import { mixSeed, sampleNegatives } from '../eval/ranking';
-import { BstConfig, BstModel, buildBst, resolveConfig, train, TrainResult } from '../model/index';
+import { BstConfig, BstModel, buildBst, resolveConfig } from '../model/index';
+import { train, TrainResult } from '../train/index';
 import { ConfigError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { candidateSamplesAt, heldOutCut } from './candidates';
@@ -118,7 +119,7 @@ export interface TrainRecommenderOptions {
   checkpointDir?: string;
   log?: ((line: string) => void) | null;
   progress?: boolean;
-  /** data-parallel gradient workers incl. the main thread (lib/parallel); default env BST_WORKERS, else 1 */
+  /** data-parallel gradient workers incl. the main thread (lib/train/parallel); default env BST_WORKERS, else 1 */
   workers?: number;
 }
 

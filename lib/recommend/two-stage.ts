@@ -15,7 +15,7 @@
  */
 import { PreparedData } from '../data/index';
 import { popularityScores } from '../eval/ranking';
-import { BstModel } from '../model/index';
+import { BstModel, itemEmbeddingWeights } from '../model/index';
 import { ConfigError } from '../util/errors';
 import { HistoryCut } from './candidates';
 import { scoreItemsExact } from './shared-history';
@@ -57,8 +57,7 @@ const popularity = new WeakMap<PreparedData, Float32Array>();
 export function itemEmbeddingTable(model: BstModel): Float32Array {
   let t = itemTables.get(model);
   if (!t) {
-    const layer = model.net.getLayer('item_embedding');
-    t = layer.getWeights()[0].dataSync() as Float32Array; // [numItems, E]
+    t = itemEmbeddingWeights(model).dataSync() as Float32Array; // [numItems, E]
     itemTables.set(model, t);
   }
   return t;

@@ -1,5 +1,5 @@
 /** Running the `bst` CLI in-process with its console output captured (shared by the CLI tests). */
-import { main } from '../../lib/cli';
+import { main } from '../../lib/app/cli';
 
 /** What `captureCli` returns: `run(argv)` gives main's exit code; `out` and `err` hold that run's lines (cleared per run). */
 export interface CapturedCli {

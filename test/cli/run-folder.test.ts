@@ -9,8 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { captureCli } from './helpers';
 import { generateSynthetic, loadMovieLens } from '../../lib/data';
-import { loadRun, runExperiment } from '../../lib/experiment';
-import { checkSameRun } from '../../lib/run-folder';
+import { loadRun, runExperiment } from '../../lib/app/experiment';
+import { checkSameRun } from '../../lib/app/run-folder';
 import { RunMismatchError } from '../../lib/util/errors';
 
 const DATA = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))

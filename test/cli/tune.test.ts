@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic, loadMovieLens } from '../../lib/data';
-import { main } from '../../lib/cli';
-import { tune, tunedResultOf, TunedConfigFile } from '../../lib/tune';
-import { TUNED_CONFIG_FILE } from '../../lib/benchmark';
+import { main } from '../../lib/app/cli';
+import { tune, tunedResultOf, TunedConfigFile } from '../../lib/app/tune';
+import { TUNED_CONFIG_FILE } from '../../lib/app/benchmark';
 import { OutputError } from '../../lib/util/errors';
 
 let tmp: string;

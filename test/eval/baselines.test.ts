@@ -138,8 +138,8 @@ describe('BiasedMF', () => {
   const opts = { factors: 4, reg: 0.05, lr: 0.05, epochs: 30 };
 
   test('shuffleBlock 1 (a full per-rating shuffle) learns as well as the default blocks', () => {
-    const full = evaluateModel(new BiasedMF({ ...opts, seed: 1, shuffleBlock: 1 }).fit(train), testData).rmse;
-    const blocks = evaluateModel(new BiasedMF({ ...opts, seed: 1, shuffleBlock: 16 }).fit(train), testData).rmse;
+    const full = evaluateModel(new BiasedMF({ ...opts, seed: 1, shuffleBlock: 1 }).fit(train), testData).rmse!;
+    const blocks = evaluateModel(new BiasedMF({ ...opts, seed: 1, shuffleBlock: 16 }).fit(train), testData).rmse!;
     expect(Math.abs(full - blocks)).toBeLessThan(0.1 * full);
   });
 
@@ -154,8 +154,8 @@ describe('BiasedMF', () => {
   test('learns the rank-1 interaction that biases cannot express', () => {
     const mf = new BiasedMF({ ...opts, seed: 1 }).fit(train, { val });
     const bias = new UserItemBias({ reg: 2 }).fit(train);
-    const mfRmse = evaluateModel(mf, testData).rmse;
-    const biasRmse = evaluateModel(bias, testData).rmse;
+    const mfRmse = evaluateModel(mf, testData).rmse!;
+    const biasRmse = evaluateModel(bias, testData).rmse!;
     expect(mfRmse).toBeLessThan(0.75 * biasRmse);
     expect(biasRmse).toBeGreaterThan(1); // the fixture's interaction term (+-1.5) is invisible to biases
   });
@@ -204,7 +204,7 @@ describe('hyperparameters are chosen on validation only', () => {
     const val = gatherRatings(interactions, split.val);
     const regs = [0, 0.5, 5, 50, 500];
     const tuned = tuneOnValidation({ grid: regs.map((reg) => ({ reg })), make: (p) => new UserItemBias(p), train, val });
-    const valRmse = regs.map((reg) => evaluateModel(new UserItemBias({ reg }).fit(train), val).rmse);
+    const valRmse = regs.map((reg) => evaluateModel(new UserItemBias({ reg }).fit(train), val).rmse!);
     expect(tuned.params.reg).toBe(regs[valRmse.indexOf(Math.min(...valRmse))]);
     expect(tuned.trials.map((t) => t.val.rmse)).toEqual(valRmse);
   });
@@ -219,7 +219,7 @@ describe('hyperparameters are chosen on validation only', () => {
     for (let j = 0; j < ra.length; j++) {
       expect(rb[j].params).toEqual(ra[j].params);
       expect(rb[j].val).toEqual(ra[j].val);
-      expect(rb[j].test.rmse).not.toBeCloseTo(ra[j].test.rmse, 3);
+      expect(rb[j].test.rmse!).not.toBeCloseTo(ra[j].test.rmse!, 3);
     }
   });
 
@@ -262,8 +262,8 @@ describe('summariseBaselineSeeds', () => {
     const s = summariseBaselineSeeds(runs);
     expect(s.map((x) => x.name)).toEqual(['global-mean', 'user-item-bias', 'biased-mf', 'history-blend', 'item-knn']);
     expect(s[0].test.rmse.std).toBe(0);
-    expect(s[0].test.rmse.mean).toBeCloseTo(runs[0][0].test.rmse, 12);
-    const mfRmse = runs.map((r) => r[2].test.rmse);
+    expect(s[0].test.rmse.mean).toBeCloseTo(runs[0][0].test.rmse!, 12);
+    const mfRmse = runs.map((r) => r[2].test.rmse!);
     const mean = mfRmse.reduce((a, b) => a + b, 0) / 3;
     expect(s[2].test.rmse.mean).toBeCloseTo(mean, 12);
     expect(s[2].test.rmse.std).toBeGreaterThan(0); // MF depends on its seed

@@ -141,7 +141,7 @@ describe('fitBaselines includes the history-aware baselines, chosen on validatio
     for (const j of [3, 4]) {
       expect(rb[j].params).toEqual(ra[j].params);
       expect(rb[j].val).toEqual(ra[j].val);
-      expect(rb[j].test.rmse).not.toBeCloseTo(ra[j].test.rmse, 3);
+      expect(rb[j].test.rmse!).not.toBeCloseTo(ra[j].test.rmse!, 3);
     }
     // the blend tries the BST's window (seqLen - 1) and the whole history
     expect(new Set(ra[3].trials.map((t) => t.params.window))).toEqual(new Set([3, 0]));
@@ -169,9 +169,9 @@ describe('real ml-100k, leave-last-5', () => {
     const blend = tuneOnValidation({ grid: [0, 0.25].map((weight) => ({ weight, window: 7 })), make: (q) => new HistoryBlend({ ...q, interactions, base }), train, val });
     const knn = tuneOnValidation({ grid: [{ k: 40, shrink: 100 }], make: (q) => new ItemKnn({ ...q, interactions, base }), train, val });
     expect(blend.params.weight).toBe(0.25);
-    expect(blend.val.rmse).toBeLessThan(bias.val.rmse - 0.005);
-    expect(blend.val.mae).toBeLessThan(bias.val.mae);
-    expect(knn.val.rmse).toBeLessThan(bias.val.rmse - 0.02);
-    expect(knn.val.mae).toBeLessThan(bias.val.mae - 0.02);
+    expect(blend.val.rmse!).toBeLessThan(bias.val.rmse! - 0.005);
+    expect(blend.val.mae!).toBeLessThan(bias.val.mae!);
+    expect(knn.val.rmse!).toBeLessThan(bias.val.rmse! - 0.02);
+    expect(knn.val.mae!).toBeLessThan(bias.val.mae! - 0.02);
   });
 });

@@ -1,4 +1,4 @@
-import { aucLiked, mae, meanStd, mse, ratingMetrics, rmse, summariseSeeds, within } from '../../lib/eval';
+import { aucLiked, mae, meanStd, mse, ratingMetrics, rmse, summariseSeeds, within } from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
 

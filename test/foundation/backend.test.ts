@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ORDER, BackendLoader, BackendName, parseBackendChoice, selectBackend } from '../../lib/backend';
+import { BACKEND_ORDER, BackendLoader, BackendName, parseBackendChoice, selectBackend } from '../../lib/kernels/backend';
 import { BackendError } from '../../lib/util/errors';
 
 function fakeLoaders(failing: BackendName[], calls: string[]): Record<BackendName, BackendLoader> {

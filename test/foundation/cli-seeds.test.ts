@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic } from '../../lib/data';
 import { captureCli } from '../cli/helpers';
-import { tunedBstConfig } from '../../lib/benchmark';
+import { tunedBstConfig } from '../../lib/app/benchmark';
 import { defaultConfig } from '../../lib/model';
 
 let tmp: string;

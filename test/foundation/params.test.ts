@@ -1,4 +1,4 @@
-import { envName, params } from '../../lib/params';
+import { envName, params } from '../../lib/app/params';
 import { ConfigError } from '../../lib/util/errors';
 
 describe('params', () => {

@@ -5,12 +5,12 @@
  */
 import * as path from 'path';
 import { loadMovieLens, PreparedData, prepareData, Samples } from '../../lib/data';
-import { batchOrderSeed, trainBatchOrder } from '../../lib/experiment';
-import { benchmarkMarkdown, BenchmarkResult, bstName, ensembleName } from '../../lib/benchmark';
+import { batchOrderSeed, trainBatchOrder } from '../../lib/app/experiment';
+import { benchmarkMarkdown, BenchmarkResult, bstName, ensembleName } from '../../lib/app/benchmark';
 import { buildBst, ensemblePredict, meanPredictions, predict, resolveConfig } from '../../lib/model';
-import { meanStd } from '../../lib/eval';
+import { meanStd } from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
-import { initBackend } from '../../lib/backend';
+import { initBackend } from '../../lib/kernels/backend';
 
 const ML100K = path.resolve(__dirname, '..', '..', '..', 'shared', 'data', 'ml-100k');
 const split = { protocol: 'leave-last-k' as const, k: 5, step: 2, seed: 42 };

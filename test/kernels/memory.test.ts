@@ -5,7 +5,7 @@
  * memory is actually committed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../lib/backend';
+import { selectBackend } from '../../lib/kernels/backend';
 import { nativeFor, nativeUnavailableReason, WASM_HEAP_LIMIT_BYTES, WASM_MAX_ALLOC_BYTES, wasmHeapBytes } from '../../lib/kernels';
 import { OutOfMemoryError } from '../../lib/util/errors';
 

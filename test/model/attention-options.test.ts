@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  attentionSummary, attentionWeights, buildBst, predict, resolveConfig, syntheticSamples, tinySizes, sliceSamples,
-  saveCheckpoint, loadCheckpoint,
-} from '../../lib/model';
+import { attentionSummary, attentionWeights, buildBst, predict, resolveConfig, saveCheckpoint, loadCheckpoint } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
+import { sliceSamples } from '../../lib/data';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

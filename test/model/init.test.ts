@@ -11,8 +11,8 @@ import {
   BstConfig, DENSE_INITS, biasInit, buildBst, defaultConfig, kernelInit, predict, resolveConfig, saveCheckpoint, loadCheckpoint,
 } from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
-import { tunedBstConfig } from '../../lib/benchmark';
-import { initBackend } from '../../lib/backend';
+import { tunedBstConfig } from '../../lib/app/benchmark';
+import { initBackend } from '../../lib/kernels/backend';
 import { tinyConfig } from './helpers';
 
 const ML100K = path.resolve(__dirname, '..', '..', '..', 'shared', 'data', 'ml-100k');

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildBst, predict, attentionWeights, forward, taskLoss, samplesToLabels, syntheticSamples, tinySizes,
-  sliceSamples, concatSamples, PositionKind, inputSpecs, samplesToInputs,
-} from '../../lib/model';
+import { buildBst, predict, attentionWeights, forward, taskLoss, samplesToLabels, PositionKind, inputSpecs, samplesToInputs } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
+import { sliceSamples, concatSamples } from '../../lib/data';
 import { tinyConfig, useCpu, maxDiff } from './helpers';
 
 const sizes = tinySizes();

@@ -4,9 +4,8 @@
  * while the metrics stay MAE / RMSE.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  LOSS_KINDS, LossKind, buildBst, evaluate, evaluatePredictions, ratingObjective, resolveConfig, syntheticSamples, taskLoss, tinySizes,
-} from '../../lib/model';
+import { LOSS_KINDS, LossKind, buildBst, evaluate, evaluatePredictions, ratingObjective, resolveConfig, taskLoss } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
 import { ConfigError } from '../../lib/util/errors';
 import { tinyConfig, useCpu } from './helpers';
 

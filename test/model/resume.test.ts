@@ -4,12 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadMovieLens, prepareData } from '../../lib/data';
 import { Samples } from '../../lib/data/types';
-import {
-  BstConfig, BstModel, TrainOptions, adamPowers, buildBst, chunkSamples, makeOptimizer, restoreOptimizer, saveCheckpoint, takeSamples, train, trainStep,
-} from '../../lib/model';
+import { BstConfig, BstModel, adamPowers, buildBst, restoreOptimizer, saveCheckpoint } from '../../lib/model';
+import { chunkSamples, takeSamples } from '../../lib/data';
+import { TrainOptions, makeOptimizer, train, trainStep } from '../../lib/train';
 import { Rng } from '../../lib/util/rng';
 import { TrainingError } from '../../lib/util/errors';
-import { initBackend } from '../../lib/backend';
+import { initBackend } from '../../lib/kernels/backend';
 import { tinyConfig } from './helpers';
 
 const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))

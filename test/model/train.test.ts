@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildBst, predict, train, loadCheckpoint, syntheticSamples, tinySizes, chunkSamples, takeSamples, evaluate,
-  TrainOptions, BstModel, BstConfig, readHistory,
-} from '../../lib/model';
+import { buildBst, predict, loadCheckpoint, evaluate, BstModel, BstConfig } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
+import { chunkSamples, takeSamples } from '../../lib/data';
+import { train, TrainOptions, readHistory } from '../../lib/train';
 import { TrainingError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
 import { Samples } from '../../lib/data/types';

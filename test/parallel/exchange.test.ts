@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { ExchangeBuffers, layoutOf } from '../../lib/parallel/protocol';
-import { WorkerPool, WorkerReply } from '../../lib/parallel';
+import { ExchangeBuffers, layoutOf } from '../../lib/train/parallel/protocol';
+import { WorkerPool, WorkerReply } from '../../lib/train/parallel';
 import { Rng } from '../../lib/util/rng';
 import { randomDelay, stressValues } from './fixtures/exchange-stress';
 

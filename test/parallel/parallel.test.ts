@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  BstConfig, BstModel, buildBst, chunkSamples, makeOptimizer, predict, setDropoutStep, syntheticSamples, takeSamples,
-  tinySizes, train, trainStep, TrainOptions,
-} from '../../lib/model';
-import { spinMsFor } from '../../lib/parallel/protocol';
-import { DataParallelTrainer, WorkerError, parseWorkers, shardSizes, sliceRows, supportsWorkers, workersFromEnv } from '../../lib/parallel';
+import { BstConfig, BstModel, buildBst, predict } from '../../lib/model';
+import { syntheticSamples, tinySizes } from '../../lib/model/testing';
+import { chunkSamples, takeSamples } from '../../lib/data';
+import { makeOptimizer, setDropoutStep, train, trainStep, TrainOptions } from '../../lib/train';
+import { spinMsFor } from '../../lib/train/parallel/protocol';
+import { DataParallelTrainer, WorkerError, parseWorkers, shardSizes, sliceRows, supportsWorkers, workersFromEnv } from '../../lib/train/parallel';
 import { Samples } from '../../lib/data/types';
 import { ConfigError, TrainingError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic, loadMovieLens, prepareData } from '../../lib/data/index';
-import { buildBst, makeOptimizer, predict, resolveConfig, trainStep } from '../../lib/model/index';
+import { buildBst, predict, resolveConfig } from '../../lib/model/index';
+import { makeOptimizer, trainStep } from '../../lib/train/index';
 import {
   candidateSamplesAt, explainItems, explanationText, heldOutCut, latestCut, movieCatalog, NO_SINGLE_REASON, occlusion,
   recommend, unratedItems,

@@ -1,7 +1,7 @@
 /** The SASRec-style sequence model (lib/seqrec): config, windows, loss gradient, causality, learning a cycle. */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../lib/backend';
+import { initBackend } from '../../lib/kernels/backend';
 import { SequenceSet } from '../../lib/eval/next-item';
 import {
   createSeqRec, disposeSeqRec, seqRecConfig, seqRecHidden, seqRecScores, seqRecWindows, softmaxCrossEntropy, trainSeqRec,

@@ -5,13 +5,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, Samples, vocabsFromJSON, VocabsJSON, vocabsToJSON } from './data/index';
-import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig, train, TrainResult } from './model/index';
-import { DataError } from './util/errors';
-import { readJson, writeJsonAtomic } from './util/files';
-import { workersFromEnv } from './parallel/env';
+import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, Samples, vocabsFromJSON, VocabsJSON, vocabsToJSON } from '../data/index';
+import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig } from '../model/index';
+import { train, TrainResult } from '../train/index';
+import { DataError } from '../util/errors';
+import { readJson, writeJsonAtomic } from '../util/files';
+import { workersFromEnv } from '../train/parallel/env';
 import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
-import { BstError, OutputError, RunMismatchError, TrainingError } from './util/errors';
+import { BstError, OutputError, RunMismatchError, TrainingError } from '../util/errors';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
 export interface SplitOptions {
@@ -53,7 +54,7 @@ export interface ExperimentOptions {
   progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** Batch size for scoring. Default 1024. */
   evalBatchSize?: number;
-  /** Data-parallel gradient workers incl. the main thread (lib/parallel; 1 = single thread). Default: env BST_WORKERS, else 1. */
+  /** Data-parallel gradient workers incl. the main thread (lib/train/parallel; 1 = single thread). Default: env BST_WORKERS, else 1. */
   workers?: number;
 }
 
@@ -100,7 +101,7 @@ export interface RunMetrics {
 export function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.version, tfjs: tf.version.tfjs };
   try {
-    v['bst-lab'] = require('../package.json').version;
+    v['bst-lab'] = require('../../package.json').version;
   } catch {
     /* not in a checkout */
   }

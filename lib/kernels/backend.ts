@@ -8,8 +8,8 @@
  * are installed (lib/kernels) and the choice is printed once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BackendError } from './util/errors';
-import { guardWasmMalloc, installKernelFixes, installNativeKernels } from './kernels/index';
+import { BackendError } from '../util/errors';
+import { guardWasmMalloc, installKernelFixes, installNativeKernels } from './index';
 
 /** Backend names accepted by BST_BACKEND, fastest first. */
 export const BACKEND_ORDER = ['node-gpu', 'node', 'wasm', 'cpu'] as const;

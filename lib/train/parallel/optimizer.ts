@@ -4,12 +4,12 @@
  * state) must start equal and stay equal, so the optimizer is replicated exactly.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Samples } from '../data/types';
-import { BstModel } from '../model/build';
-import { lossFunction, setDropoutStep } from '../model/loss';
-import { ConfigError } from '../util/errors';
-import { FusedAdamOptimizer } from '../kernels/fused';
-import { adamPowers, setAdamPowers } from '../model/checkpoint';
+import { Samples } from '../../data/types';
+import { BstModel } from '../../model/build';
+import { lossFunction, setDropoutStep } from '../../model/loss';
+import { ConfigError } from '../../util/errors';
+import { FusedAdamOptimizer } from '../../kernels/fused';
+import { adamPowers, setAdamPowers } from '../../model/checkpoint';
 import { ExchangeBuffers, OptimizerSpec, readNow } from './protocol';
 
 /** What a worker needs to rebuild `optimizer` exactly: its registered class, config and state. */

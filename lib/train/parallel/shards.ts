@@ -1,6 +1,6 @@
 /** Splitting a batch into contiguous shards for data-parallel training (pure functions, no tensors). */
-import { Samples } from '../data/types';
-import { ConfigError } from '../util/errors';
+import { Samples } from '../../data/types';
+import { ConfigError } from '../../util/errors';
 
 /**
  * Sizes of `parts` contiguous shards of `n` samples, as equal as possible (the first n % parts shards get one

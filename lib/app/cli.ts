@@ -4,18 +4,18 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend } from './backend';
-import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from './data/index';
-import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict, resolveConfig } from './model/index';
+import { initBackend } from '../kernels/backend';
+import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
+import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict, resolveConfig } from '../model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
-import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
+import { recommendCommand, trainRecommenderCommand } from './recommend-cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
-import { parseWorkers } from './parallel/env';
+import { parseWorkers } from '../train/parallel/env';
 import { prepareRunFolder, resumeConflicts } from './run-folder';
-import { FlagSpec, FlagValues, flagUsage, givenFlags, parseFlags, UsageError } from './util/args';
-import { describeError, EXIT, verboseFromEnv } from './util/error-message';
-import { checkWritableDir, checkWritableFile, writeJsonAtomic } from './util/files';
+import { FlagSpec, FlagValues, flagUsage, givenFlags, parseFlags, UsageError } from '../util/args';
+import { describeError, EXIT, verboseFromEnv } from '../util/error-message';
+import { checkWritableDir, checkWritableFile, writeJsonAtomic } from '../util/files';
 
 const DATA_FLAGS: Record<string, FlagSpec> = {
   dataset: { type: 'string', help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m' },
@@ -272,7 +272,7 @@ async function cmdPredict(f: FlagValues): Promise<void> {
     if (!Number.isInteger(v)) throw new UsageError(`--movies: ${JSON.stringify(m)} is not a movie id`);
     return v;
   });
-  const { userCandidateSamples } = require('./recommend/index') as typeof import('./recommend/index');
+  const { userCandidateSamples } = require('../recommend/index') as typeof import('../recommend/index');
   const samples = userCandidateSamples(data, Number(f.user), ids);
   const scores = predict(model, [samples]);
   ids.forEach((id, i) => console.log(`${id}\t${scores[i].toFixed(4)}`));

@@ -8,16 +8,17 @@ import * as tf from '@tensorflow/tfjs';
 import { Samples } from '../data/types';
 import { ConfigError, TrainingError } from '../util/errors';
 import { writeJsonAtomic } from '../util/files';
-import { BstConfig } from './config';
-import { BstModel } from './build';
-import { EvalMetrics, evaluate } from './predict';
-import { ProgressBar, ProgressOptions, formatDuration } from './progress';
-import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from './checkpoint';
-import { lossFunction, setDropoutStep } from './loss';
-import { DataParallelTrainer, supportsWorkers } from '../parallel/trainer';
+import { BstConfig } from '../model/config';
+import { BstModel } from '../model/build';
+import { EvalMetrics } from '../model/metrics';
+import { evaluate } from '../model/predict';
+import { ProgressBar, ProgressOptions, formatDuration } from '../model/progress';
+import { TrainState, findCheckpoint, restoreOptimizer, restoreWeights, saveCheckpoint } from '../model/checkpoint';
+import { lossFunction, setDropoutStep } from '../model/loss';
+import { DataParallelTrainer, supportsWorkers } from './parallel/trainer';
 import { FusedAdamOptimizer } from '../kernels/fused';
 import { WASM_HEAP_LIMIT_BYTES } from '../kernels/native-module';
-import { checkTrainingMemory } from './memory';
+import { checkTrainingMemory } from '../model/memory';
 
 export { lossFunction, setDropoutStep };
 
@@ -28,7 +29,7 @@ export interface EpochRecord {
   /** mean training loss over the epoch's samples (with dropout) */
   trainLoss: number;
   /** validation metrics after the epoch */
-  val: EvalMetrics;
+  val: EvalMetrics & { loss: number };
   /** wall time of the epoch's training steps (seconds; validation excluded) */
   seconds: number;
   /** wall time of the validation pass (seconds) */
@@ -65,7 +66,7 @@ export interface TrainOptions {
   /** Test hook: called after each step with its loss; may return a value to use instead (e.g. NaN). */
   onStep?: (step: number, loss: number) => number | void;
   /**
-   * Data-parallel training over worker threads (lib/parallel; wasm and cpu backends): the number of gradient
+   * Data-parallel training over worker threads (lib/train/parallel; wasm and cpu backends): the number of gradient
    * computers including the main thread, e.g. os.cpus().length (see parseWorkers / workersFromEnv for
    * BST_WORKERS). Each batch is split into that many shards and the shard-size-weighted gradients are averaged,
    * so results equal single-worker training up to float32 summation order (dropout masks differ per shard).

@@ -1,6 +1,6 @@
 /** The number of data-parallel workers from a setting: an integer >= 1 or 'auto' (one per CPU core). */
 import * as os from 'os';
-import { ConfigError } from '../util/errors';
+import { ConfigError } from '../../util/errors';
 
 /**
  * Parse a worker count: a positive integer, or 'auto' = os.cpus().length (`cpus` overrides it for tests).

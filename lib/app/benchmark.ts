@@ -6,14 +6,15 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, PreparedData } from './data/index';
-import { BaselineResult, fitBaselines, MeanStd, meanStd, ratingMetrics, RatingMetrics } from './eval/index';
-import { BstConfig, LossKind, meanPredictions, predict, resolveConfig } from './model/index';
+import { Dataset, PreparedData } from '../data/index';
+import { BaselineResult, fitBaselines } from '../eval/index';
+import { MeanStd, meanStd, ratingMetrics, EvalMetrics } from '../model/index';
+import { BstConfig, LossKind, meanPredictions, predict, resolveConfig } from '../model/index';
 import { prepareForRun, runExperiment, SplitOptions, versions } from './experiment';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './util/files';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/files';
 
 /** Where `bst tune` writes the chosen config (committed; the benchmark's default). */
-export const TUNED_CONFIG_FILE = path.join(__dirname, 'model', 'tuned-config.json');
+export const TUNED_CONFIG_FILE = path.join(__dirname, '..', 'model', 'tuned-config.json');
 
 /** The BST config the benchmark uses unless told otherwise: chosen by `bst tune` on validation only. */
 export function tunedBstConfig(): BstConfig {
@@ -56,7 +57,7 @@ export interface ModelScores {
   loss?: LossKind;
   /** ensemble rows: the seeds whose models' predictions are averaged (perSeed then holds one entry, seed -1) */
   ensembleOf?: number[];
-  perSeed: Array<{ seed: number; test: RatingMetrics; val: RatingMetrics; trainSeconds: number; samplesPerSec?: number; params?: Record<string, number> }>;
+  perSeed: Array<{ seed: number; test: EvalMetrics; val: EvalMetrics; trainSeconds: number; samplesPerSec?: number; params?: Record<string, number> }>;
   test: Record<'mae' | 'rmse' | 'aucLiked' | 'within05', MeanStd>;
   trainSeconds: MeanStd;
 }
@@ -83,7 +84,7 @@ export interface BenchmarkResult {
 }
 
 function summarise(name: string, leaky: boolean, perSeed: ModelScores['perSeed'], extra: Pick<ModelScores, 'loss' | 'ensembleOf'> = {}): ModelScores {
-  const pick = (k: keyof RatingMetrics) => meanStd(perSeed.map((s) => s.test[k]));
+  const pick = (k: keyof EvalMetrics) => meanStd(perSeed.map((s) => s.test[k] ?? NaN));
   return {
     name,
     leaky,
@@ -147,7 +148,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         const test = ratingMetrics(testPreds[testPreds.length - 1], truthTest);
         r.model.net.dispose();
         bstRuns.push({ seed, test, val, trainSeconds: r.trainSeconds, samplesPerSec: r.trainSamplesPerSec });
-        log(`  BST loss ${loss} seed ${seed}: test MAE ${test.mae.toFixed(4)} RMSE ${test.rmse.toFixed(4)} (best epoch ${r.metrics.bestEpoch}, ${r.trainSeconds.toFixed(0)} s, ${r.trainSamplesPerSec.toFixed(0)} samples/s)`);
+        log(`  BST loss ${loss} seed ${seed}: test MAE ${(test.mae ?? NaN).toFixed(4)} RMSE ${(test.rmse ?? NaN).toFixed(4)} (best epoch ${r.metrics.bestEpoch}, ${r.trainSeconds.toFixed(0)} s, ${r.trainSamplesPerSec.toFixed(0)} samples/s)`);
       }
       models.push(summarise(bstName(loss), leaky, bstRuns, { loss }));
       const ens = {
@@ -157,7 +158,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         trainSeconds: bstRuns.reduce((a, r) => a + r.trainSeconds, 0),
       };
       models.push(summarise(ensembleName(loss, seeds.length), leaky, [ens], { loss, ensembleOf: [...seeds] }));
-      log(`  ${ensembleName(loss, seeds.length)}: test MAE ${ens.test.mae.toFixed(4)} RMSE ${ens.test.rmse.toFixed(4)}`);
+      log(`  ${ensembleName(loss, seeds.length)}: test MAE ${(ens.test.mae ?? NaN).toFixed(4)} RMSE ${(ens.test.rmse ?? NaN).toFixed(4)}`);
     }
     protocols.push({ split: p.split, seqLen, leaky, counts: data.counts, models });
   }
@@ -209,7 +210,7 @@ export function benchmarkMarkdown(r: BenchmarkResult): string {
       ' (a seed varies the weights, dropout and batch order; the split is fixed).', '');
     out.push('| model | test MAE | test RMSE | AUC (liked = rating ≥ 4) | within 0.5 | train time (s) | test MAE per seed | test RMSE per seed |', '|---|---|---|---|---|---|---|---|');
     for (const m of p.models) {
-      const perSeed = (k: 'mae' | 'rmse') => m.ensembleOf ? `(ensemble of ${m.ensembleOf.join(', ')})` : m.perSeed.map((s) => s.test[k].toFixed(4)).join(' / ');
+      const perSeed = (k: 'mae' | 'rmse') => m.ensembleOf ? `(ensemble of ${m.ensembleOf.join(', ')})` : m.perSeed.map((s) => (s.test[k] ?? NaN).toFixed(4)).join(' / ');
       out.push(`| ${m.name} | ${fmt(m.test.mae)} | ${fmt(m.test.rmse)} | ${fmt(m.test.aucLiked, 3)} | ${fmt(m.test.within05, 3)} | ${m.trainSeconds.mean.toFixed(1)} | ${perSeed('mae')} | ${perSeed('rmse')} |`);
     }
     out.push('');

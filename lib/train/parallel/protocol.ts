@@ -1,8 +1,8 @@
 /** Messages and shared-memory layout between the data-parallel trainer (main thread) and its workers. */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { FeatureSizes, Samples } from '../data/types';
-import { BstConfig } from '../model/config';
+import { FeatureSizes, Samples } from '../../data/types';
+import { BstConfig } from '../../model/config';
 
 /** How long a waiting rank polls before it sleeps (ms); see ExchangeBuffers.waitAll. */
 export const SPIN_MS = 5;

@@ -7,10 +7,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
-import { PreparedData } from './data/index';
-import { BstConfig } from './model/index';
-import { OutputError, RunMismatchError } from './util/errors';
-import { checkWritableDir, readJson, writeJsonAtomic } from './util/files';
+import { PreparedData } from '../data/index';
+import { BstConfig } from '../model/index';
+import { OutputError, RunMismatchError } from '../util/errors';
+import { checkWritableDir, readJson, writeJsonAtomic } from '../util/files';
 
 /** Format tag of run.json. */
 export const RUN_FORMAT = 'bst-run-1';

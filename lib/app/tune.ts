@@ -7,12 +7,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Dataset } from './data/index';
-import { BstConfig, modelWidth, PositionKind, resolveConfig, SequenceOutput } from './model/index';
+import { Dataset } from '../data/index';
+import { BstConfig, modelWidth, PositionKind, resolveConfig, SequenceOutput } from '../model/index';
 import { prepareForRun, runExperiment, SplitOptions } from './experiment';
-import { Rng } from './util/rng';
-import { readJson, writeJsonAtomic } from './util/files';
-import { ConfigError, OutputError } from './util/errors';
+import { Rng } from '../util/rng';
+import { readJson, writeJsonAtomic } from '../util/files';
+import { ConfigError, OutputError } from '../util/errors';
 import { TUNED_CONFIG_FILE } from './benchmark';
 
 /** The knobs searched and their candidate values. */

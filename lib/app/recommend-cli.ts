@@ -1,27 +1,27 @@
 /**
  * `bst recommend --model runs/latest --user 42 --k 10`: top-k unrated movies for a user from a run folder
- * written by `bst train` or `bst train-recommender`. Registered by lib/cli.ts (`COMMANDS.recommend =
+ * written by `bst train` or `bst train-recommender`. Registered by lib/app/cli.ts (`COMMANDS.recommend =
  * recommendCommand`).
  *
  * `bst train-recommender --dataset ml-100k --out runs/like --negatives 4 --epochs 2`: trains the like
  * (click) head with sampled negatives and writes a run folder (checkpoints/best + metrics.json) that
- * `bst recommend --model` loads. Registered by lib/cli.ts as `COMMANDS['train-recommender'] =
+ * `bst recommend --model` loads. Registered by lib/app/cli.ts as `COMMANDS['train-recommender'] =
  * trainRecommenderCommand`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
+import { initBackend } from '../kernels/backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
-import { DEFAULT_SPLIT, loadRun, prepareForRun, RunMetrics, SplitOptions, versions } from '../experiment';
+import { DEFAULT_SPLIT, loadRun, prepareForRun, RunMetrics, SplitOptions, versions } from './experiment';
 import { BstConfig, evaluate, parseOverrides, resolveConfig } from '../model/index';
 import { FlagSpec, FlagValues, UsageError } from '../util/args';
 import { writeJsonAtomic } from '../util/files';
-import { prepareRunFolder } from '../run-folder';
-import { movieCatalog } from './catalog';
-import { formatRecommendations, recommend } from './recommend';
-import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from './two-stage';
-import { likeBatches, trainItemsByUser, trainRecommender } from './train';
+import { prepareRunFolder } from './run-folder';
+import { movieCatalog } from '../recommend/catalog';
+import { formatRecommendations, recommend } from '../recommend/recommend';
+import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from '../recommend/two-stage';
+import { likeBatches, trainItemsByUser, trainRecommender } from '../recommend/train';
 
 const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'a run folder written by `bst train` (metrics.json + checkpoints/best)', required: true },
@@ -74,7 +74,7 @@ async function run(f: FlagValues): Promise<void> {
   console.log(f.json ? JSON.stringify(result, null, 2) : formatRecommendations(result));
 }
 
-/** The `recommend` command (summary, flags, run) for lib/cli.ts's registerCommand. */
+/** The `recommend` command (summary, flags, run) for lib/app/cli.ts's registerCommand. */
 export const recommendCommand = {
   summary: "top-k unrated movies for a user from a trained run, with title, year, genres, score and why",
   flags: FLAGS,
@@ -158,7 +158,7 @@ async function runTrain(f: FlagValues): Promise<void> {
     : `rating head: test MAE ${t.mae?.toFixed(4)} RMSE ${t.rmse?.toFixed(4)} (n=${t.n}); best epoch ${metrics.bestEpoch}; wrote ${out}`);
 }
 
-/** The `train-recommender` command (summary, flags, run) for lib/cli.ts's command table. */
+/** The `train-recommender` command (summary, flags, run) for lib/app/cli.ts's command table. */
 export const trainRecommenderCommand = {
   summary: 'train the like (click) head with sampled negatives for recommendation; writes a run folder for `bst recommend --model`',
   flags: TRAIN_FLAGS,

@@ -5,6 +5,7 @@
  * Empty inputs and length mismatches throw a ConfigError naming both lengths.
  */
 import { ConfigError } from '../util/errors';
+import type { EvalMetrics } from './metrics';
 
 /** A read-only numeric array: Float32Array, Float64Array, Int32Array or number[]. */
 export type Numbers = ArrayLike<number>;
@@ -92,20 +93,8 @@ export function aucLiked(pred: Numbers, truth: Numbers, threshold: number = LIKE
   return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
-/** The rating metrics of one model on one split. */
-export interface RatingMetrics {
-  /** number of scored samples */
-  n: number;
-  mae: number;
-  rmse: number;
-  /** AUC of liked (truth >= 4) ranked by the predicted rating; NaN if one class is absent */
-  aucLiked: number;
-  /** share of predictions within 0.5 of the truth (inclusive) */
-  within05: number;
-}
-
-/** All rating metrics of predictions against truths (see `RatingMetrics`). */
-export function ratingMetrics(pred: Numbers, truth: Numbers): RatingMetrics {
+/** The rating metrics (n, mae, rmse, aucLiked, within05) of predictions against truths, as an EvalMetrics. */
+export function ratingMetrics(pred: Numbers, truth: Numbers): EvalMetrics {
   return {
     n: pred.length,
     mae: mae(pred, truth),

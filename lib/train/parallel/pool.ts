@@ -6,7 +6,7 @@
  * carrying the worker's message, and marks the pool broken so later requests fail at once instead of hanging.
  */
 import { Worker } from 'worker_threads';
-import { TrainingError } from '../util/errors';
+import { TrainingError } from '../../util/errors';
 
 /** An error raised in (or by the loss of) a worker thread. `workerStack` holds the worker-side stack. */
 export class WorkerError extends TrainingError {

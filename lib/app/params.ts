@@ -8,7 +8,7 @@
  * type (number, boolean, string, or a comma-separated number/string list); a value that does not parse is
  * a ConfigError naming the variable.
  */
-import { ConfigError } from './util/errors';
+import { ConfigError } from '../util/errors';
 
 export type ParamValue = number | string | boolean | number[] | string[];
 export type ParamSet = Record<string, ParamValue>;

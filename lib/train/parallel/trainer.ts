@@ -10,9 +10,9 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Samples } from '../data/types';
-import { BstModel } from '../model/build';
-import { ConfigError } from '../util/errors';
+import { Samples } from '../../data/types';
+import { BstModel } from '../../model/build';
+import { ConfigError } from '../../util/errors';
 import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
 import { applyAverage, optimizerSpec, shardGradients } from './optimizer';
 import { WorkerError, WorkerPool } from './pool';

@@ -8,9 +8,9 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
-import { buildBst } from '../model/build';
-import { BstModel } from '../model/build';
+import { initBackend } from '../../kernels/backend';
+import { buildBst } from '../../model/build';
+import { BstModel } from '../../model/build';
 import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, writeVariable } from './protocol';
 import { applyAverage, buildOptimizer, shardGradients } from './optimizer';
 import { kernelSignature } from './trainer';
