@@ -33,10 +33,41 @@ export function kernelDisplay(): DisplayTarget | null {
     if (!jupyter || jupyter.lastWriteDisplayData == null) return null;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const tslab = require('tslab') as { display: DisplayTarget; newDisplay(): { html(s: string): void } };
+    clientSessionId(); // start recording the client session of the following requests
     return { html: (s) => tslab.display.html(s), newDisplay: () => tslab.newDisplay() };
   } catch {
     return null;
   }
+}
+
+let clientSession: string | undefined;
+let sessionHooked = false;
+
+/**
+ * The Jupyter client session of the cell now executing ('' when unknown): every browser page (and every
+ * reload of it) talks to the kernel through its own session, so charts key "plotly.js is on this page" on it.
+ * tslab does not expose the request header, so this wraps its ZMQ server's execute handler (once) to record
+ * `header.session` of each execute request; the request that runs this first call is therefore unknown.
+ */
+export function clientSessionId(): string {
+  if (!sessionHooked) {
+    sessionHooked = true;
+    try {
+      const key = Object.keys(require.cache ?? {}).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
+      const jupyter = key ? (require.cache[key]?.exports as { ZmqServer?: { prototype: Record<string, unknown> } }) : undefined;
+      const proto = jupyter?.ZmqServer?.prototype;
+      const original = proto?.handleExecute;
+      if (proto && typeof original === 'function') {
+        proto.handleExecute = function (this: unknown, sock: unknown, msg: { header?: { session?: unknown } }) {
+          if (typeof msg?.header?.session === 'string') clientSession = msg.header.session;
+          return (original as (...a: unknown[]) => unknown).call(this, sock, msg);
+        };
+      }
+    } catch {
+      // tslab changed shape: charts fall back to one plotly.js copy per kernel process
+    }
+  }
+  return clientSession ?? '';
 }
 
 /** True when displays reach a notebook (tslab kernel). */
@@ -81,13 +112,14 @@ function describe(fig: Figure): string {
 
 /**
  * Draw a plotly chart: `plot(figure)` or `plot(traces, layout)`. In a notebook the output is HTML (plotly.js
- * embedded in the first chart of the kernel process only); elsewhere a one-line description is printed.
+ * embedded in the first chart of each browser page the kernel serves: once per notebook run headless, again
+ * after a page reload); elsewhere a one-line description is printed.
  */
 export function plot(traces: Trace[] | Figure, layout: Layout = {}, opts: PlotOptions = {}): void {
   const fig: Figure = Array.isArray(traces) ? { data: traces, layout } : { ...traces, layout: { ...traces.layout, ...layout } };
   if (opts.config) fig.config = { ...(fig.config ?? {}), ...opts.config };
   const d = kernelDisplay();
-  if (d) d.html(session.html(fig, { name: opts.name }));
+  if (d) d.html(session.html(fig, { name: opts.name, page: override === undefined ? clientSessionId() : '' }));
   else console.log(describe(fig));
 }
 
