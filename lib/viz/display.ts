@@ -138,12 +138,13 @@ export interface Progress {
   finish(text?: string): void;
 }
 
-/** HTML of a progress bar. Pure. */
-export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number): string {
+/** HTML of a progress bar: label, bar, percentage, count, elapsed time, rate and time left. Pure. */
+export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number, unit = ''): string {
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const pct = (frac * 100).toFixed(0);
   const eta = elapsedS !== undefined && frac > 0 && frac < 1 ? `, ~${Math.round((elapsedS * (1 - frac)) / frac)} s left` : '';
-  const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${eta})` : '';
+  const rate = elapsedS !== undefined && elapsedS > 0 && done > 0 ? `, ${formatRate(done / elapsedS)}${unit ? ` ${unit}` : ''}/s` : '';
+  const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${rate}${eta})` : '';
   return (
     `<div class="bst-progress" style="font-family:monospace">` +
     `<span>${escapeHtml(label)}</span> ` +
@@ -152,11 +153,16 @@ export function progressHtml(label: string, done: number, total: number, text = 
   );
 }
 
+function formatRate(r: number): string {
+  return r >= 100 ? String(Math.round(r)) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+}
+
 /**
  * A live progress bar: in a notebook an HTML bar redrawn in place (at most every `minIntervalMs`, default
- * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end.
+ * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end. `unit` names what
+ * is counted in the rate ("users" -> "12.5 users/s").
  */
-export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number }): Progress {
+export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number; unit?: string }): Progress {
   const label = opts.label ?? '';
   const start = Date.now();
   const d = kernelDisplay();
@@ -170,11 +176,12 @@ export function progressBar(opts: { total: number; label?: string; minIntervalMs
     if (live) {
       if (!force && now - last < (opts.minIntervalMs ?? 250)) return;
       last = now;
-      live.html(progressHtml(label, done, opts.total, text, elapsed));
+      live.html(progressHtml(label, done, opts.total, text, elapsed, opts.unit));
     } else {
       if (!force && now - last < (opts.logEveryS ?? 10) * 1000) return;
       last = now;
-      process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s) ${text}\n`);
+      const left = done > 0 && done < opts.total ? `, ~${Math.round((elapsed * (opts.total - done)) / done)} s left` : '';
+      process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s${left}) ${text}\n`);
     }
   };
   if (live) draw(0, '', true);

@@ -53,9 +53,9 @@ export interface ProgressSink {
 }
 
 /**
- * Progress output for lib/model's training progress bars: in a notebook each bar is an HTML line redrawn in
- * place while it runs (a finished bar stays, the next one opens a new line); elsewhere plain stdout lines.
- * Pass it as `train({ progress: liveProgress() })`.
+ * Progress output for lib/model's training progress bars: in a notebook ONE HTML line redrawn in place for
+ * every bar of the run (the next epoch's bar replaces the finished one; epoch summary lines print below it);
+ * elsewhere plain stdout lines. Pass it as `train({ progress: liveProgress() })`.
  */
 export function liveProgress(opts: { redrawMs?: number } = {}): ProgressSink {
   const d = kernelDisplay();
@@ -66,14 +66,10 @@ export function liveProgress(opts: { redrawMs?: number } = {}): ProgressSink {
     redrawMs: opts.redrawMs ?? 250,
     write(s: string) {
       // eslint-disable-next-line no-control-regex
-      const text = s.replace(/\r|\x1b\[K/g, '');
-      const done = text.endsWith('\n');
-      const line = text.trim();
-      if (line) {
-        if (!current) current = d.newDisplay!();
-        current.html(`<pre class="bst-progress" style="margin:0">${escapeHtml(line)}</pre>`);
-      }
-      if (done) current = null;
+      const line = s.replace(/\r|\x1b\[K/g, '').trim();
+      if (!line) return;
+      if (!current) current = d.newDisplay!();
+      current.html(`<pre class="bst-progress" style="margin:0">${escapeHtml(line)}</pre>`);
     },
   };
 }
