@@ -115,8 +115,10 @@ export function lineFigure(series: LineSeries[], opts: AxisOptions & { y2Title?:
   });
   const layout = axes(opts);
   if (series.some((s) => s.yaxis === 'y2')) {
-    layout.yaxis2 = { title: { text: opts.y2Title ?? '' }, overlaying: 'y', side: 'right' };
+    // automargin + a right margin wide enough for the tick labels and the axis title (the default 20 px cut them)
+    layout.yaxis2 = { title: { text: opts.y2Title ?? '' }, overlaying: 'y', side: 'right', automargin: true };
     layout.legend = { orientation: 'h', y: -0.2 };
+    layout.margin = { ...((layout.margin as object | undefined) ?? {}), r: 80 };
   }
   return { data, layout };
 }
