@@ -18,6 +18,7 @@ import {
   setDisplayTarget,
   timelineFigure,
   timelineTies,
+  tradeoffFigure,
   userTimeline,
 } from '../../lib/viz';
 import { ProgressBar } from '../../lib/model/progress';
@@ -64,6 +65,19 @@ describe('axes', () => {
     expect(fig.layout.yaxis2).toMatchObject({ automargin: true, side: 'right' });
     // a chart without a right axis keeps the narrow default
     expect((resolveFigure(lineFigure([{ name: 'a', x: [1], y: [1] }])).layout.margin as { r: number }).r).toBe(20);
+  });
+});
+
+describe('diversity trade-off', () => {
+  test('one curve per model, points in falling lambda, labelled', () => {
+    const fig = tradeoffFigure([{ name: 'BST', points: [
+      { lambda: 0.5, diversity: 0.8, accuracy: 0.05 },
+      { lambda: 1, diversity: 0.4, accuracy: 0.1 },
+      { lambda: 0.7, diversity: 0.6, accuracy: 0.08 },
+    ] }]);
+    expect(fig.data).toHaveLength(1);
+    expect(fig.data[0]).toMatchObject({ x: [0.4, 0.6, 0.8], y: [0.1, 0.08, 0.05], text: ['\u03bb 1', '\u03bb 0.7', '\u03bb 0.5'] });
+    expect((fig.layout.xaxis as { title: { text: string } }).title.text).toBe('intra-list diversity');
   });
 });
 
