@@ -70,6 +70,10 @@ export function clientSessionId(): string {
   return clientSession ?? '';
 }
 
+// In a kernel, start recording client sessions when lib loads (the cell importing lib), so that the first
+// chart's page is already known; elsewhere this only scans require.cache once.
+clientSessionId();
+
 /** True when displays reach a notebook (tslab kernel). */
 export function inNotebook(): boolean {
   return kernelDisplay() !== null;
