@@ -144,12 +144,14 @@ export function attentionCaption(s: AttentionSpread): string {
 
 /**
  * An attention heatmap that does not stretch noise into a pattern: the colour scale is fixed to the weights'
- * real scale [0, 1] (a weight is a share of the row's attention), and the title carries attentionCaption
- * (the real range; "near uniform" when it is). Pure.
+ * real scale [0, 1] (a weight is a share of the row's attention), the title carries attentionCaption (the
+ * real range; "near uniform" when it is), and near uniform cells are annotated with 4 decimals. Pure.
  */
 export function attentionHeatmapFigure(z: number[][], opts: HeatmapOptions = {}): Figure {
   const spread = attentionSpread(z);
-  const fig = heatmapFigure(z, { zmin: 0, zmax: 1, ...opts });
+  // near uniform, 2 decimals would print 0.12 / 0.13 side by side: show the digits where the weights differ
+  const annotate = opts.annotate !== undefined && spread.nearUniform ? Math.max(opts.annotate, 4) : opts.annotate;
+  const fig = heatmapFigure(z, { zmin: 0, zmax: 1, ...opts, annotate });
   const title = opts.title ?? 'Attention weights';
   fig.layout.title = { text: `${title}<br><sub>${escapeHtml(attentionCaption(spread))}</sub>` };
   fig.layout.margin = { ...((fig.layout.margin as object | undefined) ?? {}), t: 80 };

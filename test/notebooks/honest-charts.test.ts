@@ -39,6 +39,8 @@ describe('attention heatmap', () => {
     expect(fig.data[0]).toMatchObject({ type: 'heatmap', zmin: 0, zmax: 1 });
     const title = (fig.layout.title as { text: string }).text;
     expect(title).toContain('attention is near uniform (range 0.1249\u20130.1251');
+    const withNumbers = attentionHeatmapFigure(z, { annotate: 2 });
+    expect((withNumbers.layout.annotations as Array<{ text: string }>)[0].text).toBe('0.1249');
   });
 
   test('a peaked matrix is not called uniform; padding keys (weight 0) are left out of the range', () => {
