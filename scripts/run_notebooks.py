@@ -135,6 +135,9 @@ def main():
         if not os.path.exists(p):
             die(f"notebook not found: {p}")
     ensure_kernel()
+    # headless: BST_PRESET and BST_<PARAM> override the parameters cells (lib/app/params.ts); in an interactive
+    # session the cell's values win
+    os.environ["BST_HEADLESS"] = "1"
     failed = []
     for p in paths:
         rel = os.path.relpath(p, os.getcwd())

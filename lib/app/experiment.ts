@@ -11,6 +11,8 @@ import { train, TrainResult } from '../train/index';
 import { DataError } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/files';
 import { workersFromEnv } from '../train/parallel/env';
+import { inNotebook } from '../viz/display';
+import { liveProgress } from '../viz/model';
 import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
 import { BstError, OutputError, RunMismatchError, TrainingError } from '../util/errors';
 
@@ -50,7 +52,10 @@ export interface ExperimentOptions {
   existing?: 'refuse' | 'overwrite';
   /** Epoch lines and split counts; null silences. Default console.log. */
   log?: ((line: string) => void) | null;
-  /** Progress bar while training: true (default), false, or bar options (e.g. lib/viz's liveProgress()). */
+  /**
+   * Progress bar while training: true, false, or bar options (e.g. lib/viz's liveProgress()). Default: in a
+   * notebook one display redrawn in place (liveProgress), elsewhere true (\r on a TTY, a line per 10 % otherwise).
+   */
   progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** Batch size for scoring. Default 1024. */
   evalBatchSize?: number;
@@ -169,7 +174,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     resume: o.resume,
     vocabularies: { ...vocabsToJSON(data.vocabs), run }, // the run's identity travels with every checkpoint
     log,
-    progress: o.progress ?? true,
+    progress: o.progress ?? (inNotebook() ? liveProgress() : true),
     workers: o.workers ?? workersFromEnv(),
   });
   const trainSeconds = (Date.now() - t0) / 1000;

@@ -97,7 +97,14 @@ export interface ListEvalResult {
  * Ties follow the pessimistic rule of lib/eval: the held-out item's score is nudged below equal scores
  * (by 2^-40 of its value, far less than the float32 spacing), so plain top-k gives evaluateRecommender's numbers.
  */
-export function evaluateLists(o: RecommenderEvalOptions & { listers: Record<string, Lister>; popularity?: ArrayLike<number> }): ListEvalResult[] {
+export function evaluateLists(
+  o: RecommenderEvalOptions & {
+    listers: Record<string, Lister>;
+    popularity?: ArrayLike<number>;
+    /** called after each user with the users done and the total (progress displays) */
+    onProgress?: (done: number, total: number) => void;
+  },
+): ListEvalResult[] {
   const { data, scorer, mode } = o;
   const k = o.k ?? 10;
   const numNegatives = o.numNegatives ?? 100;
@@ -114,6 +121,7 @@ export function evaluateLists(o: RecommenderEvalOptions & { listers: Record<stri
     const target = it.item[p];
     if (target === 0) {
       acc.forEach((a) => a.lists.push(new Int32Array(0)));
+      o.onProgress?.(t + 1, positions.length);
       continue;
     }
     const candidates = rankingCandidates({ interactions: it, user: u, target, numItems, mode, numNegatives, seed });
@@ -130,6 +138,7 @@ export function evaluateLists(o: RecommenderEvalOptions & { listers: Record<stri
       }
       acc[j].lists.push(list);
     });
+    o.onProgress?.(t + 1, positions.length);
   }
   const popularity = o.popularity ?? popularityScores({ interactions: it, positions: data.split.train, numItems }).map((x) => (Number.isFinite(x) ? x : 0));
   const genres = { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres };

@@ -9,7 +9,7 @@
 import { workersFromEnv } from '../train/parallel/env';
 import { PreparedData, Samples, vocabsToJSON } from '../data/index';
 import { mixSeed, sampleNegatives } from '../eval/ranking';
-import { BstConfig, BstModel, buildBst, resolveConfig } from '../model/index';
+import { BstConfig, BstModel, buildBst, ProgressOptions, resolveConfig } from '../model/index';
 import { train, TrainResult } from '../train/index';
 import { ConfigError } from '../util/errors';
 import { Rng } from '../util/rng';
@@ -118,7 +118,8 @@ export interface TrainRecommenderOptions {
   seed?: number;
   checkpointDir?: string;
   log?: ((line: string) => void) | null;
-  progress?: boolean;
+  /** progress bar per epoch: true, false (default) or bar options (e.g. lib/viz's liveProgress()) */
+  progress?: boolean | Omit<ProgressOptions, 'total' | 'label'>;
   /** data-parallel gradient workers incl. the main thread (lib/train/parallel); default env BST_WORKERS, else 1 */
   workers?: number;
 }

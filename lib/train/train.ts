@@ -178,12 +178,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const batches = o.trainBatches(epoch);
       if (samplesPerEpoch === undefined && Array.isArray(batches)) samplesPerEpoch = (batches as Samples[]).reduce((a, b) => a + b.n, 0);
       // worker threads start before the first epoch's clock (their start-up is not training time)
-      if (workers > 1 && !parallel) parallel = await DataParallelTrainer.start({ model, workers, vars, checkEvery: o.checkWorkersEvery });
+      if (workers > 1 && !parallel) {
+        parallel = await DataParallelTrainer.start({ model, workers, vars, checkEvery: o.checkWorkersEvery });
+        log?.(`data-parallel training on ${workers} workers (the main thread + ${workers - 1} worker threads)`);
+      }
       const bar = o.progress === false ? undefined : new ProgressBar({
         ...(typeof o.progress === 'object' ? o.progress : {}), total: samplesPerEpoch, label: `epoch ${epoch + 1}/${c.epochs}`,
       });
       const t0 = Date.now();
       let seen = 0, lossSum = 0, steps = 0;
+      let lastYield = t0;
       for (const b of batches) {
         if (b.n === 0) continue;
         let loss: number;
@@ -207,6 +211,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         steps++;
         state.step++;
         bar?.update(seen, `loss ${(lossSum / seen).toFixed(4)}`);
+        if (bar && Date.now() - lastYield >= 200) {
+          // let the event loop deliver the bar (a notebook kernel sends displays from it)
+          await new Promise((r) => setImmediate(r));
+          lastYield = Date.now();
+        }
       }
       const seconds = (Date.now() - t0) / 1000;
       bar?.finish(`loss ${(lossSum / Math.max(1, seen)).toFixed(4)}`);

@@ -115,8 +115,10 @@ export function lineFigure(series: LineSeries[], opts: AxisOptions & { y2Title?:
   });
   const layout = axes(opts);
   if (series.some((s) => s.yaxis === 'y2')) {
-    layout.yaxis2 = { title: { text: opts.y2Title ?? '' }, overlaying: 'y', side: 'right' };
+    // automargin + a right margin wide enough for the tick labels and the axis title (the default 20 px cut them)
+    layout.yaxis2 = { title: { text: opts.y2Title ?? '' }, overlaying: 'y', side: 'right', automargin: true };
     layout.legend = { orientation: 'h', y: -0.2 };
+    layout.margin = { ...((layout.margin as object | undefined) ?? {}), r: 80 };
   }
   return { data, layout };
 }
@@ -165,4 +167,35 @@ export function heatmapFigure(z: number[][], opts: HeatmapOptions = {}): Figure 
 /** Shorten a label to `max` characters with an ellipsis (movie titles on heatmap axes). */
 export function shortLabel(s: string, max = 28): string {
   return s.length <= max ? s : s.slice(0, max - 1) + '\u2026';
+}
+
+/** One point of a relevance / diversity trade-off: a re-ranking weight and what the lists it gives achieve. */
+export interface TradeoffPoint {
+  /** MMR weight of relevance (1 = plain top-k) */
+  lambda: number;
+  /** intra-list diversity of the lists (x) */
+  diversity: number;
+  /** the accuracy the lists keep, e.g. HR@10 (y) */
+  accuracy: number;
+}
+
+/**
+ * Accuracy against diversity over a re-ranking weight, one curve per model, each point labelled with its
+ * lambda: what diversity costs, read off one chart. Points are drawn in order of falling lambda. Pure.
+ */
+export function tradeoffFigure(curves: Array<{ name: string; points: TradeoffPoint[] }>, opts: AxisOptions = {}): Figure {
+  const data = curves.map((c) => {
+    const pts = [...c.points].sort((a, b) => b.lambda - a.lambda);
+    return {
+      type: 'scatter',
+      mode: 'lines+markers+text',
+      name: c.name,
+      x: pts.map((p) => p.diversity),
+      y: pts.map((p) => p.accuracy),
+      text: pts.map((p) => `\u03bb ${p.lambda}`),
+      textposition: 'top center',
+      hovertemplate: `${c.name}<br>%{text}<br>diversity %{x:.3f}<br>accuracy %{y:.3f}<extra></extra>`,
+    } as Trace;
+  });
+  return { data, layout: axes({ xTitle: 'intra-list diversity', yTitle: 'accuracy', ...opts }) };
 }

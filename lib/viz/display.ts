@@ -33,11 +33,46 @@ export function kernelDisplay(): DisplayTarget | null {
     if (!jupyter || jupyter.lastWriteDisplayData == null) return null;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const tslab = require('tslab') as { display: DisplayTarget; newDisplay(): { html(s: string): void } };
+    clientSessionId(); // start recording the client session of the following requests
     return { html: (s) => tslab.display.html(s), newDisplay: () => tslab.newDisplay() };
   } catch {
     return null;
   }
 }
+
+let clientSession: string | undefined;
+let sessionHooked = false;
+
+/**
+ * The Jupyter client session of the cell now executing ('' when unknown): every browser page (and every
+ * reload of it) talks to the kernel through its own session, so charts key "plotly.js is on this page" on it.
+ * tslab does not expose the request header, so this wraps its ZMQ server's execute handler (once) to record
+ * `header.session` of each execute request; the request that runs this first call is therefore unknown.
+ */
+export function clientSessionId(): string {
+  if (!sessionHooked) {
+    sessionHooked = true;
+    try {
+      const key = Object.keys(require.cache ?? {}).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
+      const jupyter = key ? (require.cache[key]?.exports as { ZmqServer?: { prototype: Record<string, unknown> } }) : undefined;
+      const proto = jupyter?.ZmqServer?.prototype;
+      const original = proto?.handleExecute;
+      if (proto && typeof original === 'function') {
+        proto.handleExecute = function (this: unknown, sock: unknown, msg: { header?: { session?: unknown } }) {
+          if (typeof msg?.header?.session === 'string') clientSession = msg.header.session;
+          return (original as (...a: unknown[]) => unknown).call(this, sock, msg);
+        };
+      }
+    } catch {
+      // tslab changed shape: charts fall back to one plotly.js copy per kernel process
+    }
+  }
+  return clientSession ?? '';
+}
+
+// In a kernel, start recording client sessions when lib loads (the cell importing lib), so that the first
+// chart's page is already known; elsewhere this only scans require.cache once.
+clientSessionId();
 
 /** True when displays reach a notebook (tslab kernel). */
 export function inNotebook(): boolean {
@@ -81,13 +116,14 @@ function describe(fig: Figure): string {
 
 /**
  * Draw a plotly chart: `plot(figure)` or `plot(traces, layout)`. In a notebook the output is HTML (plotly.js
- * embedded in the first chart of the kernel process only); elsewhere a one-line description is printed.
+ * embedded in the first chart of each browser page the kernel serves: once per notebook run headless, again
+ * after a page reload); elsewhere a one-line description is printed.
  */
 export function plot(traces: Trace[] | Figure, layout: Layout = {}, opts: PlotOptions = {}): void {
   const fig: Figure = Array.isArray(traces) ? { data: traces, layout } : { ...traces, layout: { ...traces.layout, ...layout } };
   if (opts.config) fig.config = { ...(fig.config ?? {}), ...opts.config };
   const d = kernelDisplay();
-  if (d) d.html(session.html(fig, { name: opts.name }));
+  if (d) d.html(session.html(fig, { name: opts.name, page: override === undefined ? clientSessionId() : '' }));
   else console.log(describe(fig));
 }
 
@@ -106,12 +142,13 @@ export interface Progress {
   finish(text?: string): void;
 }
 
-/** HTML of a progress bar. Pure. */
-export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number): string {
+/** HTML of a progress bar: label, bar, percentage, count, elapsed time, rate and time left. Pure. */
+export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number, unit = ''): string {
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const pct = (frac * 100).toFixed(0);
   const eta = elapsedS !== undefined && frac > 0 && frac < 1 ? `, ~${Math.round((elapsedS * (1 - frac)) / frac)} s left` : '';
-  const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${eta})` : '';
+  const rate = elapsedS !== undefined && elapsedS > 0 && done > 0 ? `, ${formatRate(done / elapsedS)}${unit ? ` ${unit}` : ''}/s` : '';
+  const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${rate}${eta})` : '';
   return (
     `<div class="bst-progress" style="font-family:monospace">` +
     `<span>${escapeHtml(label)}</span> ` +
@@ -120,11 +157,16 @@ export function progressHtml(label: string, done: number, total: number, text = 
   );
 }
 
+function formatRate(r: number): string {
+  return r >= 100 ? String(Math.round(r)) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+}
+
 /**
  * A live progress bar: in a notebook an HTML bar redrawn in place (at most every `minIntervalMs`, default
- * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end.
+ * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end. `unit` names what
+ * is counted in the rate ("users" -> "12.5 users/s").
  */
-export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number }): Progress {
+export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number; unit?: string }): Progress {
   const label = opts.label ?? '';
   const start = Date.now();
   const d = kernelDisplay();
@@ -138,11 +180,12 @@ export function progressBar(opts: { total: number; label?: string; minIntervalMs
     if (live) {
       if (!force && now - last < (opts.minIntervalMs ?? 250)) return;
       last = now;
-      live.html(progressHtml(label, done, opts.total, text, elapsed));
+      live.html(progressHtml(label, done, opts.total, text, elapsed, opts.unit));
     } else {
       if (!force && now - last < (opts.logEveryS ?? 10) * 1000) return;
       last = now;
-      process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s) ${text}\n`);
+      const left = done > 0 && done < opts.total ? `, ~${Math.round((elapsed * (opts.total - done)) / done)} s left` : '';
+      process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s${left}) ${text}\n`);
     }
   };
   if (live) draw(0, '', true);

@@ -7,6 +7,8 @@ import type { Samples } from '../data/types';
 import type { Vocabs } from '../data/vocab';
 import { escapeHtml } from './html';
 import { kernelDisplay } from './display';
+import { HeatmapOptions, heatmapFigure } from './charts';
+import type { Figure } from './plotly';
 
 /** One row of a layer table. */
 export interface LayerRow {
@@ -53,9 +55,9 @@ export interface ProgressSink {
 }
 
 /**
- * Progress output for lib/model's training progress bars: in a notebook each bar is an HTML line redrawn in
- * place while it runs (a finished bar stays, the next one opens a new line); elsewhere plain stdout lines.
- * Pass it as `train({ progress: liveProgress() })`.
+ * Progress output for lib/model's training progress bars: in a notebook ONE HTML line redrawn in place for
+ * every bar of the run (the next epoch's bar replaces the finished one; epoch summary lines print below it);
+ * elsewhere plain stdout lines. Pass it as `train({ progress: liveProgress() })`.
  */
 export function liveProgress(opts: { redrawMs?: number } = {}): ProgressSink {
   const d = kernelDisplay();
@@ -66,14 +68,10 @@ export function liveProgress(opts: { redrawMs?: number } = {}): ProgressSink {
     redrawMs: opts.redrawMs ?? 250,
     write(s: string) {
       // eslint-disable-next-line no-control-regex
-      const text = s.replace(/\r|\x1b\[K/g, '');
-      const done = text.endsWith('\n');
-      const line = text.trim();
-      if (line) {
-        if (!current) current = d.newDisplay!();
-        current.html(`<pre class="bst-progress" style="margin:0">${escapeHtml(line)}</pre>`);
-      }
-      if (done) current = null;
+      const line = s.replace(/\r|\x1b\[K/g, '').trim();
+      if (!line) return;
+      if (!current) current = d.newDisplay!();
+      current.html(`<pre class="bst-progress" style="margin:0">${escapeHtml(line)}</pre>`);
     },
   };
 }
@@ -100,6 +98,64 @@ export function attentionMatrix(att: AttentionLike, sample = 0, head: number | '
     out.push(row);
   }
   return out;
+}
+
+/** How far an attention matrix is from uniform, over the weights of real (non-padding) keys. */
+export interface AttentionSpread {
+  /** smallest and largest weight a real key gets */
+  min: number;
+  max: number;
+  /** mean over rows of the normalised entropy (1 = uniform over that row's real keys) */
+  normalisedEntropy: number;
+  /** max - min < 0.01 or normalisedEntropy > 0.99 */
+  nearUniform: boolean;
+}
+
+/**
+ * The spread of an [L, L] attention matrix: weights of 0 (padding keys, masked) are left out; rows with
+ * fewer than two real keys count as uniform. Pure.
+ */
+export function attentionSpread(z: number[][]): AttentionSpread {
+  let min = Infinity;
+  let max = -Infinity;
+  let entropySum = 0;
+  let rows = 0;
+  for (const row of z) {
+    const w = row.filter((v) => Number.isFinite(v) && v > 0);
+    if (w.length === 0) continue;
+    for (const v of w) (min = Math.min(min, v)), (max = Math.max(max, v));
+    const total = w.reduce((a, v) => a + v, 0);
+    const h = -w.reduce((a, v) => a + (v / total) * Math.log(v / total), 0);
+    entropySum += w.length > 1 ? h / Math.log(w.length) : 1;
+    rows += 1;
+  }
+  if (rows === 0) return { min: 0, max: 0, normalisedEntropy: 1, nearUniform: true };
+  const normalisedEntropy = entropySum / rows;
+  return { min, max, normalisedEntropy, nearUniform: max - min < 0.01 || normalisedEntropy > 0.99 };
+}
+
+/** The one-line caption of an attention heatmap: its real range, and whether it is near uniform. Pure. */
+export function attentionCaption(s: AttentionSpread): string {
+  const range = `range ${s.min.toFixed(4)}\u2013${s.max.toFixed(4)}`;
+  return s.nearUniform
+    ? `attention is near uniform (${range}, normalised entropy ${s.normalisedEntropy.toFixed(3)}): the pattern explains nothing`
+    : `attention weights ${range}, normalised entropy ${s.normalisedEntropy.toFixed(3)} (1 = uniform)`;
+}
+
+/**
+ * An attention heatmap that does not stretch noise into a pattern: the colour scale is fixed to the weights'
+ * real scale [0, 1] (a weight is a share of the row's attention), the title carries attentionCaption (the
+ * real range; "near uniform" when it is), and near uniform cells are annotated with 4 decimals. Pure.
+ */
+export function attentionHeatmapFigure(z: number[][], opts: HeatmapOptions = {}): Figure {
+  const spread = attentionSpread(z);
+  // near uniform, 2 decimals would print 0.12 / 0.13 side by side: show the digits where the weights differ
+  const annotate = opts.annotate !== undefined && spread.nearUniform ? Math.max(opts.annotate, 4) : opts.annotate;
+  const fig = heatmapFigure(z, { zmin: 0, zmax: 1, ...opts, annotate });
+  const title = opts.title ?? 'Attention weights';
+  fig.layout.title = { text: `${title}<br><sub>${escapeHtml(attentionCaption(spread))}</sub>` };
+  fig.layout.margin = { ...((fig.layout.margin as object | undefined) ?? {}), t: 80 };
+  return fig;
 }
 
 /**

@@ -2,14 +2,18 @@
  * Plotly charts as self-contained HTML outputs that draw offline in JupyterLab, the classic notebook and
  * nbconvert's HTML export.
  *
- * plotly.js (node_modules/plotly.js-dist-min, ~4.8 MB) is inlined ONCE per `ChartSession` -- the first chart's
- * output carries it -- inside a function whose `define`, `module` and `exports` parameters are undefined, so a
- * page's require.js (classic notebook, nbconvert export) or CommonJS globals cannot capture it: it always ends
- * as `window.Plotly`. Every chart is then
+ * plotly.js (node_modules/plotly.js-dist-min, ~4.8 MB) is inlined once per page: a `ChartSession` puts it into
+ * the first chart it draws for a page (a notebook file run headless, or one browser page of a live kernel;
+ * `html`'s `page` option names the page, see lib/viz/display.ts) inside a function whose `define`, `module` and
+ * `exports` parameters are undefined, so a page's require.js (classic notebook, nbconvert export) or CommonJS
+ * globals cannot capture it: it always ends as `window.Plotly`. Every chart is then
  *
  *   <div id=ID class="bst-chart">placeholder text</div>
  *   <script type="application/json" id=ID-fig>{data, layout, config}</script>
  *   <script> wait (bounded retries) for window.Plotly and the div in the document, then Plotly.newPlot </script>
+ *
+ * The waiting script also revives plotly.js when the page holds the embedded copy but never ran it (an output
+ * re-rendered without its scripts): it runs that copy's text once per page.
  *
  * If plotly.js never arrives the div says so in words ("plotly.js not loaded ..."). An untrusted notebook runs
  * no script: the placeholder text tells the reader to trust it or run it.
@@ -52,6 +56,17 @@ export const CHART_PLACEHOLDER_TEXT =
 
 /** Default plotly config: responsive, no logo, no cloud links. */
 export const DEFAULT_PLOTLY_CONFIG: Record<string, unknown> = { responsive: true, displaylogo: false, showLink: false };
+
+/**
+ * Config every chart gets whatever it asks for: no toolbar button or link that uploads the data to a cloud
+ * service (the MovieLens licence forbids redistributing the ratings).
+ */
+export const NO_CLOUD_CONFIG: Record<string, unknown> = {
+  showLink: false,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  modeBarButtonsToRemove: ['sendDataToCloud', 'editInChartStudio'],
+};
 
 /** Default layout pieces merged under every chart's layout. */
 export const DEFAULT_LAYOUT: Layout = {
@@ -99,9 +114,14 @@ function mergeLayout(layout: Layout): Layout {
   return out;
 }
 
-/** The figure as drawn: default layout and config merged under the given ones. Pure. */
+/** The figure as drawn: default layout and config merged under the given ones, cloud buttons off. Pure. */
 export function resolveFigure(fig: Figure): Figure {
-  return { data: fig.data, layout: mergeLayout(fig.layout), config: { ...DEFAULT_PLOTLY_CONFIG, ...(fig.config ?? {}) } };
+  const config: Record<string, unknown> = { ...DEFAULT_PLOTLY_CONFIG, ...(fig.config ?? {}), ...NO_CLOUD_CONFIG };
+  const removeAsked = fig.config?.modeBarButtonsToRemove;
+  if (Array.isArray(removeAsked)) {
+    config.modeBarButtonsToRemove = [...new Set([...(removeAsked as string[]), ...(NO_CLOUD_CONFIG.modeBarButtonsToRemove as string[])])];
+  }
+  return { data: fig.data, layout: mergeLayout(fig.layout), config };
 }
 
 /** HTML of one chart (optionally preceded by the inlined plotly.js). Pure: same inputs, same string. */
@@ -124,6 +144,16 @@ export function chartHtml(fig: Figure, opts: ChartHtmlOptions): string {
   parts.push(
     `<script type="text/javascript">(function () {
   var id = ${JSON.stringify(id)}, tries = 0, maxTries = ${tries};
+  function revive() {
+    // the page holds the embedded plotly.js but it never ran (an output re-rendered without its scripts): run it once
+    if (window.Plotly || window.__bstPlotlyRevived) return;
+    var copy = document.querySelector('script[data-bst-plotly]');
+    if (!copy) return;
+    window.__bstPlotlyRevived = true;
+    var s = document.createElement("script");
+    s.text = copy.textContent;
+    (document.head || document.body).appendChild(s);
+  }
   function draw() {
     var el = document.getElementById(id);
     var P = window.Plotly;
@@ -133,6 +163,7 @@ export function chartHtml(fig: Figure, opts: ChartHtmlOptions): string {
       P.newPlot(el, fig.data, fig.layout, fig.config);
       return;
     }
+    if (tries === 5) revive();
     if (++tries < maxTries) { setTimeout(draw, 100); return; }
     if (el) {
       el.innerHTML = "";
@@ -150,11 +181,13 @@ export function chartHtml(fig: Figure, opts: ChartHtmlOptions): string {
 }
 
 /**
- * Tracks what one page (= one kernel process) already holds: plotly.js is inlined into the first chart only,
- * and every chart gets a fresh id.
+ * Tracks which page already holds plotly.js: it is inlined into the first chart of each page only, and every
+ * chart gets a fresh id. A page is named by `html`'s `page` option (the Jupyter client session that asked for
+ * the chart: a browser reload opens a new one); '' or no name means "the page so far".
  */
 export class ChartSession {
-  private embedded = false;
+  /** the page the last embedded copy went to (undefined: none yet; '' = a page whose name was unknown) */
+  private embeddedFor: string | undefined;
   private readonly ids: IdSource;
   private readonly source: () => string;
 
@@ -166,14 +199,20 @@ export class ChartSession {
 
   /** True once a chart carrying plotly.js was produced. */
   get plotlyEmbedded(): boolean {
-    return this.embedded;
+    return this.embeddedFor !== undefined;
   }
 
-  /** HTML of the next chart; the first one carries plotly.js. */
-  html(fig: Figure, opts: { name?: string } = {}): string {
-    const plotlySource = this.embedded ? undefined : this.source();
-    const out = chartHtml(fig, { id: this.ids.next(), plotlySource, name: opts.name });
-    this.embedded = true;
-    return out;
+  /**
+   * HTML of the next chart; the first one for each page carries plotly.js. A named page after an unnamed one
+   * is taken to be that same page (the name became known later), so it gets no second copy.
+   */
+  html(fig: Figure, opts: { name?: string; page?: string } = {}): string {
+    const page = opts.page ?? '';
+    let embed = false;
+    if (this.embeddedFor === undefined) embed = true;
+    else if (this.embeddedFor === '') this.embeddedFor = page;
+    else if (page !== '' && page !== this.embeddedFor) embed = true;
+    if (embed) this.embeddedFor = page;
+    return chartHtml(fig, { id: this.ids.next(), plotlySource: embed ? this.source() : undefined, name: opts.name });
   }
 }

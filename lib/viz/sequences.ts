@@ -58,12 +58,15 @@ export function pickExampleUser(data: PreparedData, opts: { minRatings: number; 
 /** One rating of a user's timeline with the role(s) its position plays as a target. */
 export interface TimelineRow {
   pos: number;
+  /** UTC time to the second (YYYY-MM-DD HH:MM:SS) */
   date: string;
   movieId: number;
   title: string;
   rating: number;
   /** splits in which this position is a target ('' = never a target, e.g. no window ends here) */
   targetOf: string;
+  /** how many of the user's ratings carry this exact timestamp (1 = no tie; MovieLens orders ties arbitrarily) */
+  sameTime: number;
 }
 
 /** A user's ratings in time order with the split(s) each position is a target of. */
@@ -73,19 +76,85 @@ export function userTimeline(data: PreparedData, run: number, titles?: Map<numbe
   const e = off[run + 1];
   const roles = new Map<number, Role[]>();
   for (const role of ROLES) for (const p of targetsIn(data, role, s, e)) roles.set(p, [...(roles.get(p) ?? []), role]);
+  const perSecond = new Map<number, number>();
+  for (let p = s; p < e; p++) perSecond.set(data.interactions.timestamp[p], (perSecond.get(data.interactions.timestamp[p]) ?? 0) + 1);
   const rows: TimelineRow[] = [];
   for (let p = s; p < e; p++) {
     const movieId = (data.vocabs.item.value(data.interactions.item[p]) as number | undefined) ?? 0;
     rows.push({
       pos: p - s,
-      date: new Date(data.interactions.timestamp[p] * 1000).toISOString().slice(0, 16).replace('T', ' '),
+      date: new Date(data.interactions.timestamp[p] * 1000).toISOString().slice(0, 19).replace('T', ' '),
       movieId,
       title: movieId ? titles?.get(movieId) ?? `movie ${movieId}` : '(movie unseen in training)',
       rating: data.interactions.rating[p],
       targetOf: (roles.get(p) ?? []).join('+'),
+      sameTime: perSecond.get(data.interactions.timestamp[p]) ?? 1,
     });
   }
   return rows;
+}
+
+/** How a timeline's ratings tie: ratings sharing their timestamp with another, and the largest such group. */
+export function timelineTies(rows: TimelineRow[]): { tied: number; groups: number; largest: number } {
+  const sizes = new Map<string, number>();
+  for (const r of rows) sizes.set(r.date, r.sameTime);
+  let groups = 0;
+  let largest = 1;
+  for (const n of sizes.values()) if (n > 1) (groups += 1), (largest = Math.max(largest, n));
+  return { tied: rows.filter((r) => r.sameTime > 1).length, groups, largest };
+}
+
+/**
+ * A user's ratings in time, one trace per target split, with ties shown: ratings that share a timestamp are
+ * stacked (each a little above the previous at the same time and rating) and drawn as diamonds, their hover
+ * says how many share that second, and the title says how many ratings tie. Pure.
+ */
+export function timelineFigure(rows: TimelineRow[], opts: { title?: string; colours?: Record<string, string> } = {}): Figure {
+  const colours = { train: '#2171b5', val: '#fd8d3c', test: '#d62728', '': '#999999', ...(opts.colours ?? {}) };
+  // stack ratings with the same time and value so none hides another
+  const seen = new Map<string, number>();
+  const offset = rows.map((r) => {
+    const key = `${r.date}|${r.rating}`;
+    const i = seen.get(key) ?? 0;
+    seen.set(key, i + 1);
+    return i * 0.12;
+  });
+  const groups: Array<{ role: string; name: string }> = [
+    ...ROLES.map((role) => ({ role: role as string, name: `${role} target` })),
+    { role: '', name: 'not a target' },
+  ];
+  const data = groups.flatMap(({ role, name }) => {
+    const idx = rows.map((r, i) => (r.targetOf.split('+')[0] === role ? i : -1)).filter((i) => i >= 0);
+    if (idx.length === 0) return [];
+    return [{
+      type: 'scatter',
+      mode: 'markers',
+      name,
+      x: idx.map((i) => rows[i].date),
+      y: idx.map((i) => rows[i].rating + offset[i]),
+      text: idx.map((i) => `${rows[i].title} (rated ${rows[i].rating})` + (rows[i].sameTime > 1 ? `<br>tie: ${rows[i].sameTime} ratings at ${rows[i].date}` : '')),
+      hovertemplate: '%{text}<extra>%{fullData.name}</extra>',
+      marker: {
+        size: 10,
+        color: colours[role as keyof typeof colours],
+        symbol: idx.map((i) => (rows[i].sameTime > 1 ? 'diamond' : 'circle')),
+        line: { width: 1, color: 'white' },
+      },
+    }];
+  });
+  const t = timelineTies(rows);
+  const note = t.tied > 0
+    ? `${t.tied} of ${rows.length} ratings share their timestamp (to the second) with another: ${t.groups} tie group(s), the largest ${t.largest} (diamonds, stacked)`
+    : `no two of the ${rows.length} ratings share a timestamp`;
+  return {
+    data,
+    layout: {
+      title: { text: `${opts.title ?? 'Ratings in time'}<br><sub>${note}</sub>` },
+      xaxis: { title: { text: 'time (UTC)' } },
+      yaxis: { title: { text: 'rating' }, dtick: 1 },
+      margin: { t: 70 },
+    },
+  };
 }
 
 /** Cell codes of `windowGrid`. */

@@ -1,4 +1,4 @@
-import { envName, params } from '../../lib/app/params';
+import { envName, params, resolveParams, runMode } from '../../lib/app/params';
 import { ConfigError } from '../../lib/util/errors';
 
 describe('params', () => {
@@ -41,6 +41,38 @@ describe('params', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(lines).toEqual(['seqLen = 10', 'epochs = 2   (BST_EPOCHS)']);
+    expect(lines).toEqual(['seqLen = 10   (cell)', 'epochs = 2   (env BST_EPOCHS)']);
+  });
+
+  test("interactive: the cell's values win over BST_PRESET and BST_<KEY>, and the printout says which were not applied", () => {
+    const env = { BST_PRESET: 'small', BST_EPOCHS: '2', BST_SEQ_LEN: 'not even a number' };
+    const presets = { small: { epochs: 1 } };
+    const r = resolveParams({ seqLen: 10, epochs: 5 }, presets, { env, mode: 'interactive' });
+    expect(r.values).toEqual({ seqLen: 10, epochs: 5 });
+    expect(r.sources).toEqual({ seqLen: 'cell', epochs: 'cell' });
+    expect(r.ignored).toEqual(['BST_PRESET=small', 'BST_SEQ_LEN=not even a number', 'BST_EPOCHS=2']);
+    const lines: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((l: string) => void lines.push(l));
+    try {
+      expect(params({ seqLen: 10, epochs: 5 }, presets, { env, mode: 'interactive' })).toEqual({ seqLen: 10, epochs: 5 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines[1]).toBe('epochs = 5   (cell)');
+    expect(lines[2]).toMatch(/^interactive session: the cell's values win; not applied: BST_PRESET=small, BST_SEQ_LEN=not even a number, BST_EPOCHS=2/);
+  });
+
+  test("headless: preset then variables, each value's source named", () => {
+    const env = { BST_PRESET: 'small', BST_EPOCHS: '2' };
+    const r = resolveParams({ seqLen: 10, epochs: 5, batchSize: 256 }, { small: { epochs: 1, batchSize: 64 } }, { env, mode: 'headless' });
+    expect(r.values).toEqual({ seqLen: 10, epochs: 2, batchSize: 64 });
+    expect(r.sources).toEqual({ seqLen: 'cell', epochs: 'env BST_EPOCHS', batchSize: 'preset small' });
+    expect(r.ignored).toEqual([]);
+  });
+
+  test('run mode: BST_HEADLESS=1 forces headless; outside a notebook kernel it is headless anyway', () => {
+    expect(runMode({ BST_HEADLESS: '1' })).toBe('headless');
+    expect(runMode({ BST_HEADLESS: 'true' })).toBe('headless');
+    expect(runMode({})).toBe('headless'); // jest is not a tslab kernel
   });
 });

@@ -12,6 +12,7 @@ import {
   binnedFigure,
   plot,
   plotlyScriptSource,
+  resolveFigure,
   progressBar,
   progressHtml,
   setDisplayTarget,
@@ -43,6 +44,51 @@ describe('chart HTML', () => {
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(2);
     expect(s.plotlyEmbedded).toBe(true);
+  });
+
+  test('a new page (a reloaded browser page = a new client session) gets plotly.js again, the same page does not', () => {
+    const s = stubSession();
+    const fig = barFigure(['a'], [1]);
+    const has = (h: string) => h.includes('data-bst-plotly="embedded"');
+    expect(has(s.html(fig))).toBe(true); // first chart, page not known yet (the request that loaded lib)
+    expect(has(s.html(fig, { page: 'page-1' }))).toBe(false); // the page's name became known: same page
+    expect(has(s.html(fig, { page: 'page-1' }))).toBe(false);
+    expect(has(s.html(fig, { page: 'page-2' }))).toBe(true); // reload: new client session
+    expect(has(s.html(fig, { page: 'page-2' }))).toBe(false);
+    expect(has(s.html(fig))).toBe(false); // unknown page after a known one: no extra copy
+  });
+
+  test('every chart is configured without cloud upload buttons, even when a figure asks for them', () => {
+    const fig = resolveFigure({ ...barFigure(['a'], [1]), config: { showSendToCloud: true, showLink: true, modeBarButtonsToRemove: ['lasso2d'] } });
+    expect(fig.config).toMatchObject({ showSendToCloud: false, showEditInChartStudio: false, showLink: false, displaylogo: false });
+    expect(fig.config!.modeBarButtonsToRemove).toEqual(expect.arrayContaining(['lasso2d', 'sendDataToCloud', 'editInChartStudio']));
+    const html = stubSession().html(barFigure(['a'], [1]));
+    expect(html).toContain('"showSendToCloud":false');
+  });
+
+  test('a chart on a page whose embedded plotly.js never ran revives that copy once and draws', () => {
+    const html = chartHtml(barFigure(['a'], [1]), { id: 'c5', maxTries: 20 });
+    const [, json] = scripts(html)[0];
+    const [, code] = scripts(html)[1];
+    const drawn: unknown[] = [];
+    const appended: string[] = [];
+    const ctx: Record<string, unknown> = { JSON };
+    const pending: Array<() => void> = [];
+    ctx.setTimeout = (f: () => void) => pending.push(f);
+    ctx.window = ctx;
+    ctx.document = {
+      getElementById: (id: string) => (id === 'c5' ? { innerHTML: 'x' } : id === 'c5-fig' ? { textContent: json } : null),
+      querySelector: (sel: string) => (sel === 'script[data-bst-plotly]' ? { textContent: 'window.Plotly = { newPlot: function () { drawnHook(); } };' } : null),
+      createElement: () => ({ text: '' }),
+      head: { appendChild: (el: { text: string }) => { appended.push(el.text); vm.runInNewContext(el.text, ctx); } },
+    };
+    ctx.drawnHook = () => drawn.push(1);
+    vm.runInNewContext(code, ctx);
+    let steps = 0;
+    while (pending.length && steps < 50) (pending.shift()!(), steps++);
+    expect(appended).toHaveLength(1);
+    expect(drawn).toHaveLength(1);
+    expect(steps).toBeLessThan(10);
   });
 
   test('two sessions (two kernel processes) get different id prefixes by default', () => {
