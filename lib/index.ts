@@ -21,3 +21,4 @@ export * from './app/experiment';
 export * from './app/benchmark';
 export * from './app/tune';
 export * from './seqrec/index';
+export * from './app/sequence-length';

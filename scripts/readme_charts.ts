@@ -20,7 +20,7 @@ export const CHOICE: Record<string, string> = {
   '02_sequences': 'leakage',
   '03_model': 'attention',
   '04_training': 'test-vs-baselines',
-  '05_sequence_length': 'mae-vs-L',
+  '05_sequence_length': 'rmse-vs-L',
 };
 
 const MAX_BYTES = 200 * 1024;

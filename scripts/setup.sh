@@ -51,6 +51,44 @@ MSG
 fi
 has_jupyter "$PY" || { echo "setup: $PY still cannot import nbclient/nbconvert" >&2; exit 1; }
 
+# 3b. Chromium: the browser checks of `npm test` (command 2) draw every chart in headless Chromium.
+CHROMIUM=${BST_CHROMIUM:-/usr/bin/chromium}
+can_apt() { command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; }
+apt_install() {
+  local SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+if [ ! -x "$CHROMIUM" ]; then
+  if can_apt; then
+    say "installing Chromium (Debian/Ubuntu package chromium) for the browser checks of npm test"
+    apt_install chromium || { echo "setup: apt-get install chromium failed; install Chromium and set BST_CHROMIUM=/path/to/chromium" >&2; exit 1; }
+  else
+    cat >&2 <<MSG
+setup: Chromium is missing at $CHROMIUM and apt-get is not usable here; npm test's browser checks need it.
+  Debian/Ubuntu:  sudo apt-get install chromium
+  elsewhere:      install Chromium and set BST_CHROMIUM=/path/to/chromium
+MSG
+    exit 1
+  fi
+fi
+
+# 3c. JupyterLab where the platform packages it (Debian does not: there `jupyter notebook notebooks/` is the
+# interactive command, from the classic notebook installed above).
+if ! "$PY" -c 'import jupyterlab' >/dev/null 2>&1; then
+  lab_pkg=""
+  if command -v apt-cache >/dev/null; then
+    for p in jupyterlab python3-jupyterlab; do
+      if apt-cache show "$p" >/dev/null 2>&1; then lab_pkg=$p; break; fi
+    done
+  fi
+  if [ -n "$lab_pkg" ] && can_apt; then
+    say "installing JupyterLab ($lab_pkg)"
+    apt_install "$lab_pkg" || echo "setup: JupyterLab ($lab_pkg) did not install; use jupyter notebook notebooks/" >&2
+  else
+    say "JupyterLab is not packaged here: open the notebooks with  jupyter notebook notebooks/"
+  fi
+fi
+
 # 4. The tslab kernel, registered inside the project.
 say "registering the tslab kernel in .jupyter/ (python: $PY)"
 node_modules/.bin/tslab install --python="$PY" --binary="$PWD/node_modules/.bin/tslab" --prefix="$PWD/.jupyter" >/dev/null

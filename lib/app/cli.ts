@@ -71,7 +71,7 @@ const BENCH_FLAGS: Record<string, FlagSpec> = {
   epochs: { type: 'int', help: 'maximum BST epochs; default from the tuned config' },
   losses: { type: 'string', help: 'comma-separated training objectives (mse, mae, huber): one BST row and one seed-ensemble row each (the README table: mse,mae)', default: 'mse,mae' },
   set: { type: 'string', help: 'BST config overrides on top of lib/model/tuned-config.json' },
-  out: { type: 'string', help: 'output folder: benchmark.json, benchmark.md, runs/', default: 'results/benchmark' },
+  out: { type: 'string', help: 'output folder: benchmark.json, benchmark.md, runs/ (the README\'s committed table: --out results/benchmark, what `npm run benchmark` passes)', default: 'runs/benchmark' },
   progress: { type: 'boolean', help: 'show a progress bar while the BST trains', default: false },
 };
 
@@ -84,7 +84,7 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation, patience 2)', default: 6 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
-  out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner)', default: 'results/tune' },
+  out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner); the committed search: --out results/tune', default: 'runs/tune' },
   'write-default': { type: 'boolean', help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)', default: false },
 };
 

@@ -40,7 +40,11 @@ function manualHelp(spec: ReleaseSpec, dir: string): string {
   const files = [spec.ratings, spec.movies, spec.users, spec.genreFile].filter(Boolean).map((f) => f!.name);
   return (
     `To place the files by hand: download ${spec.url} on a connected machine, unzip it, and copy ` +
-    `${files.join(', ')} from its ${spec.zipFolder}/ folder into ${dir}`
+    `${files.join(', ')} from its ${spec.zipFolder}/ folder into ${dir}` +
+    (spec.name === 'ml-100k'
+      ? ''
+      : `. Or work with the small release: BST_DATASET=ml-100k (notebooks and bst; bst also takes --dataset ml-100k), ` +
+        `with BST_DATA_DIR=<folder holding ml-100k/> when it is already on this machine`)
   );
 }
 

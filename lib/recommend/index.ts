@@ -9,3 +9,4 @@ export * from './ranking';
 export * from './train';
 export * from './two-stage';
 export * from './shared-history';
+export * from './knn-ranking';

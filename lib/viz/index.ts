@@ -8,3 +8,4 @@ export * from './explore';
 export * from './sequences';
 export * from './model';
 export * from './cache';
+export * from './findings';

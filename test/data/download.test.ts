@@ -73,7 +73,10 @@ test('offline, HTTP errors and interrupted downloads say what failed and how to 
   await expect(ensureDataset({ release: 'ml-1m', dataDir, fetch: offline as any })).rejects.toThrow(
     /could not download https:\/\/files\.grouplens\.org\/datasets\/movielens\/ml-1m\.zip.*ENOTFOUND.*ratings\.dat, movies\.dat, users\.dat/,
   );
+  // offline ML-1M points to the small release that may already be here
+  await expect(ensureDataset({ release: 'ml-1m', dataDir, fetch: offline as any })).rejects.toThrow(/BST_DATASET=ml-100k/);
   await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.toThrow(/HTTP 404/);
+  await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.not.toThrow(/BST_DATASET=ml-100k/);
   // a body that dies half way
   let sent = 0;
   const broken = async () => ({
