@@ -10,6 +10,7 @@ import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKin
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
+import { serveCommand } from './serve/cli';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from './parallel/env';
 import { prepareRunFolder, resumeConflicts } from './run-folder';
@@ -105,6 +106,7 @@ const COMMANDS: Record<string, Command> = {
 
 COMMANDS.recommend = recommendCommand;
 COMMANDS['train-recommender'] = trainRecommenderCommand;
+COMMANDS.serve = serveCommand;
 
 /** Register another command (for scripts that extend the CLI). */
 export function registerCommand(name: string, command: Command): void {
