@@ -11,6 +11,7 @@ import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } 
 import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend/cli';
 import { serveCommand } from './serve/cli';
+import { exportWebCommand } from './serve/export';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from './parallel/env';
 import { prepareRunFolder, resumeConflicts } from './run-folder';
@@ -107,6 +108,7 @@ const COMMANDS: Record<string, Command> = {
 COMMANDS.recommend = recommendCommand;
 COMMANDS['train-recommender'] = trainRecommenderCommand;
 COMMANDS.serve = serveCommand;
+COMMANDS['export-web'] = exportWebCommand;
 
 /** Register another command (for scripts that extend the CLI). */
 export function registerCommand(name: string, command: Command): void {

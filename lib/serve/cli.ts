@@ -6,6 +6,7 @@
 import { initBackend } from '../backend';
 import { FlagSpec, FlagValues, UsageError } from '../util/args';
 import { loadServingModel } from './model';
+import { DEFAULT_SCORE_CACHE } from './recommender';
 import { buildServer, DEFAULT_BODY_LIMIT } from './server';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -14,6 +15,7 @@ const FLAGS: Record<string, FlagSpec> = {
   host: { type: 'string', help: 'address to listen on (the admin reload endpoint has no authentication: keep it on loopback unless a proxy guards it)', default: '127.0.0.1' },
   'body-limit': { type: 'int', help: 'largest request body in bytes (bigger: 413)', default: DEFAULT_BODY_LIMIT },
   'idle-timeout': { type: 'int', help: 'ms a connection may stall mid-request before it is closed', default: 10000 },
+  cache: { type: 'int', help: 'histories whose scores and explanations are kept for follow-up requests (0 = none)', default: DEFAULT_SCORE_CACHE },
   log: { type: 'boolean', help: 'log every request (fastify logger, JSON lines on stdout)', default: false },
   dataset: { type: 'string', help: "MovieLens release; default the run's" },
   'data-dir': { type: 'string', help: 'folder holding one folder per release; default $BST_DATA_DIR or data/' },
@@ -26,7 +28,7 @@ async function run(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
   const modelDir = String(f.model);
   const app = await buildServer({
-    load: (generation) => loadServingModel(modelDir, { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined, generation }),
+    load: (generation) => loadServingModel(modelDir, { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined, generation, cacheSize: Number(f.cache) }),
     bodyLimit: Number(f.bodyLimit),
     connectionTimeout: Number(f.idleTimeout),
     logger: Boolean(f.log),

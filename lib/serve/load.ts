@@ -16,8 +16,8 @@ export interface LoadOptions {
   connections: number;
   /** seconds */
   duration: number;
-  /** bodies POSTed to /recommend, picked in turn by each request */
-  bodies: Body[];
+  /** bodies POSTed to /recommend, in turn; or a function of the request number (0, 1, ...) */
+  bodies: Body[] | ((n: number) => Body);
   /** called once the run has started (e.g. to fire a reload mid-run) */
   during?: () => void | Promise<void>;
 }
@@ -64,7 +64,11 @@ export async function loadRun(o: LoadOptions): Promise<LoadResult> {
       method: 'POST',
       path: '/recommend',
       headers: { 'content-type': 'application/json' },
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify(o.bodies[next++ % o.bodies.length]) }),
+      setupRequest: (req: Record<string, unknown>) => {
+        const n = next++;
+        const b = typeof o.bodies === 'function' ? o.bodies(n) : o.bodies[n % o.bodies.length];
+        return { ...req, body: JSON.stringify(b) };
+      },
     }],
   });
   if (o.during) await o.during();

@@ -123,6 +123,8 @@ export interface LoadServingOptions {
   dataDir?: string;
   /** generation number recorded in ModelInfo (default 1) */
   generation?: number;
+  /** histories whose scores are cached (BstRecommenderOptions.cacheSize; default DEFAULT_SCORE_CACHE) */
+  cacheSize?: number;
 }
 
 /** Load a run folder (`bst train` / `bst train-recommender`) as a ServingModel, warmed up. */
@@ -130,7 +132,7 @@ export async function loadServingModel(runDir: string, o: LoadServingOptions = {
   const run = await loadRun(runDir, { dataset: o.dataset, dataDir: o.dataDir });
   const { model, data, dataset, recorded } = run;
   const catalog = movieCatalog(dataset, data);
-  const recommender = new BstRecommender({ model, data, catalog });
+  const recommender = new BstRecommender({ model, data, catalog, cacheSize: o.cacheSize });
   const served = catalogueModel({
     model, data, catalog, recommender,
     info: {

@@ -68,6 +68,8 @@ export interface RecommendResponse {
   items: RecommendedMovie[];
   /** milliseconds spent scoring */
   scoreMs: number;
+  /** the scores came from the cache (the same history was scored before) */
+  cached: boolean;
 }
 
 /**
@@ -85,6 +87,23 @@ export interface BstRecommenderOptions {
   catalog: MovieCatalog;
   /** two-stage re-ranked pool (default DEFAULT_POOL) */
   pool?: number;
+  /**
+   * Histories whose scores and explanations are kept (least recently used dropped; default
+   * DEFAULT_SCORE_CACHE; 0 = none). A page's follow-up requests for the same picks (slider moves, "not
+   * interested") then skip the model; each entry holds one float per movie.
+   */
+  cacheSize?: number;
+}
+
+/** Default BstRecommenderOptions.cacheSize. */
+export const DEFAULT_SCORE_CACHE = 512;
+
+/** Scores and explanations of one history (see BstRecommenderOptions.cacheSize). */
+interface CacheEntry {
+  /** [numItems] the model's score per item index (NaN: not scored) */
+  scores: Float32Array;
+  /** `${item}/${top}` -> reasons */
+  reasons: Map<string, Reason[]>;
 }
 
 /** Item indices of MovieLens movie ids; a RequestError (422) names the field and the first unknown id. */
@@ -100,7 +119,24 @@ export function movieIndices(data: PreparedData, ids: readonly number[], field: 
 
 /** `Recommender` on the trained BST and lib/recommend (see the module comment and lib/serve/anonymous.ts). */
 export class BstRecommender implements Recommender {
+  private readonly cache = new Map<string, CacheEntry>(); // insertion order = recency
   constructor(readonly o: BstRecommenderOptions) {}
+
+  private cached(key: string): CacheEntry | undefined {
+    const e = this.cache.get(key);
+    if (e) {
+      this.cache.delete(key);
+      this.cache.set(key, e);
+    }
+    return e;
+  }
+
+  private remember(key: string, e: CacheEntry): void {
+    const max = this.o.cacheSize ?? DEFAULT_SCORE_CACHE;
+    if (max <= 0) return;
+    this.cache.set(key, e);
+    while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
+  }
 
   /** Top-k for the request (see RecommendRequest); deterministic for a fixed model and request. */
   recommend(req: RecommendRequest): RecommendResponse {
@@ -115,17 +151,21 @@ export class BstRecommender implements Recommender {
     let cut: HistoryCut;
     let rated: Uint8Array;
     let retrieval: RetrievalKind | undefined;
+    let history: string;
     if (req.userId !== undefined) {
       const u = base.vocabs.user.index(req.userId);
       if (u <= 0) throw new RequestError(`userId: user ${req.userId} is unknown to the model (no training ratings); send an anonymous history (movies) instead`, 404, 'userId');
       data = base;
       cut = latestCut(base, u);
       rated = ratedMask(base, u); // every movie they rated, in any split
+      history = `user ${req.userId}`;
     } else {
       const ids = req.movies ?? [];
       const items = movieIndices(base, ids, 'movies');
       if (req.ratings && req.ratings.length !== ids.length) throw new RequestError(`ratings: ${req.ratings.length} ratings for ${ids.length} movies`, 400, 'ratings');
-      const view = anonymousView(base, items, req.ratings ?? ids.map(() => DEFAULT_ANONYMOUS_RATING));
+      const ratings = req.ratings ?? ids.map(() => DEFAULT_ANONYMOUS_RATING);
+      const view = anonymousView(base, items, ratings);
+      history = `picks ${ids.join(',')} rated ${ratings.join(',')}`;
       data = view.data;
       cut = view.cut;
       rated = new Uint8Array(base.sizes.numItems);
@@ -133,21 +173,44 @@ export class BstRecommender implements Recommender {
       for (const i of items) rated[i] = 1;
       retrieval = 'embedding'; // the view has no training ratings to count popularity from
     }
-    for (const i of excluded) rated[i] = 1;
-    const cand: number[] = [];
-    for (let i = 1; i < rated.length; i++) if (!rated[i]) cand.push(i);
-    const candidates = Int32Array.from(cand);
+    const eligible = (mask: Uint8Array) => {
+      const out: number[] = [];
+      for (let i = 1; i < mask.length; i++) if (!mask[i]) out.push(i);
+      return Int32Array.from(out);
+    };
     const mode = req.mode ?? 'exact';
+    // exact scores do not depend on the exclusions: score every unrated movie once per history, then drop them
+    const scoredSet = mode === 'exact' ? eligible(rated) : undefined;
+    for (const i of excluded) rated[i] = 1;
+    const candidates = eligible(rated);
     const mmrPool = lambda < 1 ? Math.max(5 * k, 50) : k;
     const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, this.o.pool ?? DEFAULT_POOL)));
+    const key = mode === 'exact' ? `exact|${history}` : `two-stage ${pool}|${history}|${Array.from(excluded).sort((a, b) => a - b).join(',')}`;
     const t0 = performance.now();
-    const scores = candidates.length === 0 ? new Float32Array(0) : scoreItemsMode(model, data, cut, candidates, mode, { pool, retrieval });
+    let entry = this.cached(key);
+    const hit = entry !== undefined;
+    if (!entry) {
+      const items = scoredSet ?? candidates;
+      const s = items.length === 0 ? new Float32Array(0) : scoreItemsMode(model, data, cut, items, mode, { pool, retrieval });
+      entry = { scores: new Float32Array(base.sizes.numItems).fill(NaN), reasons: new Map() };
+      items.forEach((i, t) => (entry!.scores[i] = s[t]));
+      this.remember(key, entry);
+    }
+    const scores = Float32Array.from(candidates, (i) => entry!.scores[i]);
     const scoreMs = performance.now() - t0;
     const list = lambda < 1
       ? mmrRerank({ items: candidates, scores, k, lambda, genres: { itemGenres: base.features.itemGenres, numGenres: base.sizes.numGenres } })
       : topK(candidates, scores, k);
     const top = req.explain ?? 2;
-    const reasons: Reason[][] | undefined = top > 0 && list.items.length > 0 ? explainItems({ model, data, catalog, cut, items: list.items, top }) : undefined;
+    let reasons: Reason[][] | undefined;
+    if (top > 0 && list.items.length > 0) {
+      const missing = Array.from(list.items).filter((i) => !entry!.reasons.has(`${i}/${top}`));
+      if (missing.length > 0) {
+        const got = explainItems({ model, data, catalog, cut, items: missing, top });
+        missing.forEach((i, t) => entry!.reasons.set(`${i}/${top}`, got[t]));
+      }
+      reasons = Array.from(list.items, (i) => entry!.reasons.get(`${i}/${top}`) ?? []);
+    }
     const items: RecommendedMovie[] = Array.from(list.items, (i, r) => ({
       rank: r + 1,
       movieId: catalog.movieId[i],
@@ -160,7 +223,7 @@ export class BstRecommender implements Recommender {
     }));
     return {
       userId: req.userId ?? null, anonymous: req.userId === undefined, mode, candidates: candidates.length,
-      scored: mode === 'exact' ? candidates.length : Math.min(pool, candidates.length), diversity: lambda, items, scoreMs,
+      scored: mode === 'exact' ? (scoredSet ?? candidates).length : Math.min(pool, candidates.length), diversity: lambda, items, scoreMs, cached: hit,
     };
   }
 }

@@ -75,6 +75,11 @@ test('POST /recommend for a known user: the same list as lib/recommend, nothing 
   const again = (await post({ userId: 1, k: 10, exclude: top3 })).json() as RecommendResponse;
   expect(again.items.map((x) => x.movieId).slice(0, 7)).toEqual(body.items.slice(3).map((x) => x.movieId));
   for (const x of again.items) expect(top3).not.toContain(x.movieId);
+  // the same history again (a page's slider move): scores from the cache, the same ranking
+  const cachedAgain = (await post({ userId: 1, k: 10 })).json() as RecommendResponse;
+  expect(body.cached).toBe(false);
+  expect(cachedAgain.cached).toBe(true);
+  expect(cachedAgain.items).toEqual(body.items);
   // two-stage mode answers too
   const two = (await post({ userId: 1, k: 5, mode: 'two-stage' })).json() as RecommendResponse;
   expect(two.mode).toBe('two-stage');
@@ -192,7 +197,7 @@ test('reload swap: a request in flight finishes on the old model, the next one u
     recommender: {
       recommend: async () => {
         if (g === 1) await gate; // generation 1 answers only once the gate opens
-        return { userId: null, anonymous: true, mode: 'exact', candidates: g, scored: g, diversity: 1, items: [], scoreMs: 0 };
+        return { userId: null, anonymous: true, mode: 'exact', candidates: g, scored: g, diversity: 1, items: [], scoreMs: 0, cached: false };
       },
     },
     search: () => [], movie: () => { throw new Error('none'); }, similar: () => [],
