@@ -3,9 +3,6 @@
  * the run's metadata. `loadServingModel` reads a run folder, builds everything and warms the scorer up, so a
  * model is swapped in only once it can answer at full speed.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import { PreparedData } from '../data/index';
 import { popularityScores } from '../eval/ranking';
 import { loadRun } from '../experiment';
@@ -148,14 +145,4 @@ export async function loadServingModel(runDir: string, o: LoadServingOptions = {
   const first = served.search('', 1)[0];
   if (first) recommender.recommend({ movies: [first.movieId], k: 1, explain: 1 });
   return served;
-}
-
-/** True when `dir` looks like a run folder (metrics.json and checkpoints/best). */
-export function isRunFolder(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'metrics.json')) && fs.existsSync(path.join(dir, 'checkpoints', 'best'));
-}
-
-/** Number of tensors alive (for leak checks across reloads). */
-export function liveTensors(): number {
-  return tf.memory().numTensors;
 }
