@@ -4,8 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2021' }, module: { type: 'commonjs' } }] },
-  // arquero and its @uwdata dependencies are ESM-only: let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(arquero|@uwdata)/)'],
+  // arquero and its @uwdata dependencies, and cookie (fastify's inject), are ESM-only: let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(arquero|@uwdata|cookie)/)'],
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 120000,
 };

@@ -10,6 +10,8 @@ import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKin
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend-cli';
+import { serveCommand } from '../serve/cli';
+import { exportWebCommand } from '../serve/export';
 import { DEFAULT_SPLIT, loadRun, runExperiment, SplitOptions } from './experiment';
 import { parseWorkers } from '../train/parallel/env';
 import { prepareRunFolder, resumeConflicts } from './run-folder';
@@ -105,6 +107,8 @@ const COMMANDS: Record<string, Command> = {
 
 COMMANDS.recommend = recommendCommand;
 COMMANDS['train-recommender'] = trainRecommenderCommand;
+COMMANDS.serve = serveCommand;
+COMMANDS['export-web'] = exportWebCommand;
 
 /** Register another command (for scripts that extend the CLI). */
 export function registerCommand(name: string, command: Command): void {
