@@ -21,3 +21,4 @@ export * from './experiment';
 export * from './benchmark';
 export * from './tune';
 export * from './seqrec/index';
+export * from './retrieval/index';

@@ -8,7 +8,7 @@ import { ConfigError } from '../util/errors';
 import { genreList } from '../data/load';
 
 /** The tables of a Dataset that the towers read (anything with `array(name)` and `numRows()`). */
-export interface FeatureTables {
+export interface RetrievalTables {
   /** movieId, year (0 = none), genres ('|'-joined) */
   movies: { array(name: string): ArrayLike<unknown>; numRows(): number };
   /** userId, gender, age, occupation; absent when the release has no users file */
@@ -52,7 +52,7 @@ function indexOf<K>(map: Map<K, number>, key: K): number {
 }
 
 /** Build the features of catalogue `itemIds` (a NextItemSplit's) from a Dataset's movies and users tables. */
-export function retrievalFeatures(tables: FeatureTables, itemIds: Int32Array): RetrievalFeatures {
+export function retrievalFeatures(tables: RetrievalTables, itemIds: Int32Array): RetrievalFeatures {
   if (itemIds.length < 2) throw new ConfigError(`retrievalFeatures: the catalogue has ${itemIds.length - 1} items; need at least 1`);
   const V = itemIds.length;
   const mid = tables.movies.array('movieId') as ArrayLike<number>;

@@ -100,8 +100,9 @@ export function disposeTwoTower(m: TwoTowerModel): void {
   tf.dispose([m.genres, m.years]);
 }
 
+/** x / |x| along `axis`; a zero row (a padded position) stays zero with a finite gradient (tf.norm's is NaN at 0). */
 function l2normalize(x: tf.Tensor, axis: number): tf.Tensor {
-  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', axis, true), 1e-12));
+  return tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), axis, true), 1e-12)));
 }
 
 /** [gender, age, occupation] indices of raw userIds (unknown / undefined: 0s): Int32Array [n * 3]. */
