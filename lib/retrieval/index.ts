@@ -8,3 +8,4 @@ export * from './train';
 export * from './vectors';
 export * from './types';
 export * from './retrievers';
+export * from './pipeline';
