@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../util/errors';
-import { softmaxCrossEntropy } from '../seqrec';
+import { softmaxCrossEntropy } from '../seqrec/train';
 
 /** Floor of q_j, so an item never seen in training does not get an unbounded boost. */
 const MIN_Q = 1e-9;

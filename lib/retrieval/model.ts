@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { dense3d } from '../model/layers/ops';
 import { Rng } from '../util/rng';
 import { ConfigError } from '../util/errors';
-import { SeqRecModel, createSeqRec, disposeSeqRec, padLeft, seqRecConfig, seqRecHidden } from '../seqrec';
+import { seqRecConfig } from '../seqrec/config';
+import { SeqRecModel, createSeqRec, disposeSeqRec, padLeft, seqRecHidden } from '../seqrec/model';
 import { TwoTowerConfig } from './config';
 import { RetrievalFeatures } from './features';
 

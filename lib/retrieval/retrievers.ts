@@ -2,7 +2,7 @@
 import { ItemKnnModel, ItemKnnScoreOptions, itemKnnNextItem } from '../eval/next-item-baselines';
 import { NextItemScorer, SequenceSet, nextItemTopK } from '../eval/next-item';
 import { ConfigError } from '../util/errors';
-import { SeqRecModel, seqRecScores } from '../seqrec';
+import { SeqRecModel, seqRecScores } from '../seqrec/model';
 import { Retriever } from './types';
 import { TwoTowerModel, movieVectors, userVectors } from './model';
 import { VectorSet, retrieveTopM } from './vectors';

@@ -9,7 +9,7 @@ import { FusedAdamOptimizer } from '../kernels/fused';
 import { NextItemCase, NextItemMetrics, NextItemScorer, SequenceSet, evaluateNextItem } from '../eval/next-item';
 import { TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
-import { padLeft } from '../seqrec';
+import { padLeft } from '../seqrec/model';
 import { TwoTowerConfig } from './config';
 import { RetrievalFeatures } from './features';
 import { RecallAtM, recallAtM } from './evaluate';
