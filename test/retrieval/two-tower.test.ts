@@ -7,6 +7,10 @@ import {
   RetrievalTables, batchCandidates, createTwoTower, disposeTwoTower, movieTower, recallAtM, retrievalFeatures, trainTwoTower, twoTowerConfig,
   twoTowerRetriever, twoTowerScorer, twoTowerWindows, userTower,
 } from '../../lib/retrieval';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { latestHistories, loadVectors, retrieveTopM, trainAndExportVectors } from '../../lib/retrieval';
 import { ConfigError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
 
@@ -127,4 +131,31 @@ test('training on a toy world: recall beats popularity; same seed, same metrics;
     expect(Array.from(c0.input)).not.toContain(j);
   }
   for (const r of [a, b, b2]) disposeTwoTower(r.model);
+});
+
+test('trainAndExportVectors: vectors of every catalogue movie and user; users from their latest history; top-M from the reloaded vectors skips the history', async () => {
+  await initBackend({ choice: 'wasm', log: () => {} });
+  const { events, tables: t } = toyEvents();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-tt-'));
+  try {
+    const ratings = table(events as unknown as Record<string, unknown[]>);
+    const config = twoTowerConfig({ maxLen: 10, dim: 16, vectorDim: 8, batchSize: 64, epochs: 1, evalEvery: 1, seed: 4 });
+    const r = trainAndExportVectors({ dataset: { ...t, ratings }, out: dir, config });
+    const v = loadVectors(dir);
+    const split = leaveOneOutSplit(events);
+    expect(r.movies).toBe(split.numItems - 1);
+    expect(Array.from(v.movies.ids)).toEqual(Array.from(split.itemIds.slice(1)));
+    expect(v.users.ids.length).toBe(240);
+    expect(v.dim).toBe(8);
+    // the user's latest history holds the held-out items too
+    const h = latestHistories(split);
+    expect(h.items[0].length).toBe(8);
+    expect(h.items[0][7]).toBe(split.test.cases[0].target);
+    // the exported user vector of user 1, against exported movies, excluding their history (rows = item index - 1)
+    const top = retrieveTopM(v.users.vectors.subarray(0, 8), v.movies.vectors, 15, Array.from(h.items[0], (j) => j - 1));
+    expect(top.length).toBe(15);
+    for (const row of top) expect(Array.from(h.items[0])).not.toContain(row + 1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
