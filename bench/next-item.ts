@@ -16,6 +16,13 @@
  * 1e-3), SEQREC_SEED (default 0), SEQREC_DROPOUT (default 0.2), SEQREC_SKIP=1 (baselines
  * only), SEQREC_RETRAIN=0 (global protocol: test the validation-trained model instead of retraining on all
  * events before the test cut for the best epoch count), BST_DATA_DIR (folder holding ml-100k).
+ *
+ * Two-tower retriever (lib/retrieval): RETRIEVAL_SKIP=1 leaves it out; RETRIEVAL_GRID is a JSON array of
+ * TwoTowerConfig overrides (default: one run of the defaults), each trained with early stopping on validation,
+ * the best by validation recall@100 tested once; RETRIEVAL_EPOCHS (default 40), RETRIEVAL_SECONDS (budget per
+ * run, default 0 = none). A recall@M table (M = 10, 20, 50, 100, 200) follows each protocol's table.
+ *
+ *   RETRIEVAL_GRID='[{},{"logQ":false}]' SEQREC_SKIP=1 nice -n 10 npx tsx bench/next-item.ts loo
  */
 import * as path from 'path';
 import { initBackend } from '../lib/kernels/backend';
@@ -25,11 +32,17 @@ import {
   leaveOneOutSplit, popularityNextItem, recentPopularityNextItem, SequenceSet,
 } from '../lib/eval';
 import { seqRecConfig, seqRecScores, trainSeqRec, disposeSeqRec, SeqRecConfig } from '../lib/seqrec';
+import {
+  RECALL_MS, RecallAtM, RetrievalFeatures, TwoTowerConfig, disposeTwoTower, recallAtM, retrievalFeatures, trainTwoTower, twoTowerConfig,
+  twoTowerScorer,
+} from '../lib/retrieval';
 
 interface Row {
   model: string;
   val: NextItemMetrics;
   test: NextItemMetrics;
+  /** test recall@M (retrieval table) */
+  recall?: RecallAtM;
 }
 
 const f3 = (x: number) => x.toFixed(3);
@@ -48,6 +61,12 @@ function table(title: string, rows: Row[]): string {
   lines.push('', 'Sampled metric, for comparison with papers only (target vs 100 random unseen items; overstates quality):', '');
   lines.push('| model | test HR@10 (sampled-100) | test NDCG@10 (sampled-100) |', '|---|---|---|');
   for (const r of rows) lines.push(`| ${r.model} | ${f3(r.test.sampled!.hr10)} | ${f3(r.test.sampled!.ndcg10)} |`);
+  const withRecall = rows.filter((r) => r.recall);
+  if (withRecall.length > 0) {
+    lines.push('', 'Retrieval: test recall@M (target within the top M of the full ranking, seen items excluded):', '');
+    lines.push(`| model | ${RECALL_MS.map((m) => `recall@${m}`).join(' | ')} |`, `|---|${RECALL_MS.map(() => '---').join('|')}|`);
+    for (const r of withRecall) lines.push(`| ${r.model} | ${RECALL_MS.map((m) => f3(r.recall!.recall[m])).join(' | ')} |`);
+  }
   return lines.join('\n');
 }
 
@@ -74,7 +93,8 @@ function knnRow(split: NextItemSplit, log: (s: string) => void): Row {
   const mTest = split.test.fit === split.val.fit ? mVal : fitItemKnn(split.test.fit, V, V);
   const o = { lastItems: best.lastItems, neighbours: best.neighbours };
   const k = best.neighbours === V ? 'all' : String(best.neighbours);
-  return { model: `item-KNN (last ${best.lastItems}, k ${k})`, ...evalBoth(split, itemKnnNextItem(mVal, o), itemKnnNextItem(mTest, o)) };
+  const test = itemKnnNextItem(mTest, o);
+  return withRecall(split, { model: `item-KNN (last ${best.lastItems}, k ${k})`, ...evalBoth(split, itemKnnNextItem(mVal, o), test) }, test);
 }
 
 function recentRow(split: NextItemSplit, log: (s: string) => void): Row {
@@ -104,10 +124,42 @@ function seqRecRow(split: NextItemSplit, config: SeqRecConfig, retrain: boolean,
     testModel = r2.model;
     note += ', retrained before test cut';
   }
-  const res = evalBoth(split, (inp) => seqRecScores(r.model, inp), (inp) => seqRecScores(testModel, inp));
+  const res = withRecall(split, { model: '', ...evalBoth(split, (inp) => seqRecScores(r.model, inp), (inp) => seqRecScores(testModel, inp)) },
+    (inp) => seqRecScores(testModel, inp));
   if (testModel !== r.model) disposeSeqRec(testModel);
   disposeSeqRec(r.model);
-  return { model: `SASRec-style (${config.blocks}x${config.dim}, L ${config.maxLen}, ${note})`, ...res };
+  return { ...res, model: `SASRec-style (${config.blocks}x${config.dim}, L ${config.maxLen}, ${note})` };
+}
+
+/** recall@M of a test scorer, attached to its row. */
+function withRecall(split: NextItemSplit, row: Row, test: NextItemScorer): Row {
+  return { ...row, recall: recallAtM(test, split.test.cases, { numItems: split.numItems }) };
+}
+
+function twoTowerRow(split: NextItemSplit, features: RetrievalFeatures, grid: Partial<TwoTowerConfig>[], base: Partial<TwoTowerConfig>, log: (s: string) => void): Row {
+  let best: { r: ReturnType<typeof trainTwoTower>; over: Partial<TwoTowerConfig> } | undefined;
+  for (const over of grid) {
+    const config = twoTowerConfig({ ...base, ...over });
+    log(`two-tower: ${JSON.stringify(over)}`);
+    const r = trainTwoTower({ config, features, fit: split.val.fit, val: split.val.cases, log });
+    const v = r.bestVal!;
+    log(`two-tower ${JSON.stringify(over)}: ${r.epochsRun} epochs in ${r.seconds.toFixed(0)} s (stopped by ${r.stoppedBy}), best epoch ${r.bestEpoch}: ` +
+      `val HR@10 ${f3(v.val.hr10)} NDCG@10 ${f3(v.val.ndcg10)} recall@100 ${f3(v.recall.recall[100])}`);
+    if (!best || v.recall.recall[100] > best.r.bestVal!.recall.recall[100]) {
+      if (best) disposeTwoTower(best.r.model);
+      best = { r, over };
+    } else disposeTwoTower(r.model);
+  }
+  const m = best!.r.model;
+  const c = m.config;
+  const name = `two-tower (${c.blocks}x${c.dim}->${c.vectorDim}, ${c.normalize ? `cos/T ${c.temperature}` : `dot/T ${c.temperature}`}, logQ ${c.logQ ? 'on' : 'off'}, ` +
+    `${m.useUsers ? 'user feats' : 'seq only'}, best epoch ${best!.r.bestEpoch})`;
+  log(`two-tower: chose ${JSON.stringify(best!.over)} on validation recall@100`);
+  const valScorer = twoTowerScorer(m, split.val.cases);
+  const testScorer = twoTowerScorer(m, split.test.cases);
+  const row = withRecall(split, { model: name, ...evalBoth(split, valScorer, testScorer) }, testScorer);
+  disposeTwoTower(m);
+  return row;
 }
 
 function describe(split: NextItemSplit, name: string): string {
@@ -142,10 +194,16 @@ async function main(): Promise<void> {
   for (const [name, split] of protocols) {
     log(describe(split, name));
     const V = split.numItems;
-    const rows: Row[] = [{ model: 'popularity', ...evalBoth(split, popularityNextItem(split.val.fit, V), popularityNextItem(split.test.fit, V)) }];
+    const popTest = popularityNextItem(split.test.fit, V);
+    const rows: Row[] = [withRecall(split, { model: 'popularity', ...evalBoth(split, popularityNextItem(split.val.fit, V), popTest) }, popTest)];
     if (split.protocol === 'global-time') rows.push(recentRow(split, log));
     rows.push(knnRow(split, log));
     if (env.SEQREC_SKIP !== '1') rows.push(seqRecRow(split, config, env.SEQREC_RETRAIN !== '0', log));
+    if (env.RETRIEVAL_SKIP !== '1') {
+      const grid = JSON.parse(env.RETRIEVAL_GRID ?? '[{}]') as Partial<TwoTowerConfig>[];
+      const base = { epochs: Number(env.RETRIEVAL_EPOCHS ?? 40), maxSeconds: Number(env.RETRIEVAL_SECONDS ?? 0) };
+      rows.push(twoTowerRow(split, retrievalFeatures(ds, split.itemIds), grid, base, log));
+    }
     out.push(table(name, rows));
     log(out[out.length - 1]);
   }

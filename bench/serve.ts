@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateSynthetic } from '../lib/data/index';
-import { faultProbe, LoadResult, loadRun, loadTable, slowClients } from '../lib/serve/load';
+import { faultProbe, LoadResult, loadRun, loadTable, slowClients } from '../lib/app/serve/load';
 
 const ROOT = path.resolve(__dirname, '..');
 const BENCH_DIR = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'bst-serve-bench');

@@ -21,4 +21,5 @@ export * from './app/experiment';
 export * from './app/benchmark';
 export * from './app/tune';
 export * from './seqrec/index';
+export * from './retrieval/index';
 export * from './app/sequence-length';

@@ -7,9 +7,9 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { faultProbe, loadRun, slowClients } from '../../lib/serve/load';
-import { loadServingModel } from '../../lib/serve/model';
-import { buildServer, ServeApp } from '../../lib/serve/server';
+import { faultProbe, loadRun, slowClients } from '../../lib/app/serve/load';
+import { loadServingModel } from '../../lib/app/serve/model';
+import { buildServer, ServeApp } from '../../lib/app/serve/server';
 import { DATA_DIR, trainTinyRun } from './helpers';
 
 let runDir: string;

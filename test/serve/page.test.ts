@@ -10,9 +10,9 @@ import * as path from 'path';
 import Fastify from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { chromium, Browser, Page } from 'playwright-core';
-import { exportWeb } from '../../lib/serve/export';
-import { loadServingModel } from '../../lib/serve/model';
-import { buildServer, ServeApp } from '../../lib/serve/server';
+import { exportWeb } from '../../lib/app/serve/export';
+import { loadServingModel } from '../../lib/app/serve/model';
+import { buildServer, ServeApp } from '../../lib/app/serve/server';
 import { DATA_DIR, trainTinyRun } from './helpers';
 
 // page functions run in the browser (the project's tsconfig has no DOM lib)

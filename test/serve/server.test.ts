@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadRun } from '../../lib/app/experiment';
 import { intraListDiversity, movieCatalog, recommend } from '../../lib/recommend/index';
-import { loadServingModel, ServingModel } from '../../lib/serve/model';
-import { RecommendResponse } from '../../lib/serve/recommender';
-import { buildServer, ServeApp } from '../../lib/serve/server';
+import { loadServingModel, ServingModel } from '../../lib/app/serve/model';
+import { RecommendResponse } from '../../lib/app/serve/recommender';
+import { buildServer, ServeApp } from '../../lib/app/serve/server';
 import { DATA_DIR, trainTinyRun } from './helpers';
 
 let runDir: string;

@@ -1,7 +1,7 @@
 /**
  * `bst export-web --model DIR --out DIR`: the page as static files for any static host, with the model running
- * in the browser (lib/serve/browser/engine.ts, bundled by esbuild with tfjs; cpu backend, webgl with ?backend=webgl):
- *   index.html, app.js, style.css   the page (lib/serve/web), index.html loading engine.js first
+ * in the browser (lib/app/serve/browser/engine.ts, bundled by esbuild with tfjs; cpu backend, webgl with ?backend=webgl):
+ *   index.html, app.js, style.css   the page (lib/app/serve/web), index.html loading engine.js first
  *   engine.js                      tfjs + bst-lab's custom layers + BstRecommender, minified
  *   model/model.json, weights.bin  the run's best checkpoint (tfjs LayersModel format)
  *   catalog.json                   movies (id, title, year, genres), item features, vocabularies, popularity
@@ -10,14 +10,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend } from '../kernels/backend';
-import { vocabsToJSON } from '../data/vocab';
-import { popularityScores } from '../eval/ranking';
-import { loadRun } from '../app/experiment';
-import { movieCatalog } from '../recommend/catalog';
-import { FlagSpec, FlagValues } from '../util/args';
-import { OutputError } from '../util/errors';
-import { writeFileAtomic, writeJsonAtomic } from '../util/files';
+import { initBackend } from '../../kernels/backend';
+import { vocabsToJSON } from '../../data/vocab';
+import { popularityScores } from '../../eval/ranking';
+import { loadRun } from '../experiment';
+import { movieCatalog } from '../../recommend/catalog';
+import { FlagSpec, FlagValues } from '../../util/args';
+import { OutputError } from '../../util/errors';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/files';
 import { ExportedCatalog } from './browser/engine';
 
 /** Node built-ins some bundled lib modules import at the top; the browser engine never calls them. */
@@ -27,7 +27,7 @@ const NODE_BUILTINS = /^(node:.*|fs|path|os|zlib|crypto|child_process|worker_thr
 const PATH_SHIM = 'const j = (...a) => a.filter(Boolean).join("/").replace(/\\/+/g, "/"); module.exports = { sep: "/", join: j, resolve: j, ' +
   'dirname: (p) => p.replace(/\\/[^/]*$/, "") || "/", basename: (p) => p.split("/").pop(), extname: (p) => (p.match(/\\.[^./]*$/) || [""])[0] };';
 
-/** Bundle lib/serve/browser/engine.ts for browsers (minified IIFE); returns the code. */
+/** Bundle lib/app/serve/browser/engine.ts for browsers (minified IIFE); returns the code. */
 export async function bundleEngine(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');

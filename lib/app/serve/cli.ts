@@ -1,10 +1,10 @@
 /**
  * `bst serve --model runs/like [--port 8080] [--host 127.0.0.1]`: the recommendation service and its page
- * (lib/serve/server.ts) on a run folder. SIGHUP (or POST /admin/reload) reloads the run folder and swaps the
+ * (lib/app/serve/server.ts) on a run folder. SIGHUP (or POST /admin/reload) reloads the run folder and swaps the
  * model in atomically; SIGINT / SIGTERM close the server. Registered by lib/cli.ts as `COMMANDS.serve`.
  */
-import { initBackend } from '../kernels/backend';
-import { FlagSpec, FlagValues, UsageError } from '../util/args';
+import { initBackend } from '../../kernels/backend';
+import { FlagSpec, FlagValues, UsageError } from '../../util/args';
 import { loadServingModel } from './model';
 import { DEFAULT_SCORE_CACHE } from './recommender';
 import { buildServer, DEFAULT_BODY_LIMIT } from './server';

@@ -9,7 +9,7 @@
  *   GET  /healthz            {ok, generation}
  *   GET  /model              dataset, config, metrics of the served run
  *   POST /admin/reload       load the model again (same loader) and swap it in atomically
- *   GET  /                   the page (lib/serve/web)
+ *   GET  /                   the page (lib/app/serve/web)
  *
  * Input is checked by JSON schemas; a bad value gets a 400 whose message names the field and the value, an
  * unknown user 404, an unknown movie id 422 (404 in a path), a body over `bodyLimit` 413. Errors never end the
@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { BstError, ConfigError, DataError } from '../util/errors';
+import { BstError, ConfigError, DataError } from '../../util/errors';
 import { ModelInfo, ServingModel } from './model';
 import { RecommendRequest, RequestError } from './recommender';
 
@@ -40,7 +40,7 @@ export interface ServeOptions {
   connectionTimeout?: number;
   /** ms a whole request may take to arrive (default 30000) */
   requestTimeout?: number;
-  /** folder of the page's static files (default lib/serve/web; null: no page) */
+  /** folder of the page's static files (default lib/app/serve/web; null: no page) */
   webRoot?: string | null;
   /** fastify logger (default off) */
   logger?: boolean;

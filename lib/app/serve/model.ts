@@ -3,11 +3,11 @@
  * the run's metadata. `loadServingModel` reads a run folder, builds everything and warms the scorer up, so a
  * model is swapped in only once it can answer at full speed.
  */
-import { PreparedData } from '../data/index';
-import { popularityScores } from '../eval/ranking';
-import { loadRun } from '../app/experiment';
-import { BstModel } from '../model/index';
-import { itemEmbeddingTable, movieCatalog, MovieCatalog, releaseSharedHistory } from '../recommend/index';
+import { PreparedData } from '../../data/index';
+import { popularityScores } from '../../eval/ranking';
+import { loadRun } from '../experiment';
+import { BstModel } from '../../model/index';
+import { itemEmbeddingTable, movieCatalog, MovieCatalog, releaseSharedHistory } from '../../recommend/index';
 import { BstRecommender, movieIndices, Recommender, RequestError } from './recommender';
 
 /** A movie as the service shows it. */

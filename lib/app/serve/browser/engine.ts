@@ -8,15 +8,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '../../model/layers/index';
-import { PreparedData } from '../../data/prepare';
-import { vocabsFromJSON, VocabsJSON } from '../../data/vocab';
-import { BstModel } from '../../model/build';
-import { BstConfig } from '../../model/config';
-import { FeatureSizes } from '../../data/types';
-import { MovieCatalog } from '../../recommend/catalog';
+import { PreparedData } from '../../../data/prepare';
+import { vocabsFromJSON, VocabsJSON } from '../../../data/vocab';
+import { BstModel } from '../../../model/build';
+import { BstConfig } from '../../../model/config';
+import { FeatureSizes } from '../../../data/types';
+import { MovieCatalog } from '../../../recommend/catalog';
 import { BstRecommender, RecommendRequest, RecommendResponse, RequestError } from '../recommender';
 
-/** catalog.json of an export (written by lib/serve/export.ts). */
+/** catalog.json of an export (written by lib/app/serve/export.ts). */
 export interface ExportedCatalog {
   dataset: string;
   seqLen: number;

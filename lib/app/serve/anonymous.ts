@@ -16,9 +16,9 @@
  * least numUsers so it maps to user slot 0 -- and whose user feature tables say 0 for it. Every scorer of
  * lib/recommend (shared-history exact scores, two-stage, occlusion explanations) then works on it unchanged.
  */
-import { PreparedData } from '../data/index';
-import { DataError } from '../util/errors';
-import { HistoryCut } from '../recommend/index';
+import { PreparedData } from '../../data/index';
+import { DataError } from '../../util/errors';
+import { HistoryCut } from '../../recommend/index';
 
 /** Rating given to an anonymous pick without an explicit rating ("a movie you liked"). */
 export const DEFAULT_ANONYMOUS_RATING = 4;

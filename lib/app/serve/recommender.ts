@@ -2,15 +2,15 @@
  * What the service asks of a model: the `Recommender` interface (one request in, one ranked list out) and
  * `BstRecommender`, its implementation on today's lib/recommend (exact or two-stage BST scores, MMR genre
  * diversity, occlusion explanations). Another ranking pipeline plugs into the service by implementing
- * `Recommender` (see lib/serve/model.ts's `ServingModel`).
+ * `Recommender` (see lib/app/serve/model.ts's `ServingModel`).
  */
-import { PreparedData } from '../data/index';
-import { BstModel } from '../model/index';
+import { PreparedData } from '../../data/index';
+import { BstModel } from '../../model/index';
 import {
   explainItems, explanationText, HistoryCut, latestCut, mmrRerank, MovieCatalog, Reason, ratedMask, scoreItemsMode, ScoringMode, topK,
   DEFAULT_POOL, RetrievalKind,
-} from '../recommend/index';
-import { BstError } from '../util/errors';
+} from '../../recommend/index';
+import { BstError } from '../../util/errors';
 import { anonymousView, DEFAULT_ANONYMOUS_RATING } from './anonymous';
 
 /** A request's input is wrong in a way the schema cannot see (an unknown id, mismatched lengths); `status` is the HTTP code. */
@@ -117,7 +117,7 @@ export function movieIndices(data: PreparedData, ids: readonly number[], field: 
   return out;
 }
 
-/** `Recommender` on the trained BST and lib/recommend (see the module comment and lib/serve/anonymous.ts). */
+/** `Recommender` on the trained BST and lib/recommend (see the module comment and lib/app/serve/anonymous.ts). */
 export class BstRecommender implements Recommender {
   private readonly cache = new Map<string, CacheEntry>(); // insertion order = recency
   constructor(readonly o: BstRecommenderOptions) {}
