@@ -223,8 +223,8 @@ export interface PipelineSetting {
   weight: number;
 }
 
-/** Score every catalogue item below this when it was not retrieved (finite, so metrics stay NaN-free). */
-export const NOT_RETRIEVED = -1e30;
+/** The score of every catalogue item that was not retrieved: below any pipeline score, finite (metrics stay NaN-free), exact in float32. */
+export const NOT_RETRIEVED = Math.fround(-1e30);
 
 /**
  * A NextItemScorer (for evaluateNextItem on `cand.cases`, in order) giving each case's retrieved top `m` their
