@@ -106,7 +106,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   seed: { type: 'int', help: 'seed of the split, negatives, batch order and weights', default: DEFAULT_SPLIT.seed },
   'max-users': { type: 'int', help: 'train on the first N users only (quick runs); default all' },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
-  retriever: { type: 'string', help: 'sasrec: also train a SASRec-style retriever and the BST as its ranking stage (hard negatives from the retriever; `bst recommend` then runs retrieval -> BST ranking); none: the BST alone', default: 'none', choices: ['none', 'sasrec'] },
+  retriever: { type: 'string', help: 'sasrec: also train a SASRec-style retriever and the BST as its ranking stage (hard negatives from the retriever; `bst recommend` then runs retrieval -> BST ranking); none: the BST alone. Default sasrec with --task like --k 1, else none', choices: ['none', 'sasrec'] },
   'hard-negatives': { type: 'int', help: '--retriever: negatives per positive drawn from the retriever\'s top --hard-pool (plus --negatives uniform ones)', default: 4 },
   'hard-pool': { type: 'int', help: '--retriever: retriever candidates per training target to draw hard negatives from', default: 100 },
   'retriever-seconds': { type: 'int', help: '--retriever: training budget of the retriever in seconds (early stopping on validation NDCG@10 otherwise)', default: 600 },
@@ -135,6 +135,8 @@ async function runTrain(f: FlagValues): Promise<void> {
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
   config.seed = Number(f.seed);
   const resolved = resolveConfig(config); // validate before loading data
+  const withRetriever = (f.retriever ?? (f.task === 'like' && Number(f.k) === 1 ? 'sasrec' : 'none')) === 'sasrec';
+  if (withRetriever && (f.task !== 'like' || Number(f.k) !== 1)) throw new UsageError(`--retriever ${f.retriever}: needs --task like and --k 1 (the leave-one-out protocol), got --task ${f.task} --k ${f.k}`);
   const out = path.resolve(String(f.out));
   prepareRunFolder(out, f.overwrite ? 'overwrite' : 'refuse'); // a writable folder holding no other run, before any work
   await initBackend({ choice: f.backend as string | undefined });
@@ -142,8 +144,6 @@ async function runTrain(f: FlagValues): Promise<void> {
   const split: SplitOptions = { ...DEFAULT_SPLIT, k: Number(f.k), seed: Number(f.seed) };
   const data = prepareForRun(dataset, split, resolved.seqLen, { log: null });
   const maxUsers = f.maxUsers === undefined ? undefined : Number(f.maxUsers);
-  const withRetriever = f.retriever === 'sasrec';
-  if (withRetriever && (f.task !== 'like' || split.k !== 1)) throw new UsageError(`--retriever ${f.retriever}: needs --task like and --k 1 (the leave-one-out protocol), got --task ${f.task} --k ${split.k}`);
   const pipe = withRetriever
     ? await trainRankingPipeline({
       dataset, data, config: resolved, maxUsers, seed: resolved.seed, checkpointDir: path.join(out, 'checkpoints'), log: (s) => console.log(s), progress: Boolean(f.progress),

@@ -3,13 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { recommendCommand, trainRecommenderCommand } from '../../lib/recommend/cli';
-import { parseFlags, UsageError } from '../../lib/util/args';
+import { parseFlags } from '../../lib/util/args';
 import { useCpu } from '../model/helpers';
 import { HISTORIES, tinyDataset } from './fixtures';
 
 beforeAll(useCpu);
 
-test('train-recommender --retriever sasrec saves retriever + ranker; recommend defaults to the pipeline and prints the mode', async () => {
+test('train-recommender (default --retriever sasrec) saves retriever + ranker; recommend defaults to the pipeline and prints the mode', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-pipe-cli-'));
   const dataDir = path.join(root, 'data');
   fs.cpSync(tinyDataset().dir!, path.join(dataDir, 'ml-1m'), { recursive: true });
@@ -20,9 +20,9 @@ test('train-recommender --retriever sasrec saves retriever + ranker; recommend d
     const train = (argv: string[]) => trainRecommenderCommand.run(parseFlags(argv, trainRecommenderCommand.flags));
     const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
     const base = ['--dataset', 'ml-1m', '--data-dir', dataDir, '--negatives', '1', '--hard-negatives', '2', '--epochs', '1', '--seq-len', '5',
-      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever', 'sasrec', '--retriever-epochs', '2'];
-    await expect(train([...base, '--out', path.join(root, 'bad'), '--k', '2'])).rejects.toThrow(UsageError);
-    await train([...base, '--out', out]);
+      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever-epochs', '2'];
+    await expect(train([...base, '--retriever', 'sasrec', '--out', path.join(root, 'bad'), '--k', '2'])).rejects.toThrow(/--retriever sasrec: needs --task like and --k 1/);
+    await train([...base, '--out', out]); // --task like --k 1: the retriever is trained by default
     expect(fs.existsSync(path.join(out, 'retriever', 'seqrec.bin'))).toBe(true);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.recommender.pipeline.retriever).toBe('sasrec');
