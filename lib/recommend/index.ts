@@ -9,3 +9,6 @@ export * from './ranking';
 export * from './train';
 export * from './two-stage';
 export * from './shared-history';
+export * from './pipeline';
+export * from './rank-train';
+export * from './pipeline-run';
