@@ -5,13 +5,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset, loadMovieLens, prepareData, PreparedData } from '../../lib/data/index';
-import { eventsFromTable, evaluateNextItem, fitItemKnn, leaveOneOutSplit, NextItemCase, NextItemSplit, SequenceSet } from '../../lib/eval';
+import { eventsFromTable, evaluateNextItem, fitItemKnn, itemKnnNextItem, leaveOneOutSplit, NextItemCase, NextItemSplit, SequenceSet } from '../../lib/eval';
 import { buildBst, resolveConfig } from '../../lib/model/index';
 import { movieCatalog } from '../../lib/recommend/catalog';
 import {
   blendScores, checkLooCompatible, itemKnnRetriever, NOT_RETRIEVED, pipelineModeLabel, pipelineScorer, popularityRetriever, topMExcluding,
 } from '../../lib/recommend/pipeline';
 import { hardNegativeSource, historyBefore, rankingPositions, retrieverCandidates } from '../../lib/recommend/rank-train';
+import { chooseSetting } from '../../lib/recommend/pipeline-run';
 import { recommend } from '../../lib/recommend/recommend';
 import { ratedMask } from '../../lib/recommend/score';
 import { likeBatches, trainItemsByUser } from '../../lib/recommend/train';
@@ -147,5 +148,23 @@ test('real ml-100k: the pipeline never recommends a movie the user already rated
     for (const x of d.items) expect(rated[x.item]).toBe(0);
   }
   expect(pipelineModeLabel({ retriever: { name: 'sasrec' }, setting: { m: 100, weight: 1 } })).toMatch(/^retrieval \(sasrec, M=100\) alone/);
+  model.net.dispose();
+});
+
+test('real ml-100k: validation keeps the retriever order unless BST ranking beats it by minGain', () => {
+  const { data, split } = ml100k();
+  const model = buildBst(resolveConfig(tinyConfig({ seqLen: 10, task: 'like' })), data.sizes); // untrained: a poor ranker
+  const knn = fitItemKnn(split.val.fit, split.numItems, 100);
+  const retriever = itemKnnRetriever(knn, { lastItems: 3 });
+  const small = { ...split, val: { ...split.val, cases: split.val.cases.slice(0, 40) } }; // 40 validation users (BST scoring per user is the slow part)
+  const o = { model, data, split: small, retriever, ms: [20], weights: [0, 1] };
+  const kept = chooseSetting(o);
+  expect(kept.setting).toEqual({ m: 20, weight: 1 });
+  const alone = evaluateNextItem(itemKnnNextItem(knn, { lastItems: 3 }), small.val.cases, { numItems: split.numItems, fit: split.val.fit });
+  expect(kept.val.hr10).toBeCloseTo(alone.hr10, 12); // the retriever's own order: its own top 10
+  expect(kept.val.ndcg10).toBeCloseTo(alone.ndcg10, 12);
+  const forced = chooseSetting({ ...o, minGain: -1 });
+  expect(forced.setting).toEqual({ m: 20, weight: 0 });
+  expect(forced.val.ndcg10).toBeLessThan(kept.val.ndcg10);
   model.net.dispose();
 });
