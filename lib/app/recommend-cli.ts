@@ -22,6 +22,7 @@ import { movieCatalog } from '../recommend/catalog';
 import { formatRecommendations, recommend } from '../recommend/recommend';
 import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from '../recommend/two-stage';
 import { likeBatches, trainItemsByUser, trainRecommender } from '../recommend/train';
+import { loadRunPipeline, saveRunPipeline, trainRankingPipeline } from '../recommend/pipeline-run';
 
 const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'a run folder written by `bst train` (metrics.json + checkpoints/best)', required: true },
@@ -31,7 +32,9 @@ const FLAGS: Record<string, FlagSpec> = {
   explain: { type: 'int', help: 'history ratings named per movie ("because you rated ..."); 0 = none', default: 2 },
   'cold-start': { type: 'boolean', help: 'unknown user: recommend popular movies in the genres of --history instead of failing', default: false },
   history: { type: 'string', help: 'cold start: comma-separated movie ids the new user liked' },
-  mode: { type: 'string', help: 'exact: the model scores every unrated movie; two-stage: a cheap retrieval picks --pool movies, the model re-ranks them (faster, approximate)', default: 'exact', choices: ['exact', 'two-stage'] },
+  mode: { type: 'string', help: 'auto: pipeline when the run holds a retriever (bst train-recommender --retriever sasrec), else exact; pipeline: retrieval -> BST ranking; exact: the model scores every unrated movie; two-stage: a cheap retrieval picks --pool movies, the model re-ranks them (faster, approximate)', default: 'auto', choices: ['auto', 'pipeline', 'exact', 'two-stage'] },
+  m: { type: 'int', help: 'pipeline: movies the retriever hands to the model; default the run\'s validation choice' },
+  blend: { type: 'number', help: 'pipeline: weight of the retrieval rank in [0, 1] (0 = BST order); default the run\'s validation choice' },
   pool: { type: 'int', help: 'two-stage: movies the model re-ranks', default: DEFAULT_POOL },
   retrieval: { type: 'string', help: "two-stage: first-stage scorer", default: DEFAULT_RETRIEVAL, choices: RETRIEVAL_KINDS },
   engine: { type: 'string', help: 'how the model computes its scores (same scores): shared-history (history work once per user; one-block models) or forward (plain network per candidate)', default: 'shared-history', choices: ['shared-history', 'forward'] },
@@ -57,7 +60,12 @@ async function run(f: FlagValues): Promise<void> {
   if (!(lambda >= 0 && lambda <= 1)) throw new UsageError(`--diversity ${lambda}: expected a number in [0, 1]`);
   await initBackend({ choice: f.backend as string | undefined });
   const { model, data, dataset } = await loadRun(String(f.model), { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined });
+  const pipeline = f.mode === 'auto' || f.mode === 'pipeline' ? loadRunPipeline(path.resolve(String(f.model)), data.sizes.numItems) : undefined;
+  if (f.mode === 'pipeline' && !pipeline) throw new UsageError(`--mode pipeline: ${f.model} holds no retriever (train one with \`bst train-recommender --retriever sasrec\`)`);
+  if (pipeline && f.m !== undefined) pipeline.setting.m = Number(f.m);
+  if (pipeline && f.blend !== undefined) pipeline.setting.weight = Number(f.blend);
   const result = recommend({
+    pipeline,
     model,
     data,
     catalog: movieCatalog(dataset, data),
@@ -67,7 +75,7 @@ async function run(f: FlagValues): Promise<void> {
     explain: Number(f.explain),
     fallback: f.coldStart ? 'popular' : 'error',
     history: movieIds(f.history as string | undefined),
-    mode: f.mode as ScoringMode,
+    mode: (f.mode === 'auto' || f.mode === 'pipeline' ? 'exact' : f.mode) as ScoringMode,
     engine: f.engine as ExactEngine,
     twoStage: { pool: Number(f.pool), retrieval: f.retrieval as RetrievalKind },
   });
@@ -98,6 +106,11 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   seed: { type: 'int', help: 'seed of the split, negatives, batch order and weights', default: DEFAULT_SPLIT.seed },
   'max-users': { type: 'int', help: 'train on the first N users only (quick runs); default all' },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
+  retriever: { type: 'string', help: 'sasrec: also train a SASRec-style retriever and the BST as its ranking stage (hard negatives from the retriever; `bst recommend` then runs retrieval -> BST ranking); none: the BST alone. Default sasrec with --task like --k 1, else none', choices: ['none', 'sasrec'] },
+  'hard-negatives': { type: 'int', help: '--retriever: negatives per positive drawn from the retriever\'s top --hard-pool (plus --negatives uniform ones)', default: 4 },
+  'hard-pool': { type: 'int', help: '--retriever: retriever candidates per training target to draw hard negatives from', default: 100 },
+  'retriever-seconds': { type: 'int', help: '--retriever: training budget of the retriever in seconds (early stopping on validation NDCG@10 otherwise)', default: 600 },
+  'retriever-epochs': { type: 'int', help: '--retriever: maximum retriever epochs; default its config (200)' },
 };
 
 /** The tuned config file's overrides (lib/model/tuned-config.json), or {} when it is absent. */
@@ -122,6 +135,8 @@ async function runTrain(f: FlagValues): Promise<void> {
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
   config.seed = Number(f.seed);
   const resolved = resolveConfig(config); // validate before loading data
+  const withRetriever = (f.retriever ?? (f.task === 'like' && Number(f.k) === 1 ? 'sasrec' : 'none')) === 'sasrec';
+  if (withRetriever && (f.task !== 'like' || Number(f.k) !== 1)) throw new UsageError(`--retriever ${f.retriever}: needs --task like and --k 1 (the leave-one-out protocol), got --task ${f.task} --k ${f.k}`);
   const out = path.resolve(String(f.out));
   prepareRunFolder(out, f.overwrite ? 'overwrite' : 'refuse'); // a writable folder holding no other run, before any work
   await initBackend({ choice: f.backend as string | undefined });
@@ -129,10 +144,18 @@ async function runTrain(f: FlagValues): Promise<void> {
   const split: SplitOptions = { ...DEFAULT_SPLIT, k: Number(f.k), seed: Number(f.seed) };
   const data = prepareForRun(dataset, split, resolved.seqLen, { log: null });
   const maxUsers = f.maxUsers === undefined ? undefined : Number(f.maxUsers);
-  const r = await trainRecommender({
+  const pipe = withRetriever
+    ? await trainRankingPipeline({
+      dataset, data, config: resolved, maxUsers, seed: resolved.seed, checkpointDir: path.join(out, 'checkpoints'), log: (s) => console.log(s), progress: Boolean(f.progress),
+      negatives: { hard: Number(f.hardNegatives), uniform: negatives, pool: Number(f.hardPool) },
+      retriever: { maxSeconds: Number(f.retrieverSeconds), seed: resolved.seed, ...(f.retrieverEpochs !== undefined ? { epochs: Number(f.retrieverEpochs) } : {}) },
+    })
+    : undefined;
+  const r = pipe ?? await trainRecommender({
     data, config: resolved, negatives, maxUsers, seed: resolved.seed, checkpointDir: path.join(out, 'checkpoints'),
     log: (s) => console.log(s), progress: Boolean(f.progress),
   });
+  if (pipe) saveRunPipeline(out, pipe);
   // val/test: the like head on each held-out target plus `negatives` seeded unrated movies (AUC, log loss);
   // the rating head on the ordinary targets (MAE, RMSE)
   const exclude = trainItemsByUser(data);
@@ -151,6 +174,7 @@ async function runTrain(f: FlagValues): Promise<void> {
     val: scored('val'), test: scored('test'), backend: tf.getBackend(), versions: versions(), finishedAt: new Date().toISOString(),
     recommender: { task: r.model.config.task, negatives: r.model.config.task === 'like' ? negatives : 0, maxUsers: maxUsers ?? null },
   };
+  if (pipe) Object.assign(metrics.recommender, { pipeline: { retriever: 'sasrec', hardNegatives: Number(f.hardNegatives), hardPool: Number(f.hardPool), ...pipe.setting, val: pipe.val } });
   writeJsonAtomic(path.join(out, 'metrics.json'), metrics);
   const t = metrics.test;
   console.log(r.model.config.task === 'like'

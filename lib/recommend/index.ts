@@ -10,3 +10,6 @@ export * from './train';
 export * from './two-stage';
 export * from './shared-history';
 export * from './knn-ranking';
+export * from './pipeline';
+export * from './rank-train';
+export * from './pipeline-run';

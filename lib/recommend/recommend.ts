@@ -14,6 +14,7 @@ import { mmrRerank } from './diversity';
 import { explainItems, explanationText, Reason } from './explain';
 import { DEFAULT_CHUNK, RankedItems, topK, unratedItems } from './score';
 import { DEFAULT_POOL, ExactEngine, scoreItemsMode, ScoringMode, TwoStageOptions } from './two-stage';
+import { pipelineCandidatesAt, pipelineModeLabel, RankingPipeline } from './pipeline';
 
 /** One recommended movie. */
 export interface Recommendation {
@@ -51,8 +52,10 @@ export interface RecommendResult {
   items: Recommendation[];
   /** movies scored (the unrated catalogue) */
   candidates: number;
-  /** 'exact': the BST scored every candidate; 'two-stage': the BST re-ranked `reranked` retrieved ones */
-  mode: ScoringMode;
+  /** 'exact': the BST scored every candidate; 'two-stage': the BST re-ranked `reranked` retrieved ones; 'pipeline': retrieval -> BST ranking (pipeline.ts) */
+  mode: ScoringMode | 'pipeline';
+  /** pipeline: the mode in words (pipelineModeLabel) */
+  modeLabel?: string;
   /** candidates the BST scored (= candidates in exact mode) */
   reranked: number;
   /** milliseconds spent scoring the candidates */
@@ -87,6 +90,8 @@ export interface RecommendOptions {
   twoStage?: TwoStageOptions;
   /** how the BST computes its (exact) scores: 'shared-history' (default) or 'forward'; same scores */
   engine?: ExactEngine;
+  /** retrieval -> BST ranking (pipeline.ts): when given, it replaces `mode`; M is raised to k (and the MMR pool) */
+  pipeline?: RankingPipeline;
 }
 
 function entry(data: PreparedData, catalog: MovieCatalog, p: number): HistoryEntry {
@@ -127,18 +132,35 @@ export function recommend(o: RecommendOptions): RecommendResult {
   const mmrPool = o.diversity && o.diversity.lambda < 1 ? o.diversity.pool ?? Math.max(5 * k, 50) : k;
   const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, o.twoStage?.pool ?? DEFAULT_POOL)));
   const t0 = performance.now();
-  const scores = scoreItemsMode(model, data, cut, candidates, mode, { ...o.twoStage, pool, engine: o.engine ?? o.twoStage?.engine, chunkSize: o.chunkSize ?? DEFAULT_CHUNK });
+  let items = candidates;
+  let scores: Float32Array;
+  if (o.pipeline) {
+    const m = Math.max(mmrPool, o.pipeline.setting.m);
+    ({ items, scores } = pipelineCandidatesAt(model, data, cut, unratedExclude(candidates, data.sizes.numItems), { ...o.pipeline, setting: { ...o.pipeline.setting, m } }));
+  } else scores = scoreItemsMode(model, data, cut, candidates, mode, { ...o.twoStage, pool, engine: o.engine ?? o.twoStage?.engine, chunkSize: o.chunkSize ?? DEFAULT_CHUNK });
   const scoreMs = performance.now() - t0;
   const list = o.diversity && o.diversity.lambda < 1
-    ? mmrRerank({ items: candidates, scores, k, lambda: o.diversity.lambda, pool: o.diversity.pool, genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres } })
-    : topK(candidates, scores, k);
+    ? mmrRerank({ items, scores, k, lambda: o.diversity.lambda, pool: o.diversity.pool, genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres } })
+    : topK(items, scores, k);
   const top = o.explain ?? 2;
   const reasons = top > 0 ? explainItems({ model, data, catalog, cut, items: list.items, top, minContribution: o.minContribution }) : undefined;
   const start = data.interactions.userOffsets[u];
   const shown = Math.max(0, o.historyShown ?? 10);
   const history: HistoryEntry[] = [];
   for (let p = Math.max(start, cut.end - shown); p < cut.end; p++) history.push(entry(data, catalog, p));
+  if (o.pipeline) {
+    return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, mode: 'pipeline', modeLabel: pipelineModeLabel(o.pipeline), reranked: items.length, scoreMs };
+  }
   return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, mode, reranked: mode === 'exact' ? candidates.length : Math.min(pool, candidates.length), scoreMs };
+}
+
+/** Every item index 1..numItems-1 that is not among the (ascending) unrated `candidates`: the rated ones. */
+function unratedExclude(candidates: Int32Array, numItems: number): Int32Array {
+  const open = new Uint8Array(numItems);
+  for (const i of candidates) open[i] = 1;
+  const out: number[] = [];
+  for (let i = 1; i < numItems; i++) if (!open[i]) out.push(i);
+  return Int32Array.from(out);
 }
 
 /**
@@ -180,7 +202,11 @@ export function coldStart(o: { data: PreparedData; catalog: MovieCatalog; userId
 
 /** Plain-text table of a result (for the CLI and consoles). */
 export function formatRecommendations(r: RecommendResult): string {
-  const lines = [`${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${r.coldStart ? `${r.candidates} movies ranked by popularity` : r.mode === 'two-stage' ? `two-stage: ${r.reranked} of ${r.candidates} movies re-ranked by the model in ${r.scoreMs.toFixed(1)} ms` : `${r.candidates} movies scored in ${r.scoreMs.toFixed(1)} ms`})`];
+  const how = r.coldStart ? `${r.candidates} movies ranked by popularity`
+    : r.mode === 'pipeline' ? `mode: ${r.modeLabel}; ${r.reranked} of ${r.candidates} movies retrieved and scored in ${r.scoreMs.toFixed(1)} ms`
+    : r.mode === 'two-stage' ? `two-stage: ${r.reranked} of ${r.candidates} movies re-ranked by the model in ${r.scoreMs.toFixed(1)} ms; mode: two-stage`
+    : `${r.candidates} movies scored in ${r.scoreMs.toFixed(1)} ms; mode: exact (the BST scores every unrated movie)`;
+  const lines = [`${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${how})`];
   for (const x of r.items) {
     lines.push(`${String(x.rank).padStart(3)}. ${x.title}  [${x.genres.join('|')}]  score ${x.score.toFixed(3)}${x.explanation ? `  -- ${x.explanation}` : ''}`);
   }

@@ -40,6 +40,19 @@ export interface LikeBatchOptions {
   shuffle?: boolean;
   /** items each user run must not get as a negative (default: trainItemsByUser) */
   exclude?: Int32Array[];
+  /** where negatives come from (default: `negatives` drawn uniformly, see uniformNegatives); e.g. rank-train.ts's hard negatives */
+  negativeSource?: NegativeSource;
+}
+
+/**
+ * The negatives of target position `position`: distinct items, none of them in `exclude` (the user's training
+ * items plus the positive). `rng` is seeded per position, so the draw is independent of batching.
+ */
+export type NegativeSource = (position: number, exclude: Int32Array, rng: Rng, numItems: number) => Int32Array;
+
+/** The default NegativeSource: `count` items drawn uniformly from the catalogue minus `exclude`. */
+export function uniformNegatives(count: number): NegativeSource {
+  return (_p, exclude, rng, numItems) => sampleNegatives({ rng, numItems, exclude, count });
 }
 
 function concatSamples(parts: Samples[]): Samples {
@@ -66,7 +79,8 @@ function concatSamples(parts: Samples[]): Samples {
 /**
  * Stream like-head batches: for each target position its positive (liked 1, rating = the real rating) then
  * `negatives` unrated items (liked 0, rating 0). Negatives of position p come from Rng(mixSeed(seed, p)), so
- * a batch does not depend on batch size or order. Targets whose item is unknown (index 0) are skipped.
+ * a batch does not depend on batch size or order (`negativeSource` replaces the uniform draw). Targets whose
+ * item is unknown (index 0) are skipped.
  */
 export function* likeBatches(data: PreparedData, o: LikeBatchOptions): Generator<Samples, void, undefined> {
   const { negatives, positivesPerBatch, seed } = o;
@@ -77,6 +91,7 @@ export function* likeBatches(data: PreparedData, o: LikeBatchOptions): Generator
   let order = o.positions;
   if (o.shuffle) order = new Rng(seed).shuffle(order.slice());
   const numItems = data.sizes.numItems;
+  const source = o.negativeSource ?? uniformNegatives(negatives);
   let parts: Samples[] = [];
   let count = 0;
   for (let t = 0; t < order.length; t++) {
@@ -88,7 +103,7 @@ export function* likeBatches(data: PreparedData, o: LikeBatchOptions): Generator
     const withPos = new Int32Array(ex.length + 1);
     withPos.set(ex);
     withPos[ex.length] = pos;
-    const neg = sampleNegatives({ rng: new Rng(mixSeed(seed, p)), numItems, exclude: withPos, count: negatives });
+    const neg = source(p, withPos, new Rng(mixSeed(seed, p)), numItems);
     const items = new Int32Array(1 + neg.length);
     items[0] = pos;
     items.set(neg, 1);

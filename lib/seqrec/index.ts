@@ -2,3 +2,4 @@
 export * from './config';
 export * from './model';
 export * from './train';
+export * from './io';

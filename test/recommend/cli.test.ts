@@ -56,7 +56,7 @@ test('bst train-recommender: like head with sampled negatives -> a run folder `b
     const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
     await expect(train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '0', '--backend', 'cpu'])).rejects.toThrow(UsageError);
     await train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '2', '--epochs', '1', '--seq-len', '5',
-      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu']);
+      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever', 'none']);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.config.task).toBe('like');
     expect(metrics.recommender.negatives).toBe(2);
