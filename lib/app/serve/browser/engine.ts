@@ -7,7 +7,7 @@
  * `window.BST_ENGINE` (a promise-free facade whose calls wait for the model) before app.js runs.
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../model/layers/index';
+import '../../../model/layers/index';
 import { PreparedData } from '../../../data/prepare';
 import { vocabsFromJSON, VocabsJSON } from '../../../data/vocab';
 import { BstModel } from '../../../model/build';
