@@ -5,12 +5,12 @@
  */
 import * as os from 'os';
 import { Worker } from 'worker_threads';
-import { initBackend } from '../../lib/kernels/backend';
-import { buildBst } from '../../lib/model';
-import { syntheticSamples, tinySizes } from '../../lib/model/testing';
-import { chunkSamples } from '../../lib/data';
-import { train, TrainResult } from '../../lib/train';
-import { tinyConfig } from '../model/helpers';
+import { initBackend } from '../../../lib/kernels/backend';
+import { buildBst } from '../../../lib/model';
+import { syntheticSamples, tinySizes } from '../../../lib/model/testing';
+import { chunkSamples } from '../../../lib/data';
+import { train, TrainResult } from '../../../lib/train';
+import { tinyConfig } from '../../model/helpers';
 
 const sizes = tinySizes();
 /** Small batches: many exchange steps per second of training. */

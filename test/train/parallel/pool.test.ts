@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { WorkerError, WorkerPool } from '../../lib/train/parallel';
+import { WorkerError, WorkerPool } from '../../../lib/train/parallel';
 
 const script = path.join(__dirname, 'fixtures', 'faulty-worker.ts');
 

@@ -3,12 +3,12 @@
  * workers must end up with the same kernels (kernelSignature) and the same results.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../lib/kernels/backend';
-import { buildBst } from '../../lib/model';
-import { syntheticSamples, tinySizes } from '../../lib/model/testing';
-import { makeOptimizer, setDropoutStep, trainStep } from '../../lib/train';
-import { DataParallelTrainer, kernelSignature } from '../../lib/train/parallel';
-import { tinyConfig, maxDiff } from '../model/helpers';
+import { initBackend } from '../../../lib/kernels/backend';
+import { buildBst } from '../../../lib/model';
+import { syntheticSamples, tinySizes } from '../../../lib/model/testing';
+import { makeOptimizer, setDropoutStep, trainStep } from '../../../lib/train';
+import { DataParallelTrainer, kernelSignature } from '../../../lib/train/parallel';
+import { tinyConfig, maxDiff } from '../../model/helpers';
 
 const sizes = tinySizes();
 

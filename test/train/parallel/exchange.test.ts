@@ -1,7 +1,7 @@
 import * as path from 'path';
-import { ExchangeBuffers, layoutOf } from '../../lib/train/parallel/protocol';
-import { WorkerPool, WorkerReply } from '../../lib/train/parallel';
-import { Rng } from '../../lib/util/rng';
+import { ExchangeBuffers, layoutOf } from '../../../lib/train/parallel/protocol';
+import { WorkerPool, WorkerReply } from '../../../lib/train/parallel';
+import { Rng } from '../../../lib/util/rng';
 import { randomDelay, stressValues } from './fixtures/exchange-stress';
 
 const script = path.join(__dirname, 'fixtures', 'exchange-stress-worker.ts');
