@@ -19,7 +19,7 @@ import { BstModel, itemEmbeddingWeights } from '../model/index';
 import { ConfigError } from '../util/errors';
 import { HistoryCut } from './candidates';
 import { scoreItemsExact } from './shared-history';
-import { DEFAULT_CHUNK, scoreItems, topK } from './score';
+import { DEFAULT_CHUNK, scoreItems } from './score';
 
 /** How candidates are scored: every one by the BST ('exact'), or retrieve-then-re-rank ('two-stage'). */
 export type ScoringMode = 'exact' | 'two-stage';
@@ -192,8 +192,3 @@ export function scoreItemsMode(model: BstModel, data: PreparedData, cut: History
   }
 }
 
-/** Top-k of `items` under the given mode (two-stage: the pool is raised to at least k). */
-export function topKMode(model: BstModel, data: PreparedData, cut: HistoryCut, items: Int32Array, k: number, mode: ScoringMode, o: TwoStageOptions = {}) {
-  const opts = mode === 'two-stage' ? { ...o, pool: Math.max(k, o.pool ?? DEFAULT_POOL) } : o;
-  return topK(items, scoreItemsMode(model, data, cut, items, mode, opts), k);
-}

@@ -60,16 +60,6 @@ export function groupedBarFigure(
 }
 
 /**
- * Histogram of raw values (plotly bins them in the browser). For large inputs prefer `countsHistogram`, which
- * sends counts instead of every value.
- */
-export function histogramFigure(values: ArrayLike<number>, opts: AxisOptions & { nbins?: number } = {}): Figure {
-  const trace: Trace = { type: 'histogram', x: Array.from(values) };
-  if (opts.nbins) trace.nbinsx = opts.nbins;
-  return { data: [trace], layout: axes(opts) };
-}
-
-/**
  * Pre-binned histogram: `edges` has one more entry than `counts`; bars span [edges[i], edges[i+1]).
  * Log-spaced edges with `logX` give the usual long-tail picture.
  */
@@ -162,11 +152,6 @@ export function heatmapFigure(z: number[][], opts: HeatmapOptions = {}): Figure 
     );
   }
   return { data: [trace], layout };
-}
-
-/** Shorten a label to `max` characters with an ellipsis (movie titles on heatmap axes). */
-export function shortLabel(s: string, max = 28): string {
-  return s.length <= max ? s : s.slice(0, max - 1) + '\u2026';
 }
 
 /** One point of a relevance / diversity trade-off: a re-ranking weight and what the lists it gives achieve. */

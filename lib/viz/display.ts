@@ -94,11 +94,6 @@ export function showNote(text: string, opts: { heading?: boolean } = {}): void {
 
 const session = new ChartSession();
 
-/** The process-wide chart session (plotly.js goes into its first chart). */
-export function chartSession(): ChartSession {
-  return session;
-}
-
 /** Options of `plot`. */
 export interface PlotOptions {
   /** chart name (data-bst-chart attribute; README pictures pick charts by it) */
