@@ -21,6 +21,7 @@ export const CHOICE: Record<string, string> = {
   '03_model': 'attention',
   '04_training': 'test-vs-baselines',
   '05_sequence_length': 'rmse-vs-L',
+  '07_retrieval': 'recall-at-m',
 };
 
 const MAX_BYTES = 200 * 1024;

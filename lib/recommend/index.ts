@@ -13,3 +13,4 @@ export * from './knn-ranking';
 export * from './pipeline';
 export * from './rank-train';
 export * from './pipeline-run';
+export * from './rerank-curve';

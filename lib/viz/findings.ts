@@ -336,3 +336,71 @@ export function recommendFindings(o: { rows: RankingRow[]; users: number; k: num
     metrics,
   };
 }
+
+/** One model of notebook 07: a stable key for the recorded metrics, its display name and its test metrics. */
+export interface RetrievalModelRow {
+  /** metric key prefix, e.g. "popularity", "itemKnn", "sasrec", "twoTower", "pipeline" */
+  key: string;
+  model: string;
+  /** baselines and retrievers feed the pipeline; the pipeline is retrieval -> ranking */
+  kind: 'baseline' | 'retriever' | 'pipeline';
+  test: { hr10: number; ndcg10: number; mrr10: number; coverage10: number };
+}
+
+/** Inputs of `retrievalFindings`. */
+export interface RetrievalFindingsInput {
+  rows: RetrievalModelRow[];
+  /** test recall@M per retriever key (M -> recall) */
+  recall: Record<string, Record<number, number>>;
+  /** the re-rank's curve (lambda 1 = plain top-10) */
+  rerank: Array<{ lambda: number; hr: number; coverage: number; diversity: number }>;
+  /** the validation-chosen pipeline setting and the retriever it runs on */
+  setting: { m: number; weight: number; retriever: string };
+  /** test cases (users) */
+  cases: number;
+  dataset: string;
+}
+
+/** 07: which model wins the next-item protocol, what recall the retrievers reach, what the diversity re-rank costs. */
+export function retrievalFindings(o: RetrievalFindingsInput): Findings {
+  const pipe = o.rows.find((r) => r.kind === 'pipeline');
+  const singles = o.rows.filter((r) => r.kind !== 'pipeline');
+  if (!pipe || singles.length === 0) throw new ConfigError(`retrievalFindings: need a pipeline row and single models, got [${o.rows.map((r) => `${r.key}:${r.kind}`)}]`);
+  if (o.rerank.length === 0) throw new ConfigError('retrievalFindings: the re-rank curve is empty');
+  const best = singles.reduce((a, b) => (b.test.hr10 > a.test.hr10 ? b : a));
+  const d = pipe.test.hr10 - best.test.hr10;
+  const noise = 1 / Math.max(1, o.cases);
+  const bullets: string[] = [];
+  const how = o.setting.weight >= 1
+    ? `validation kept the retriever's own order (BST ranking of its top ${o.setting.m} did not gain enough NDCG@10 on validation)`
+    : `validation chose M=${o.setting.m}${o.setting.weight > 0 ? `, blend weight ${o.setting.weight}` : ', BST order alone'}`;
+  bullets.push(
+    `**Pipeline** (retrieval by ${o.setting.retriever} → BST ranking; ${how}): test HR@10 ${f(pipe.test.hr10)}, NDCG@10 ${f(pipe.test.ndcg10)} vs the best single model ` +
+      `(${best.model}) ${f(best.test.hr10)}: ` + (Math.abs(d) < noise ? 'within one user of it, a tie.' : d > 0 ? `ahead by ${f(d)}.` : `**behind** by ${f(-d)}.`),
+  );
+  const pop = o.rows.find((r) => r.key === 'popularity');
+  const knn = o.rows.find((r) => r.key === 'itemKnn');
+  if (pop && knn) bullets.push(`History matters: item-KNN reaches HR@10 ${f(knn.test.hr10)} against popularity's ${f(pop.test.hr10)} (${f(knn.test.hr10 / Math.max(pop.test.hr10, 1e-9), 1)}x).`);
+  const metrics: Record<string, MetricValue> = { cases: o.cases, bestSingleModel: best.key, bestSingleHr10: best.test.hr10, pipelineMinusBestHr10: d, pipelineM: o.setting.m, pipelineWeight: o.setting.weight };
+  for (const r of o.rows) {
+    metrics[`${r.key}.hr10`] = r.test.hr10;
+    metrics[`${r.key}.ndcg10`] = r.test.ndcg10;
+    metrics[`${r.key}.coverage10`] = r.test.coverage10;
+  }
+  const rec = Object.entries(o.recall).filter(([, r]) => r[100] !== undefined);
+  if (rec.length > 0) {
+    const [key, r] = rec.reduce((a, b) => (b[1][100] > a[1][100] ? b : a));
+    bullets.push(`Best recall@100 on test: ${key} ${f(r[100])} (the target is among the ${100} candidates handed to the ranker for ${pct(r[100])} of users; the ranker cannot recover the rest).`);
+    for (const [k, v] of rec) metrics[`${k}.recall100`] = v[100];
+    metrics.bestRecall100 = r[100];
+  }
+  const top = o.rerank.reduce((a, b) => (b.lambda > a.lambda ? b : a));
+  const low = o.rerank.reduce((a, b) => (b.lambda < a.lambda ? b : a));
+  bullets.push(
+    `Diversity re-rank (MMR over genres) from λ ${top.lambda} to λ ${low.lambda}: HR@10 ${f(top.hr)} → ${f(low.hr)}, catalogue coverage ${pct(top.coverage)} → ${pct(low.coverage)}, ` +
+      `intra-list diversity ${f(top.diversity)} → ${f(low.diversity)}.`,
+  );
+  Object.assign(metrics, { rerankTopHr10: top.hr, rerankLowHr10: low.hr, rerankTopDiversity: top.diversity, rerankLowDiversity: low.diversity, rerankTopCoverage: top.coverage, rerankLowCoverage: low.coverage });
+  bullets.push(`${o.cases} test users of ${o.dataset}: one user moves HR@10 by ${f(noise)}, so smaller differences are noise.`);
+  return { notebook: '07_retrieval', dataset: o.dataset, bullets, metrics };
+}

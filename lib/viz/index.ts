@@ -9,3 +9,4 @@ export * from './sequences';
 export * from './model';
 export * from './cache';
 export * from './findings';
+export * from './retrieval';
