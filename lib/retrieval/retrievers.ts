@@ -2,7 +2,7 @@
 import { ItemKnnModel, ItemKnnScoreOptions, itemKnnNextItem } from '../eval/next-item-baselines';
 import { NextItemScorer, SequenceSet, itemCounts } from '../eval/next-item';
 import { ConfigError } from '../util/errors';
-import { SeqRecModel, seqRecScores } from '../seqrec/model';
+import { disposeSeqRec, SeqRecModel, seqRecScores } from '../seqrec/model';
 import { Retriever } from './types';
 import { TwoTowerModel, movieVectors, userVectors } from './model';
 import { VectorSet, retrieveTopM } from './vectors';
@@ -78,7 +78,7 @@ export function scorerRetriever(name: string, scorer: NextItemScorer, numItems: 
 
 /** The SASRec-style model (lib/seqrec) as a retriever: its next-item logits from the last maxLen history items. */
 export function sasRecRetriever(model: SeqRecModel): Retriever {
-  return scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems);
+  return { ...scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems), dispose: () => disposeSeqRec(model) };
 }
 
 /** Item-KNN (lib/eval/next-item-baselines) as a retriever. */
