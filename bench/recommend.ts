@@ -21,7 +21,15 @@
  *   BENCH_POOLS=100,300,500 BENCH_RETRIEVALS=popularity,mixed ...   # agreement grid
  *   BENCH_EPOCHS=2 BENCH_NEGATIVES=1 BENCH_MAX_USERS=300 ...   # training epochs, like-head negatives, users evaluated
  *   BENCH_LATENCY_VARIANTS="tuned;lean:ffnMult=1,mlpUnits=128/64" ...
+ *  4. ('pipeline') warm per-user latency of `recommend` (what `bst recommend` runs after loading) over an
+ *     ML-1M-sized catalogue, exact vs retrieval -> BST ranking, median and p90 over BENCH_LATENCY_USERS users,
+ *     with the pipeline's parts timed separately (retriever top M, BST on the M, occlusion explanations of the
+ *     returned 10). The model: a run folder with a retriever (BENCH_MODEL=dir, BENCH_DATA_DIR=parent of its
+ *     release), or without one untrained models of the same shapes on synthetic ml-1m data (latency does not
+ *     depend on the weights): the tuned BST and a default-config SASRec retriever (2 blocks, width 64, length 50).
+ *
  *   BST_DATA_DIR=../shared/data (parent of ml-100k; default <project>/data, then ../shared/data)
+ *   BENCH_PARTS=pipeline BENCH_MODEL=runs/pipe BENCH_DATA_DIR=/tmp/h5synth npx tsx bench/recommend.ts
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -38,6 +46,10 @@ import {
 } from '../lib/recommend/index';
 import { BstModel } from '../lib/model/index';
 import { PreparedData } from '../lib/data/index';
+import { explainItems, loadRunPipeline, movieCatalog, pipelineModeLabel, RankingPipeline } from '../lib/recommend/index';
+import { sasRecRetriever } from '../lib/retrieval/index';
+import { seqRecConfig } from '../lib/seqrec/config';
+import { createSeqRec } from '../lib/seqrec/model';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const PARTS = env('BENCH_PARTS', 'latency,ranking').split(',');
@@ -257,11 +269,93 @@ async function agreement(): Promise<void> {
   console.log(`(check: scoreTwoStage's own pass, ${DEFAULT_RETRIEVAL} M=${DEFAULT_POOL}, gives the derived top-10 for ${agree} of ${latest.length} users; total ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
 }
 
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+async function pipelineLatency(): Promise<void> {
+  const users = Number(env('BENCH_LATENCY_USERS', '40'));
+  let model: BstModel;
+  let data: PreparedData;
+  let catalog: ReturnType<typeof vocabCatalog>;
+  let pipeline: RankingPipeline;
+  let described: string;
+  if (process.env.BENCH_MODEL) {
+    const run = await loadRun(process.env.BENCH_MODEL, { dataDir: process.env.BENCH_DATA_DIR });
+    ({ model, data } = run);
+    catalog = movieCatalog(run.dataset, data);
+    const p = loadRunPipeline(path.resolve(process.env.BENCH_MODEL), data.sizes.numItems);
+    if (!p) throw new Error(`${process.env.BENCH_MODEL} holds no retriever`);
+    pipeline = p;
+    described = `run folder ${process.env.BENCH_MODEL} (${run.dataset.release})`;
+  } else {
+    const dir = path.join(os.tmpdir(), `bst-bench-pipe-${process.pid}`);
+    generateSynthetic({ dir, format: 'ml-1m', numRatings: 1_000_209, numUsers: 6040, numMovies: 3706, seed: 1 });
+    const dataset = loadMovieLens({ dir });
+    fs.rmSync(dir, { recursive: true, force: true });
+    data = prepareData({ dataset, seqLen: tuned.seqLen ?? 10, k: 1 });
+    catalog = vocabCatalog(data);
+    model = buildBst({ ...tuned, task: 'like' }, data.sizes);
+    pipeline = { retriever: sasRecRetriever(createSeqRec(seqRecConfig(), data.sizes.numItems)), setting: { m: Number(env('BENCH_M', '100')), weight: 0.25 } };
+    described = 'untrained tuned-config BST (like head) + default-config SASRec retriever on synthetic ml-1m data (seed 1)';
+  }
+  if (process.env.BENCH_M) pipeline.setting.m = Number(process.env.BENCH_M);
+  const step = Math.max(1, Math.floor((data.sizes.numUsers - 1) / users));
+  const ids: number[] = [];
+  for (let u = 1; u < data.sizes.numUsers && ids.length < users; u += step) ids.push(data.vocabs.user.value(u)!);
+  const rows: Record<string, number[]> = { exact: [], 'exact, no explanations': [], pipeline: [], 'pipeline, no explanations': [], 'retriever top M': [], 'BST on the M': [], 'explanations of the 10': [] };
+  const k = 10;
+  // warm-up: kernels, shared-history tables, one call of each shape
+  recommend({ model, data, catalog, userId: ids[0], k });
+  recommend({ model, data, catalog, userId: ids[0], k, pipeline });
+  for (const userId of ids) {
+    const u = data.vocabs.user.index(userId);
+    let t0 = performance.now();
+    recommend({ model, data, catalog, userId, k });
+    rows.exact.push(performance.now() - t0);
+    t0 = performance.now();
+    recommend({ model, data, catalog, userId, k, explain: 0 });
+    rows['exact, no explanations'].push(performance.now() - t0);
+    t0 = performance.now();
+    recommend({ model, data, catalog, userId, k, pipeline });
+    rows.pipeline.push(performance.now() - t0);
+    t0 = performance.now();
+    recommend({ model, data, catalog, userId, k, pipeline, explain: 0 });
+    rows['pipeline, no explanations'].push(performance.now() - t0);
+    // the parts
+    const cut = latestCut(data, u);
+    const it = data.interactions;
+    const hist: number[] = [];
+    for (let q = it.userOffsets[u]; q < cut.end; q++) if (it.item[q] > 0) hist.push(it.item[q]);
+    const rated = new Uint8Array(data.sizes.numItems);
+    for (let q = it.userOffsets[u]; q < it.userOffsets[u + 1]; q++) rated[it.item[q]] = 1;
+    const exclude = Int32Array.from(Array.from(rated.keys()).filter((i) => i > 0 && rated[i]));
+    t0 = performance.now();
+    const items = pipeline.retriever.retrieve(Int32Array.from(hist), pipeline.setting.m, exclude, userId);
+    rows['retriever top M'].push(performance.now() - t0);
+    t0 = performance.now();
+    exactScores(model, data, cut, items);
+    rows['BST on the M'].push(performance.now() - t0);
+    const list = items.subarray(0, k); // occlusion costs the same for any k movies
+    t0 = performance.now();
+    explainItems({ model, data, catalog, cut, items: list, top: 2 });
+    rows['explanations of the 10'].push(performance.now() - t0);
+  }
+  console.log(`\n## Warm per-user latency of recommend(), ${data.sizes.numItems - 1} movies, ${ids.length} users, k = ${k}, wasm`);
+  console.log(`Model: ${described}; pipeline: ${pipelineModeLabel(pipeline)}.`);
+  console.log('| what | median ms | p90 ms |');
+  console.log('|---|---:|---:|');
+  for (const [name, xs] of Object.entries(rows)) console.log(`| ${name} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.9).toFixed(1)} |`);
+  console.log(`(target, issue 16: <= 50 ms median warm; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores)`);
+}
+
 (async () => {
   await initBackend({ choice: process.env.BST_BACKEND ?? 'wasm' });
   if (PARTS.includes('latency')) await latency();
   if (PARTS.includes('ranking')) await ranking();
   if (PARTS.includes('agreement')) await agreement();
+  if (PARTS.includes('pipeline')) await pipelineLatency();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

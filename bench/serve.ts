@@ -14,6 +14,7 @@
  *   nice -n 10 npx tsx bench/serve.ts                   # synthetic ml-1m-format data + a quick model, made once in BENCH_DIR
  *   BENCH_MODEL=runs/like BENCH_DATA_DIR=data npx tsx bench/serve.ts   # an existing run folder
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=1,10,50 BENCH_MODES=exact,two-stage ...
+ *   BENCH_MODEL=runs/pipe BENCH_MODES=exact,pipeline ...   # a run folder with a retriever (bst train-recommender --retriever sasrec)
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const { url, child } = await startServer(model, dataDir);
   console.log(`service up in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${url}`);
-  const info = await (await fetch(`${url}/model`)).json() as { movies: number; users: number; config: Record<string, unknown> };
+  const info = await (await fetch(`${url}/model`)).json() as { movies: number; users: number; config: Record<string, unknown>; mode?: string };
   // cold: every request a history never seen before (the score cache cannot help): users in a fixed
   // permutation, or 3 distinct picks among the 300 most rated movies
   const popular = ((await (await fetch(`${url}/movies?limit=100`)).json()) as { movies: { movieId: number }[] }).movies.map((m) => m.movieId);
@@ -155,7 +156,8 @@ async function main(): Promise<void> {
       `Produced by \`nice -n 10 npx tsx bench/serve.ts\` (BENCH_SECONDS=${SECONDS}) on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores shared with other jobs (1-minute load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end: the service got a small share of the CPU, so the absolute numbers are far below what the same code does on an idle machine), tfjs wasm backend.`,
       `Data: ${described}. Served: ${info.movies} movies, ${info.users} users; model config ${JSON.stringify({ seqLen: info.config.seqLen, embedDim: info.config.embedDim, numHeads: info.config.numHeads, mlpUnits: info.config.mlpUnits })}.`,
       'Requests: POST /recommend, k = 10 with 2-reason occlusion explanations. "new history each request": half known users (a permutation of the ids), half anonymous picks of 3 of the 100 most rated movies with random ratings, so no request repeats a history and every one runs the model. "page follow-ups": 40 visitors\' picks requested again and again with other diversity settings and "not interested" lists, as the page does; the service caches each history\'s scores and explanations (`bst serve --cache`, default 512 histories), so these skip the model.',
-      '`exact`: the BST scores every unseen movie (shared-history scorer); `two-stage`: popularity retrieval keeps 300, the BST re-ranks them (lib/recommend/two-stage.ts).',
+      '`exact`: the BST scores every unseen movie (shared-history scorer); `two-stage`: popularity retrieval keeps 300, the BST re-ranks them (lib/recommend/two-stage.ts)' +
+        (MODES.includes('pipeline') ? `; \`pipeline\`: ${info.mode} (lib/recommend/pipeline.ts: the retriever's top M of the unseen, unexcluded movies, the BST scores only those).` : '.'),
       'The service runs in its own process; autocannon in this one (both on the same 2 cores). Before each run the bench waits until the service has worked off the previous run\'s queue.',
       '',
       loadTable(rows),

@@ -22,7 +22,7 @@ import { movieCatalog } from '../recommend/catalog';
 import { formatRecommendations, recommend } from '../recommend/recommend';
 import { DEFAULT_POOL, DEFAULT_RETRIEVAL, ExactEngine, RETRIEVAL_KINDS, RetrievalKind, ScoringMode } from '../recommend/two-stage';
 import { likeBatches, trainItemsByUser, trainRecommender } from '../recommend/train';
-import { loadRunPipeline, saveRunPipeline, trainRankingPipeline } from '../recommend/pipeline-run';
+import { loadRunPipeline, RetrieverKind, saveRunPipeline, trainRankingPipeline } from '../recommend/pipeline-run';
 
 const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string', help: 'a run folder written by `bst train` (metrics.json + checkpoints/best)', required: true },
@@ -106,7 +106,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   seed: { type: 'int', help: 'seed of the split, negatives, batch order and weights', default: DEFAULT_SPLIT.seed },
   'max-users': { type: 'int', help: 'train on the first N users only (quick runs); default all' },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
-  retriever: { type: 'string', help: 'sasrec: also train a SASRec-style retriever and the BST as its ranking stage (hard negatives from the retriever; `bst recommend` then runs retrieval -> BST ranking); none: the BST alone. Default sasrec with --task like --k 1, else none', choices: ['none', 'sasrec'] },
+  retriever: { type: 'string', help: 'sasrec: also train a SASRec-style retriever and the BST as its ranking stage (hard negatives from the retriever; `bst recommend` then runs retrieval -> BST ranking); two-tower: the same with the two-tower retriever (lib/retrieval, sequence only); none: the BST alone. Default sasrec with --task like --k 1, else none', choices: ['none', 'sasrec', 'two-tower'] },
   'hard-negatives': { type: 'int', help: '--retriever: negatives per positive drawn from the retriever\'s top --hard-pool (plus --negatives uniform ones)', default: 4 },
   'hard-pool': { type: 'int', help: '--retriever: retriever candidates per training target to draw hard negatives from', default: 100 },
   'retriever-seconds': { type: 'int', help: '--retriever: training budget of the retriever in seconds (early stopping on validation NDCG@10 otherwise)', default: 600 },
@@ -135,7 +135,8 @@ async function runTrain(f: FlagValues): Promise<void> {
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
   config.seed = Number(f.seed);
   const resolved = resolveConfig(config); // validate before loading data
-  const withRetriever = (f.retriever ?? (f.task === 'like' && Number(f.k) === 1 ? 'sasrec' : 'none')) === 'sasrec';
+  const retrieverKind = String(f.retriever ?? (f.task === 'like' && Number(f.k) === 1 ? 'sasrec' : 'none'));
+  const withRetriever = retrieverKind !== 'none';
   if (withRetriever && (f.task !== 'like' || Number(f.k) !== 1)) throw new UsageError(`--retriever ${f.retriever}: needs --task like and --k 1 (the leave-one-out protocol), got --task ${f.task} --k ${f.k}`);
   const out = path.resolve(String(f.out));
   prepareRunFolder(out, f.overwrite ? 'overwrite' : 'refuse'); // a writable folder holding no other run, before any work
@@ -148,7 +149,9 @@ async function runTrain(f: FlagValues): Promise<void> {
     ? await trainRankingPipeline({
       dataset, data, config: resolved, maxUsers, seed: resolved.seed, checkpointDir: path.join(out, 'checkpoints'), log: (s) => console.log(s), progress: Boolean(f.progress),
       negatives: { hard: Number(f.hardNegatives), uniform: negatives, pool: Number(f.hardPool) },
+      retrieverKind: retrieverKind as RetrieverKind,
       retriever: { maxSeconds: Number(f.retrieverSeconds), seed: resolved.seed, ...(f.retrieverEpochs !== undefined ? { epochs: Number(f.retrieverEpochs) } : {}) },
+      twoTower: { maxSeconds: Number(f.retrieverSeconds), seed: resolved.seed, ...(f.retrieverEpochs !== undefined ? { epochs: Number(f.retrieverEpochs) } : {}) },
     })
     : undefined;
   const r = pipe ?? await trainRecommender({
@@ -174,7 +177,7 @@ async function runTrain(f: FlagValues): Promise<void> {
     val: scored('val'), test: scored('test'), backend: tf.getBackend(), versions: versions(), finishedAt: new Date().toISOString(),
     recommender: { task: r.model.config.task, negatives: r.model.config.task === 'like' ? negatives : 0, maxUsers: maxUsers ?? null },
   };
-  if (pipe) Object.assign(metrics.recommender, { pipeline: { retriever: 'sasrec', hardNegatives: Number(f.hardNegatives), hardPool: Number(f.hardPool), ...pipe.setting, val: pipe.val } });
+  if (pipe) Object.assign(metrics.recommender, { pipeline: { retriever: retrieverKind, hardNegatives: Number(f.hardNegatives), hardPool: Number(f.hardPool), ...pipe.setting, val: pipe.val } });
   writeJsonAtomic(path.join(out, 'metrics.json'), metrics);
   const t = metrics.test;
   console.log(r.model.config.task === 'like'

@@ -1,9 +1,11 @@
 /**
- * The retrieval -> BST ranking pipeline in a run folder: `bst train-recommender --retriever sasrec` trains the
- * SASRec-style retriever (lib/seqrec) on the run's leave-one-out training part, the BST ranker on its hard
- * negatives (rank-train.ts), picks M and the blend weight on validation, and saves
+ * The retrieval -> BST ranking pipeline in a run folder: `bst train-recommender --retriever sasrec` (or
+ * `two-tower`) trains the SASRec-style retriever (lib/seqrec) or the two-tower model (lib/retrieval) on the run's
+ * leave-one-out training part, the BST ranker on its hard negatives (rank-train.ts), picks M and the blend
+ * weight on validation, and saves
  *
- *   <run>/retriever/seqrec.json, seqrec.bin   the retriever (lib/seqrec/io.ts)
+ *   <run>/retriever/seqrec.json, seqrec.bin   the SASRec retriever (lib/seqrec/io.ts), or
+ *   <run>/retriever/twotower.json, .bin       the two-tower retriever (lib/retrieval/io.ts)
  *   <run>/retriever/pipeline.json             { format, retriever, m, weight, val: validation metrics of the choice }
  *
  * next to the BST's checkpoints/ and metrics.json; `bst recommend` loads both (loadRunPipeline).
@@ -20,7 +22,10 @@ import { trainSeqRec } from '../seqrec/train';
 import { ConfigError, DataError } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/files';
 import { bstCandidateScores, checkLooCompatible, PipelineSetting, pipelineScorer, RankingPipeline } from './pipeline';
-import { retrieveMany, sasRecRetriever, Retriever } from '../retrieval/index';
+import {
+  hasTwoTower, loadTwoTower, retrievalFeatures, retrieveMany, sasRecRetriever, Retriever, saveTwoTower, trainTwoTower, TwoTowerConfig, twoTowerConfig,
+  TwoTowerModel, twoTowerRetriever,
+} from '../retrieval/index';
 import { HardNegativeOptions, trainRanker, TrainRankerResult } from './rank-train';
 
 /** The format tag of pipeline.json. */
@@ -84,8 +89,15 @@ export interface TrainRankingPipelineOptions {
   data: PreparedData;
   /** BST config (task 'like' is forced) */
   config: Partial<BstConfig>;
-  /** retriever config overrides (e.g. maxSeconds, epochs, seed) */
+  /** which retriever to train (default 'sasrec') */
+  retrieverKind?: RetrieverKind;
+  /** SASRec retriever config overrides (e.g. maxSeconds, epochs, seed) */
   retriever?: Partial<SeqRecConfig>;
+  /**
+   * two-tower config overrides (default: TWO_TOWER_PIPELINE_DEFAULTS, then these). The pipeline's retrieval
+   * calls carry no user ids (retrieveMany), so the two-tower retriever is sequence-only by default.
+   */
+  twoTower?: Partial<TwoTowerConfig>;
   negatives?: Partial<HardNegativeOptions>;
   maxPerUser?: number;
   maxUsers?: number;
@@ -97,7 +109,9 @@ export interface TrainRankingPipelineOptions {
 
 /** What `trainRankingPipeline` returns: the ranker's training result plus the retriever and the chosen setting. */
 export interface TrainedPipeline extends TrainRankerResult {
-  seqrec: SeqRecModel;
+  /** the retriever's model: the SASRec-style one or the two-tower one */
+  seqrec?: SeqRecModel;
+  twoTower?: TwoTowerModel;
   setting: PipelineSetting;
   /** validation metrics of the chosen setting (lib/eval/next-item) */
   val: NextItemMetrics;
@@ -107,18 +121,45 @@ export interface TrainedPipeline extends TrainRankerResult {
 export async function trainRankingPipeline(o: TrainRankingPipelineOptions): Promise<TrainedPipeline> {
   const split = leaveOneOutSplit(eventsFromTable(o.dataset.ratings));
   checkLooCompatible(o.data, split, 'val'); // throws unless data is the same leave-one-out split
-  const config = seqRecConfig({ maxSeconds: 600, ...(o.retriever ?? {}) });
-  const sr = trainSeqRec({ config, numItems: split.numItems, fit: split.val.fit, val: split.val.cases, log: o.log ?? undefined });
-  o.log?.(`retriever (SASRec-style): ${sr.epochsRun} epochs in ${sr.seconds.toFixed(0)} s, best epoch ${sr.bestEpoch}, val HR@10 ${sr.bestVal?.hr10.toFixed(4)}`);
-  const retriever = sasRecRetriever(sr.model);
+  let retriever: Retriever;
+  let models: { seqrec?: SeqRecModel; twoTower?: TwoTowerModel };
+  const kind = o.retrieverKind ?? 'sasrec';
+  switch (kind) {
+    case 'sasrec': {
+      const config = seqRecConfig({ maxSeconds: 600, ...(o.retriever ?? {}) });
+      const sr = trainSeqRec({ config, numItems: split.numItems, fit: split.val.fit, val: split.val.cases, log: o.log ?? undefined });
+      o.log?.(`retriever (SASRec-style): ${sr.epochsRun} epochs in ${sr.seconds.toFixed(0)} s, best epoch ${sr.bestEpoch}, val HR@10 ${sr.bestVal?.hr10.toFixed(4)}`);
+      retriever = sasRecRetriever(sr.model);
+      models = { seqrec: sr.model };
+      break;
+    }
+    case 'two-tower': {
+      const config = twoTowerConfig({ ...TWO_TOWER_PIPELINE_DEFAULTS, ...(o.twoTower ?? {}) });
+      const features = retrievalFeatures(o.dataset, split.itemIds);
+      const tt = trainTwoTower({ config, features, fit: split.val.fit, val: split.val.cases, log: o.log ?? undefined });
+      o.log?.(`retriever (two-tower): ${tt.epochsRun} epochs in ${tt.seconds.toFixed(0)} s, best epoch ${tt.bestEpoch}, val HR@10 ${tt.bestVal?.val.hr10.toFixed(4)}`);
+      retriever = twoTowerRetriever(tt.model);
+      models = { twoTower: tt.model };
+      break;
+    }
+    default:
+      throw new ConfigError(`retriever kind must be one of ${RETRIEVER_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  }
   const r = await trainRanker({
     data: o.data, retriever, config: o.config, negatives: o.negatives, maxPerUser: o.maxPerUser, maxUsers: o.maxUsers, seed: o.seed,
     checkpointDir: o.checkpointDir, log: o.log, progress: o.progress,
   });
   const { setting, val } = chooseSetting({ model: r.model, data: o.data, split, retriever });
   o.log?.(`pipeline: validation chose M=${setting.m}, blend weight ${setting.weight} (HR@10 ${val.hr10.toFixed(4)}, NDCG@10 ${val.ndcg10.toFixed(4)})`);
-  return { ...r, seqrec: sr.model, setting, val };
+  return { ...r, ...models, setting, val };
 }
+
+/** The retrievers a run folder's pipeline can hold. */
+export type RetrieverKind = 'sasrec' | 'two-tower';
+/** Every RetrieverKind (the CLI's choices). */
+export const RETRIEVER_KINDS: readonly RetrieverKind[] = ['sasrec', 'two-tower'];
+/** Two-tower settings of the pipeline before the caller's overrides: sequence only, 600 s budget. */
+export const TWO_TOWER_PIPELINE_DEFAULTS: Partial<TwoTowerConfig> = { userFeatures: false, maxSeconds: 600 };
 
 /** Contents of pipeline.json. */
 export interface PipelineManifest {
@@ -129,11 +170,14 @@ export interface PipelineManifest {
   val?: NextItemMetrics;
 }
 
-/** Save the retriever and the chosen setting into `<runDir>/retriever/`. */
-export function saveRunPipeline(runDir: string, p: { seqrec: SeqRecModel; setting: PipelineSetting; val?: NextItemMetrics }): void {
+/** Save the retriever (the SASRec-style model or the two-tower one) and the chosen setting into `<runDir>/retriever/`. */
+export function saveRunPipeline(runDir: string, p: { seqrec?: SeqRecModel; twoTower?: TwoTowerModel; setting: PipelineSetting; val?: NextItemMetrics }): void {
   const dir = path.join(runDir, 'retriever');
-  saveSeqRec(p.seqrec, dir);
-  const manifest: PipelineManifest = { format: PIPELINE_FORMAT, retriever: 'sasrec', m: p.setting.m, weight: p.setting.weight, val: p.val };
+  if ((p.seqrec === undefined) === (p.twoTower === undefined)) throw new ConfigError('saveRunPipeline: give exactly one retriever model (seqrec or twoTower)');
+  if (p.seqrec) saveSeqRec(p.seqrec, dir);
+  else saveTwoTower(p.twoTower!, dir);
+  const retriever: RetrieverKind = p.seqrec ? 'sasrec' : 'two-tower';
+  const manifest: PipelineManifest = { format: PIPELINE_FORMAT, retriever, m: p.setting.m, weight: p.setting.weight, val: p.val };
   writeJsonAtomic(path.join(dir, 'pipeline.json'), manifest);
 }
 
@@ -141,12 +185,22 @@ export function saveRunPipeline(runDir: string, p: { seqrec: SeqRecModel; settin
 export function loadRunPipeline(runDir: string, numItems: number): RankingPipeline | undefined {
   const dir = path.join(runDir, 'retriever');
   const file = path.join(dir, 'pipeline.json');
-  if (!fs.existsSync(file) || !hasSeqRec(dir)) return undefined;
+  if (!fs.existsSync(file) || !(hasSeqRec(dir) || hasTwoTower(dir))) return undefined;
   const m = readJson<PipelineManifest>(file);
   if (m.format !== PIPELINE_FORMAT) throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${PIPELINE_FORMAT}`, file);
-  if (m.retriever !== 'sasrec') throw new DataError(`retriever ${JSON.stringify(m.retriever)} is not one this version loads (sasrec)`, file);
-  const { model } = loadSeqRec(dir);
-  if (model.numItems !== numItems) throw new DataError(`the retriever knows ${model.numItems - 1} movies, the ranker ${numItems - 1}`, path.join(dir, 'seqrec.json'));
+  if (!(RETRIEVER_KINDS as readonly string[]).includes(m.retriever)) throw new DataError(`retriever ${JSON.stringify(m.retriever)} is not one this version loads (${RETRIEVER_KINDS.join(', ')})`, file);
   if (!(Number.isInteger(m.m) && m.m >= 1) || !(m.weight >= 0 && m.weight <= 1)) throw new ConfigError(`${file}: m ${m.m} or weight ${m.weight} is out of range`);
-  return { retriever: sasRecRetriever(model), setting: { m: m.m, weight: m.weight } };
+  let loaded: { retriever: Retriever; numItems: number; file: string };
+  if (m.retriever === 'sasrec') {
+    const s = loadSeqRec(dir).model;
+    loaded = { retriever: sasRecRetriever(s), numItems: s.numItems, file: 'seqrec.json' };
+  } else {
+    const t = loadTwoTower(dir).model;
+    loaded = { retriever: twoTowerRetriever(t), numItems: t.numItems, file: 'twotower.json' };
+  }
+  if (loaded.numItems !== numItems) {
+    loaded.retriever.dispose?.();
+    throw new DataError(`the retriever knows ${loaded.numItems - 1} movies, the ranker ${numItems - 1}`, path.join(dir, loaded.file));
+  }
+  return { retriever: loaded.retriever, setting: { m: m.m, weight: m.weight } };
 }

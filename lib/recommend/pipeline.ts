@@ -172,7 +172,9 @@ export function pipelineCandidatesAt(model: BstModel, data: PreparedData, cut: H
   const it = data.interactions;
   const hist: number[] = [];
   for (let q = it.userOffsets[cut.user]; q < cut.end; q++) if (it.item[q] > 0) hist.push(it.item[q]);
-  const items = p.retriever.retrieve(Int32Array.from(hist), p.setting.m, exclude, cut.user);
+  // the Retriever contract's `user` is the raw userId (a two-tower model's user features), undefined for a history of no known user
+  const userId = cut.user >= 1 && cut.user < data.sizes.numUsers ? data.vocabs.user.value(cut.user) as number | undefined : undefined;
+  const items = p.retriever.retrieve(Int32Array.from(hist), p.setting.m, exclude, userId);
   if (items.length === 0) return { items, scores: new Float32Array(0) };
   const raw = exactScores(model, data, cut, items);
   const ranker = model.config.task === 'like' ? raw.map(logit) : raw;

@@ -9,3 +9,4 @@ export * from './vectors';
 export * from './types';
 export * from './retrievers';
 export * from './pipeline';
+export * from './io';

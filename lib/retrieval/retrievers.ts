@@ -2,9 +2,9 @@
 import { ItemKnnModel, ItemKnnScoreOptions, itemKnnNextItem } from '../eval/next-item-baselines';
 import { NextItemScorer, SequenceSet, itemCounts } from '../eval/next-item';
 import { ConfigError } from '../util/errors';
-import { SeqRecModel, seqRecScores } from '../seqrec/model';
+import { disposeSeqRec, SeqRecModel, seqRecScores } from '../seqrec/model';
 import { Retriever } from './types';
-import { TwoTowerModel, movieVectors, userVectors } from './model';
+import { TwoTowerModel, disposeTwoTower, movieVectors, userVectors } from './model';
 import { VectorSet, retrieveTopM } from './vectors';
 
 function checkM(name: string, m: number): void {
@@ -78,7 +78,7 @@ export function scorerRetriever(name: string, scorer: NextItemScorer, numItems: 
 
 /** The SASRec-style model (lib/seqrec) as a retriever: its next-item logits from the last maxLen history items. */
 export function sasRecRetriever(model: SeqRecModel): Retriever {
-  return scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems);
+  return { ...scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems), dispose: () => disposeSeqRec(model) };
 }
 
 /** Item-KNN (lib/eval/next-item-baselines) as a retriever. */
@@ -106,6 +106,7 @@ export function retrieveMany(retriever: Retriever, histories: Int32Array[], m: n
  */
 export function twoTowerRetriever(model: TwoTowerModel): Retriever {
   const movies = movieVectors(model); // [V * d], row = item index
+  const d = model.config.vectorDim;
   return {
     name: 'two-tower',
     retrieve(history, m, exclude, user) {
@@ -113,6 +114,12 @@ export function twoTowerRetriever(model: TwoTowerModel): Retriever {
       const u = userVectors(model, [history], [user]);
       return retrieveTopM(u, movies, m, [0, ...Array.from(exclude)]);
     },
+    retrieveBatch(histories, m, excludes) {
+      checkM('two-tower', m);
+      const u = userVectors(model, histories); // [B * d], no user features (the batched form has no user ids)
+      return histories.map((_, r) => retrieveTopM(u.subarray(r * d, (r + 1) * d), movies, m, [0, ...Array.from(excludes[r])]));
+    },
+    dispose: () => disposeTwoTower(model),
   };
 }
 

@@ -10,4 +10,6 @@ export interface Retriever {
   retrieve(history: ArrayLike<number>, m: number, exclude: ArrayLike<number>, user?: number): Int32Array;
   /** optional batched form (same result as calling retrieve per history) */
   retrieveBatch?(histories: Int32Array[], m: number, excludes: ArrayLike<number>[]): Int32Array[];
+  /** optional: free the model's tensors (a served model being swapped out) */
+  dispose?(): void;
 }

@@ -8,6 +8,8 @@ import { popularityScores } from '../../eval/ranking';
 import { loadRun } from '../experiment';
 import { BstModel } from '../../model/index';
 import { itemEmbeddingTable, movieCatalog, MovieCatalog, releaseSharedHistory } from '../../recommend/index';
+import { pipelineModeLabel } from '../../recommend/pipeline';
+import { loadRunPipeline } from '../../recommend/pipeline-run';
 import { BstRecommender, movieIndices, Recommender, RequestError } from './recommender';
 
 /** A movie as the service shows it. */
@@ -34,6 +36,8 @@ export interface ModelInfo {
   loadedAt: string;
   /** 1 for the first model, +1 per reload */
   generation: number;
+  /** how requests are scored by default: the pipeline's label (pipelineModeLabel) or "exact" */
+  mode: string;
 }
 
 /** What the service serves from: a recommender, the catalogue and metadata. */
@@ -124,21 +128,27 @@ export interface LoadServingOptions {
   cacheSize?: number;
 }
 
-/** Load a run folder (`bst train` / `bst train-recommender`) as a ServingModel, warmed up. */
+/**
+ * Load a run folder (`bst train` / `bst train-recommender`) as a ServingModel, warmed up. When the folder holds
+ * a retriever (`<run>/retriever/`, loadRunPipeline), requests run retrieval -> BST ranking by default.
+ */
 export async function loadServingModel(runDir: string, o: LoadServingOptions = {}): Promise<ServingModel> {
   const run = await loadRun(runDir, { dataset: o.dataset, dataDir: o.dataDir });
   const { model, data, dataset, recorded } = run;
   const catalog = movieCatalog(dataset, data);
-  const recommender = new BstRecommender({ model, data, catalog, cacheSize: o.cacheSize });
+  const pipeline = loadRunPipeline(run.runDir, data.sizes.numItems);
+  const recommender = new BstRecommender({ model, data, catalog, cacheSize: o.cacheSize, pipeline });
   const served = catalogueModel({
     model, data, catalog, recommender,
     info: {
       runDir: run.runDir, dataset: recorded.dataset, config: recorded.config, metrics: { val: recorded.val, test: recorded.test }, counts: recorded.counts,
       movies: data.sizes.numItems - 1, users: data.sizes.numUsers - 1, loadedAt: new Date().toISOString(), generation: o.generation ?? 1,
+      mode: pipeline ? pipelineModeLabel(pipeline) : 'exact',
     },
     dispose: () => {
       releaseSharedHistory(model);
       model.net.dispose();
+      pipeline?.retriever.dispose?.();
     },
   });
   // warm up: the first request builds the shared-history tables (per model) and compiles the kernels

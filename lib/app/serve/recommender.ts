@@ -1,7 +1,9 @@
 /**
  * What the service asks of a model: the `Recommender` interface (one request in, one ranked list out) and
- * `BstRecommender`, its implementation on today's lib/recommend (exact or two-stage BST scores, MMR genre
- * diversity, occlusion explanations). Another ranking pipeline plugs into the service by implementing
+ * `BstRecommender`, its implementation on lib/recommend: retrieval -> BST ranking when the run folder holds a
+ * retriever (lib/recommend/pipeline.ts: the retriever's top M among the unrated, unexcluded movies, scored by
+ * the BST and blended as validation chose), else exact or two-stage BST scores; then MMR genre diversity and
+ * occlusion explanations of the returned k. Another ranking pipeline plugs into the service by implementing
  * `Recommender` (see lib/app/serve/model.ts's `ServingModel`).
  */
 import { PreparedData } from '../../data/index';
@@ -10,6 +12,7 @@ import {
   explainItems, explanationText, HistoryCut, latestCut, mmrRerank, MovieCatalog, Reason, ratedMask, scoreItemsMode, ScoringMode, topK,
   DEFAULT_POOL, RetrievalKind,
 } from '../../recommend/index';
+import { pipelineCandidatesAt, pipelineModeLabel, RankingPipeline } from '../../recommend/pipeline';
 import { BstError } from '../../util/errors';
 import { anonymousView, DEFAULT_ANONYMOUS_RATING } from './anonymous';
 
@@ -34,11 +37,14 @@ export interface RecommendRequest {
   diversity?: number;
   /** MovieLens movie ids never to recommend ("not interested") */
   exclude?: number[];
-  /** 'exact' (default) or 'two-stage' */
-  mode?: ScoringMode;
+  /** 'pipeline' (default when the model has a retriever), 'exact' (default otherwise) or 'two-stage' */
+  mode?: ServeMode;
   /** reasons per movie (default 2; 0 = none) */
   explain?: number;
 }
+
+/** How a response was scored: a lib/recommend ScoringMode, or retrieval -> BST ranking. */
+export type ServeMode = ScoringMode | 'pipeline';
 
 /** One ranked movie of a response. */
 export interface RecommendedMovie {
@@ -59,10 +65,12 @@ export interface RecommendResponse {
   /** the known user, or null for an anonymous history */
   userId: number | null;
   anonymous: boolean;
-  mode: ScoringMode;
+  mode: ServeMode;
+  /** the mode in words, e.g. "retrieval (sasrec, M=100) → BST ranking" (pipelineModeLabel) or "exact" */
+  modeLabel?: string;
   /** movies eligible (catalogue minus the history and exclusions) */
   candidates: number;
-  /** movies the model scored */
+  /** movies the model scored (pipeline: the retrieved ones) */
   scored: number;
   diversity: number;
   items: RecommendedMovie[];
@@ -87,6 +95,8 @@ export interface BstRecommenderOptions {
   catalog: MovieCatalog;
   /** two-stage re-ranked pool (default DEFAULT_POOL) */
   pool?: number;
+  /** the run folder's retriever and setting (loadRunPipeline): requests default to mode 'pipeline' */
+  pipeline?: RankingPipeline;
   /**
    * Histories whose scores and explanations are kept (least recently used dropped; default
    * DEFAULT_SCORE_CACHE; 0 = none). A page's follow-up requests for the same picks (slider moves, "not
@@ -104,6 +114,8 @@ interface CacheEntry {
   scores: Float32Array;
   /** `${item}/${top}` -> reasons */
   reasons: Map<string, Reason[]>;
+  /** pipeline: the retrieved item indices (retrieval order); the other modes score `candidates` */
+  retrieved?: Int32Array;
 }
 
 /** Item indices of MovieLens movie ids; a RequestError (422) names the field and the first unknown id. */
@@ -115,6 +127,13 @@ export function movieIndices(data: PreparedData, ids: readonly number[], field: 
     out[j] = i;
   });
   return out;
+}
+
+/** Item indices 1.. set in `mask` (the retriever's exclusions: rated and excluded movies), ascending. */
+function eligibleComplement(mask: Uint8Array): Int32Array {
+  const out: number[] = [];
+  for (let i = 1; i < mask.length; i++) if (mask[i]) out.push(i);
+  return Int32Array.from(out);
 }
 
 /** `Recommender` on the trained BST and lib/recommend (see the module comment and lib/app/serve/anonymous.ts). */
@@ -178,29 +197,40 @@ export class BstRecommender implements Recommender {
       for (let i = 1; i < mask.length; i++) if (!mask[i]) out.push(i);
       return Int32Array.from(out);
     };
-    const mode = req.mode ?? 'exact';
+    const pipeline = this.o.pipeline;
+    const mode: ServeMode = req.mode ?? (pipeline ? 'pipeline' : 'exact');
+    if (mode === 'pipeline' && !pipeline) throw new RequestError('mode: "pipeline" needs a run folder with a retriever (bst train-recommender --retriever sasrec); this model has none', 400, 'mode');
     // exact scores do not depend on the exclusions: score every unrated movie once per history, then drop them
     const scoredSet = mode === 'exact' ? eligible(rated) : undefined;
     for (const i of excluded) rated[i] = 1;
     const candidates = eligible(rated);
     const mmrPool = lambda < 1 ? Math.max(5 * k, 50) : k;
     const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, this.o.pool ?? DEFAULT_POOL)));
-    const key = mode === 'exact' ? `exact|${history}` : `two-stage ${pool}|${history}|${Array.from(excluded).sort((a, b) => a - b).join(',')}`;
+    // pipeline: the retriever's top M (raised to the MMR pool, as lib/recommend's recommend) of the unrated, unexcluded movies
+    const m = pipeline ? Math.max(mmrPool, pipeline.setting.m) : 0;
+    const exclusions = Array.from(excluded).sort((a, b) => a - b).join(',');
+    const key = mode === 'exact' ? `exact|${history}` : mode === 'pipeline' ? `pipeline ${m}|${history}|${exclusions}` : `two-stage ${pool}|${history}|${exclusions}`;
     const t0 = performance.now();
     let entry = this.cached(key);
     const hit = entry !== undefined;
-    if (!entry) {
+    if (!entry && mode === 'pipeline') {
+      const got = pipelineCandidatesAt(model, data, cut, eligibleComplement(rated), { ...pipeline!, setting: { ...pipeline!.setting, m } });
+      entry = { scores: new Float32Array(base.sizes.numItems).fill(NaN), reasons: new Map(), retrieved: got.items };
+      got.items.forEach((i, t) => (entry!.scores[i] = got.scores[t]));
+      this.remember(key, entry);
+    } else if (!entry) {
       const items = scoredSet ?? candidates;
-      const s = items.length === 0 ? new Float32Array(0) : scoreItemsMode(model, data, cut, items, mode, { pool, retrieval });
+      const s = items.length === 0 ? new Float32Array(0) : scoreItemsMode(model, data, cut, items, mode as ScoringMode, { pool, retrieval });
       entry = { scores: new Float32Array(base.sizes.numItems).fill(NaN), reasons: new Map() };
       items.forEach((i, t) => (entry!.scores[i] = s[t]));
       this.remember(key, entry);
     }
-    const scores = Float32Array.from(candidates, (i) => entry!.scores[i]);
+    const ranked = entry.retrieved ?? candidates;
+    const scores = Float32Array.from(ranked, (i) => entry!.scores[i]);
     const scoreMs = performance.now() - t0;
     const list = lambda < 1
-      ? mmrRerank({ items: candidates, scores, k, lambda, genres: { itemGenres: base.features.itemGenres, numGenres: base.sizes.numGenres } })
-      : topK(candidates, scores, k);
+      ? mmrRerank({ items: ranked, scores, k, lambda, genres: { itemGenres: base.features.itemGenres, numGenres: base.sizes.numGenres } })
+      : topK(ranked, scores, k);
     const top = req.explain ?? 2;
     let reasons: Reason[][] | undefined;
     if (top > 0 && list.items.length > 0) {
@@ -221,9 +251,10 @@ export class BstRecommender implements Recommender {
       because: (reasons?.[r] ?? []).map((x) => ({ movieId: x.movieId, title: x.title, rating: x.rating, contribution: x.contribution })),
       explanation: reasons ? explanationText(reasons[r]) : '',
     }));
+    const scored = mode === 'pipeline' ? ranked.length : mode === 'exact' ? (scoredSet ?? candidates).length : Math.min(pool, candidates.length);
     return {
-      userId: req.userId ?? null, anonymous: req.userId === undefined, mode, candidates: candidates.length,
-      scored: mode === 'exact' ? (scoredSet ?? candidates).length : Math.min(pool, candidates.length), diversity: lambda, items, scoreMs, cached: hit,
+      userId: req.userId ?? null, anonymous: req.userId === undefined, mode, modeLabel: mode === 'pipeline' ? pipelineModeLabel({ ...pipeline!, setting: { ...pipeline!.setting, m } }) : mode,
+      candidates: candidates.length, scored, diversity: lambda, items, scoreMs, cached: hit,
     };
   }
 }

@@ -70,7 +70,7 @@ const RECOMMEND_SCHEMA = {
     k: { type: 'integer', minimum: 1, maximum: LIMITS.k },
     diversity: { type: 'number', minimum: 0, maximum: 1 },
     exclude: { type: 'array', items: { type: 'integer' }, maxItems: LIMITS.exclude },
-    mode: { type: 'string', enum: ['exact', 'two-stage'] },
+    mode: { type: 'string', enum: ['pipeline', 'exact', 'two-stage'] },
     explain: { type: 'integer', minimum: 0, maximum: 5 },
   },
 } as const;

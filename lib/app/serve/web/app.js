@@ -85,7 +85,7 @@
       const ms = performance.now() - t0;
       $('recs').replaceChildren(...r.items.map(card));
       $('recs').dataset.seq = String(seq);
-      $('status').textContent = `${r.items.length} of ${r.candidates} movies, ${r.mode} scoring, ${ms.toFixed(0)} ms`;
+      $('status').textContent = `${r.items.length} of ${r.candidates} movies, ${r.modeLabel || r.mode} scoring, ${ms.toFixed(0)} ms`;
     } catch (e) {
       if (seq === state.seq) $('status').textContent = `could not rank: ${e.message}`;
     }
