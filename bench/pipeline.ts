@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   const row = (name: string, xs: Choice[]) =>
     `| ${name} | ${f3(mean(xs, (m) => m.hr10, 'val'))} | ${f3(mean(xs, (m) => m.ndcg10, 'val'))} | ${f3(mean(xs, (m) => m.hr10, 'test'))} | ${f3(mean(xs, (m) => m.hr20, 'test'))} | ${f3(mean(xs, (m) => m.ndcg10, 'test'))} | ${f3(mean(xs, (m) => m.mrr10, 'test'))} | ${f3(mean(xs, (m) => m.coverage10, 'test'))} | ${mean(xs, (m) => m.novelty, 'test').toFixed(2)} |`;
   const a1: Choice[] = [{ setting: { m: V, weight: 1 }, ...alone }];
-  const cmd = `${Object.entries(env).filter(([k]) => /^(PIPELINE_|RANKER_|SEQREC_|TWOTOWER_|RETRIEVAL_)/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}nice -n 10 npx tsx bench/pipeline.ts`;
+  const cmd = `${Object.entries(env).filter(([k]) => /^(PIPELINE_|RANKER_|SEQREC_|TWOTOWER_|RETRIEVAL_)/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}nice -n 5 npx tsx bench/pipeline.ts`;
   const md = [
     '# Retrieval -> BST ranking on ml-100k (issue 16, part 4)',
     '',
