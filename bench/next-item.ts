@@ -21,6 +21,8 @@
  * TwoTowerConfig overrides (default: one run of the defaults), each trained with early stopping on validation,
  * the best by validation recall@100 tested once; RETRIEVAL_EPOCHS (default 40), RETRIEVAL_SECONDS (budget per
  * run, default 0 = none). A recall@M table (M = 10, 20, 50, 100, 200) follows each protocol's table.
+ * SEQREC_SAVE / RETRIEVAL_SAVE (leave-one-out only): folder to save the validation-trained SASRec / the chosen
+ * two-tower model into, for bench/pipeline.ts (SEQREC_CACHE / TWOTOWER_CACHE) to load instead of retraining.
  *
  *   RETRIEVAL_GRID='[{},{"logQ":false}]' SEQREC_SKIP=1 nice -n 10 npx tsx bench/next-item.ts loo
  */
@@ -31,10 +33,10 @@ import {
   NextItemMetrics, NextItemScorer, NextItemSplit, eventsFromTable, evaluateNextItem, fitItemKnn, globalTimeSplit, itemKnnNextItem,
   leaveOneOutSplit, popularityNextItem, recentPopularityNextItem, SequenceSet,
 } from '../lib/eval';
-import { seqRecConfig, seqRecScores, trainSeqRec, disposeSeqRec, SeqRecConfig } from '../lib/seqrec';
+import { seqRecConfig, seqRecScores, trainSeqRec, disposeSeqRec, saveSeqRec, SeqRecConfig } from '../lib/seqrec';
 import {
-  RECALL_MS, RecallAtM, RetrievalFeatures, TwoTowerConfig, disposeTwoTower, recallAtM, retrievalFeatures, trainTwoTower, twoTowerConfig,
-  twoTowerScorer,
+  RECALL_MS, RecallAtM, RetrievalFeatures, TwoTowerConfig, disposeTwoTower, recallAtM, retrievalFeatures, saveTwoTower, trainTwoTower,
+  twoTowerConfig, twoTowerScorer,
 } from '../lib/retrieval';
 
 interface Row {
@@ -116,6 +118,10 @@ function seqRecRow(split: NextItemSplit, config: SeqRecConfig, retrain: boolean,
   const V = split.numItems;
   const r = trainSeqRec({ config, numItems: V, fit: split.val.fit, val: split.val.cases, log });
   log(`SASRec: ${r.epochsRun} epochs in ${r.seconds.toFixed(0)} s (stopped by ${r.stoppedBy}), best epoch ${r.bestEpoch}`);
+  if (process.env.SEQREC_SAVE && split.protocol !== 'global-time') {
+    saveSeqRec(r.model, process.env.SEQREC_SAVE, { bestEpoch: r.bestEpoch, epochsRun: r.epochsRun, seconds: Math.round(r.seconds), stoppedBy: r.stoppedBy });
+    log(`SASRec: saved to ${process.env.SEQREC_SAVE}`);
+  }
   let testModel = r.model;
   let note = `best epoch ${r.bestEpoch}`;
   if (split.test.fit !== split.val.fit && retrain) {
@@ -155,6 +161,11 @@ function twoTowerRow(split: NextItemSplit, features: RetrievalFeatures, grid: Pa
   const name = `two-tower (${c.blocks}x${c.dim}->${c.vectorDim}, ${c.normalize ? `cos/T ${c.temperature}` : `dot/T ${c.temperature}`}, logQ ${c.logQ ? 'on' : 'off'}, ` +
     `${m.useUsers ? 'user feats' : 'seq only'}, best epoch ${best!.r.bestEpoch})`;
   log(`two-tower: chose ${JSON.stringify(best!.over)} on validation recall@100`);
+  if (process.env.RETRIEVAL_SAVE && split.protocol !== 'global-time') {
+    const r = best!.r;
+    saveTwoTower(m, process.env.RETRIEVAL_SAVE, { over: best!.over, bestEpoch: r.bestEpoch, epochsRun: r.epochsRun, seconds: Math.round(r.seconds), stoppedBy: r.stoppedBy });
+    log(`two-tower: saved to ${process.env.RETRIEVAL_SAVE}`);
+  }
   const valScorer = twoTowerScorer(m, split.val.cases);
   const testScorer = twoTowerScorer(m, split.test.cases);
   const row = withRecall(split, { model: name, ...evalBoth(split, valScorer, testScorer) }, testScorer);

@@ -6,6 +6,7 @@ export * from './loss';
 export * from './evaluate';
 export * from './train';
 export * from './vectors';
+export * from './io';
 export * from './types';
 export * from './retrievers';
 export * from './pipeline';
