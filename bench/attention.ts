@@ -43,10 +43,12 @@ const K = Number(env('BENCH_K', '5'));
 const VARIANTS = env(
   'BENCH_VARIANTS',
   'paper;target:sequenceOutput=target;target-time:sequenceOutput=target,positionKind=time;target-x4:sequenceOutput=target,attentionScale=4',
-).split(';').map((v) => {
-  const [name, over] = v.split(':');
-  return { name, over: parseOverrides(over ?? '') };
-});
+)
+  .split(';')
+  .map((v) => {
+    const [name, over] = v.split(':');
+    return { name, over: parseOverrides(over ?? '') };
+  });
 
 /** Plant the echo signal: per user in time order, rating t := rating t - ECHO_LAG with probability ECHO. */
 function plantEcho(ds: Dataset, seed: number): Dataset {
@@ -54,9 +56,11 @@ function plantEcho(ds: Dataset, seed: number): Dataset {
   const movie = ds.ratings.array('movieId') as ArrayLike<number>;
   const ts = ds.ratings.array('timestamp') as ArrayLike<number>;
   const rating = Float32Array.from(ds.ratings.array('rating') as ArrayLike<number>);
-  const order = Array.from({ length: rating.length }, (_, i) => i).sort((a, b) => user[a] - user[b] || ts[a] - ts[b] || movie[a] - movie[b]);
+  const order = Array.from({ length: rating.length }, (_, i) => i).sort(
+    (a, b) => user[a] - user[b] || ts[a] - ts[b] || movie[a] - movie[b],
+  );
   let s = seed >>> 0 || 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   let echoed = 0;
   for (let i = ECHO_LAG; i < order.length; i++) {
     const r = order[i];
@@ -67,7 +71,9 @@ function plantEcho(ds: Dataset, seed: number): Dataset {
       echoed++;
     }
   }
-  console.log(`planted: ${echoed} of ${rating.length} ratings (${((100 * echoed) / rating.length).toFixed(1)}%) echo the rating ${ECHO_LAG} steps earlier`);
+  console.log(
+    `planted: ${echoed} of ${rating.length} ratings (${((100 * echoed) / rating.length).toFixed(1)}%) echo the rating ${ECHO_LAG} steps earlier`,
+  );
   return { ...ds, ratings: ds.ratings.assign(aq.table({ rating })) };
 }
 
@@ -78,7 +84,8 @@ function dataset(name: string): Dataset {
   }
   if (name === 'planted') {
     const dir = path.join(os.tmpdir(), `bst-attention-${RATINGS}`);
-    if (!fs.existsSync(path.join(dir, 'ratings.dat'))) generateSynthetic({ dir, format: 'ml-1m', numRatings: RATINGS, seed: 1 });
+    if (!fs.existsSync(path.join(dir, 'ratings.dat')))
+      generateSynthetic({ dir, format: 'ml-1m', numRatings: RATINGS, seed: 1 });
     return plantEcho(loadMovieLens({ dir, release: 'ml-1m' }), 7);
   }
   throw new Error(`unknown BENCH_DATA ${name}: use ml-100k or planted`);
@@ -112,15 +119,22 @@ export function studyTable(rows: Row[], data: string): string {
   for (const b of mine.filter((r) => r.variant.startsWith('baseline '))) {
     out.push(`| ${b.variant} | ${f4(b.valMae)} | ${f4(b.valRmse)} | | ${f4(b.testMae)} | ${f4(b.testRmse)} | | |`);
   }
-  const variants = Array.from(new Set(mine.map((r) => r.variant).filter((v) => !v.startsWith('baseline ') && !v.endsWith(' / mean'))));
+  const variants = Array.from(
+    new Set(mine.map((r) => r.variant).filter((v) => !v.startsWith('baseline ') && !v.endsWith(' / mean'))),
+  );
   for (const v of variants) {
     const a = mine.filter((r) => r.variant === v);
     const m = mine.filter((r) => r.variant === `${v} / mean`);
     const gain = m.length ? mean(m.map((r) => r.valRmse)) - mean(a.map((r) => r.valRmse)) : NaN;
-    for (const [label, rs] of [[`BST ${v}`, a], [`BST ${v} / masked mean`, m]] as const) {
+    for (const [label, rs] of [
+      [`BST ${v}`, a],
+      [`BST ${v} / masked mean`, m],
+    ] as const) {
       if (rs.length === 0) continue;
       const g = label.endsWith('mean') ? '' : (gain >= 0 ? '+' : '') + f4(gain);
-      out.push(`| ${label} (${rs.length} seed${rs.length > 1 ? 's' : ''}) | ${cell(rs, 'valMae')} | ${cell(rs, 'valRmse')} | ${g} | ${cell(rs, 'testMae')} | ${cell(rs, 'testRmse')} | ${cell(rs, 'entropy')} | ${cell(rs, 'spread')} |`);
+      out.push(
+        `| ${label} (${rs.length} seed${rs.length > 1 ? 's' : ''}) | ${cell(rs, 'valMae')} | ${cell(rs, 'valRmse')} | ${g} | ${cell(rs, 'testMae')} | ${cell(rs, 'testRmse')} | ${cell(rs, 'entropy')} | ${cell(rs, 'spread')} |`,
+      );
     }
   }
   return out.join('\n');
@@ -130,7 +144,13 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'render') {
     // npx tsx bench/attention.ts render a.json [b.json ...]: the tables of saved runs
     for (const file of process.argv.slice(3)) {
-      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[]; seeds: number[]; epochs: number | null; ratings: number; echo: number };
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+        rows: Row[];
+        seeds: number[];
+        epochs: number | null;
+        ratings: number;
+        echo: number;
+      };
       for (const d of Array.from(new Set(saved.rows.map((r) => r.data)))) console.log(studyTable(saved.rows, d) + '\n');
     }
     return;
@@ -142,31 +162,79 @@ async function main(): Promise<void> {
     const base: BstConfig = resolveConfig({ ...tunedBstConfig(), ...(EPOCHS ? { epochs: EPOCHS } : {}) });
     const split: SplitOptions = { protocol: 'leave-last-k', k: K, step: 2, seed: 42 };
     const data = prepareForRun(ds, split, base.seqLen, { log: null });
-    console.log(`\n${name}: ${data.counts.train} train, ${data.counts.val} val, ${data.counts.test} test targets; L=${base.seqLen}`);
+    console.log(
+      `\n${name}: ${data.counts.train} train, ${data.counts.val} val, ${data.counts.test} test targets; L=${base.seqLen}`,
+    );
     // the rating baselines on the same split (history-aware ones included), for scale
-    for (const b of fitBaselines({ interactions: data.interactions, split: data.split, seed: 1, seqLen: base.seqLen })) {
-      console.log(`  baseline ${b.name.padEnd(16)}: val MAE ${f4(b.val.mae)} RMSE ${f4(b.val.rmse)} | test MAE ${f4(b.test.mae)} RMSE ${f4(b.test.rmse)}`);
-      rows.push({ data: name, variant: `baseline ${b.name}`, seed: 0, valMae: b.val.mae ?? NaN, valRmse: b.val.rmse ?? NaN, testMae: b.test.mae ?? NaN, testRmse: b.test.rmse ?? NaN, entropy: NaN, spread: NaN, bestEpoch: 0, seconds: b.fitSeconds });
+    for (const b of fitBaselines({
+      interactions: data.interactions,
+      split: data.split,
+      seed: 1,
+      seqLen: base.seqLen,
+    })) {
+      console.log(
+        `  baseline ${b.name.padEnd(16)}: val MAE ${f4(b.val.mae)} RMSE ${f4(b.val.rmse)} | test MAE ${f4(b.test.mae)} RMSE ${f4(b.test.rmse)}`,
+      );
+      rows.push({
+        data: name,
+        variant: `baseline ${b.name}`,
+        seed: 0,
+        valMae: b.val.mae ?? NaN,
+        valRmse: b.val.rmse ?? NaN,
+        testMae: b.test.mae ?? NaN,
+        testRmse: b.test.rmse ?? NaN,
+        entropy: NaN,
+        spread: NaN,
+        bestEpoch: 0,
+        seconds: b.fitSeconds,
+      });
     }
     for (const v of VARIANTS) {
-      for (const [label, scale] of [[v.name, undefined], [`${v.name} / mean`, 0]] as const) {
+      for (const [label, scale] of [
+        [v.name, undefined],
+        [`${v.name} / mean`, 0],
+      ] as const) {
         for (const seed of SEEDS) {
-          const config = resolveConfig({ ...base, ...v.over, ...(scale === undefined ? {} : { attentionScale: scale }), seed });
+          const config = resolveConfig({
+            ...base,
+            ...v.over,
+            ...(scale === undefined ? {} : { attentionScale: scale }),
+            seed,
+          });
           const r = await runExperiment({ dataset: ds, data, split, config, log: null, progress: false });
           const att = attentionSummary(r.model, data.batches('val', { batchSize: 512 }));
           const row: Row = {
-            data: name, variant: label, seed, valMae: r.val.mae ?? NaN, valRmse: r.val.rmse ?? NaN, testMae: r.test.mae ?? NaN, testRmse: r.test.rmse ?? NaN,
-            entropy: att.normalisedEntropy, spread: att.spread, bestEpoch: r.metrics.bestEpoch, seconds: r.trainSeconds,
+            data: name,
+            variant: label,
+            seed,
+            valMae: r.val.mae ?? NaN,
+            valRmse: r.val.rmse ?? NaN,
+            testMae: r.test.mae ?? NaN,
+            testRmse: r.test.rmse ?? NaN,
+            entropy: att.normalisedEntropy,
+            spread: att.spread,
+            bestEpoch: r.metrics.bestEpoch,
+            seconds: r.trainSeconds,
           };
           r.model.net.dispose();
           rows.push(row);
-          console.log(`  ${label.padEnd(22)} seed ${seed}: val MAE ${f4(row.valMae)} RMSE ${f4(row.valRmse)} | test MAE ${f4(row.testMae)} RMSE ${f4(row.testRmse)} | attention entropy ${f4(row.entropy)} spread ${f4(row.spread)} | epoch ${row.bestEpoch}, ${row.seconds.toFixed(0)} s`);
+          console.log(
+            `  ${label.padEnd(22)} seed ${seed}: val MAE ${f4(row.valMae)} RMSE ${f4(row.valRmse)} | test MAE ${f4(row.testMae)} RMSE ${f4(row.testRmse)} | attention entropy ${f4(row.entropy)} spread ${f4(row.spread)} | epoch ${row.bestEpoch}, ${row.seconds.toFixed(0)} s`,
+          );
         }
       }
     }
     console.log('\n' + studyTable(rows, name));
   }
-  if (process.env.BENCH_OUT) writeJsonAtomic(process.env.BENCH_OUT, { seeds: SEEDS, epochs: EPOCHS ?? null, k: K, echo: ECHO, ratings: RATINGS, rows });
+  if (process.env.BENCH_OUT)
+    writeJsonAtomic(process.env.BENCH_OUT, {
+      seeds: SEEDS,
+      epochs: EPOCHS ?? null,
+      k: K,
+      echo: ECHO,
+      ratings: RATINGS,
+      rows,
+    });
 }
 
 main().catch((e) => {

@@ -70,7 +70,12 @@ function build(raw: Raw, k: number): { interactions: Interactions; split: SplitI
   for (let p = 0; p < n; p++) item[p] = itemIdx.get(raw.item[order[p]]) ?? 0;
   return {
     interactions: { userOffsets, user, item, rating, timestamp },
-    split: { protocol: k > 0 ? 'leave-last-k' : 'legacy-random-windows', train: Int32Array.from(train), val: Int32Array.from(val), test: Int32Array.from(test) },
+    split: {
+      protocol: k > 0 ? 'leave-last-k' : 'legacy-random-windows',
+      train: Int32Array.from(train),
+      val: Int32Array.from(val),
+      test: Int32Array.from(test),
+    },
     numItems: itemIdx.size + 1,
   };
 }
@@ -119,7 +124,9 @@ function f(x: number | undefined, d = 4): string {
 
 function show(title: string, results: BaselineResult[]): void {
   console.log(`\n${title}`);
-  console.log('model            | val RMSE | test MAE | test RMSE | test AUC liked | test within 0.5 | fit s | grid s | chosen');
+  console.log(
+    'model            | val RMSE | test MAE | test RMSE | test AUC liked | test within 0.5 | fit s | grid s | chosen',
+  );
   for (const r of results) {
     const chosen = Object.entries(r.params)
       .filter(([k]) => k !== 'mean' && k !== 'valRmse')

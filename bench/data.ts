@@ -56,7 +56,9 @@ function runOne(ratings: number, format: 'ml-1m' | 'csv'): Result {
   if (!fs.existsSync(dir)) {
     const t = Date.now();
     const r = generateSynthetic({ dir, format, numRatings: ratings, seed: 7 });
-    console.log(`generated ${r.numRatings} ratings, ${r.numUsers} users, ${r.numMovies} movies (${format}) in ${((Date.now() - t) / 1000).toFixed(1)} s -> ${dir}`);
+    console.log(
+      `generated ${r.numRatings} ratings, ${r.numUsers} users, ${r.numMovies} movies (${format}) in ${((Date.now() - t) / 1000).toFixed(1)} s -> ${dir}`,
+    );
   }
   const release = format === 'csv' ? 'ml-latest' : 'ml-1m';
   const clock = () => ({ wall: process.hrtime.bigint(), cpu: process.cpuUsage() });
@@ -80,7 +82,9 @@ function runOne(ratings: number, format: 'ml-1m' | 'csv'): Result {
   }
   const c3 = clock();
   console.log(formatLoadReport(ds.report));
-  console.log(`counts: users ${prep.counts.users}, train ${prep.counts.train}, val ${prep.counts.val}, test ${prep.counts.test}, train-only users ${prep.counts.usersTrainOnly}`);
+  console.log(
+    `counts: users ${prep.counts.users}, train ${prep.counts.train}, val ${prep.counts.val}, test ${prep.counts.test}, train-only users ${prep.counts.usersTrainOnly}`,
+  );
   return {
     ratings: ds.ratings.numRows(),
     format,
@@ -95,7 +99,11 @@ function runOne(ratings: number, format: 'ml-1m' | 'csv'): Result {
 }
 
 const f2 = (x: number) => x.toFixed(2);
-const loadAvg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const shuffleText = `shuffle block ${shuffleBlock ?? 'default'}, window ${shuffleWindow ?? 'default'}${reuse ? ', reused buffers' : ''}`;
 
 const sizesArg = arg('sizes', '');
@@ -107,23 +115,45 @@ if (process.env.BENCH_CHILD === '1' || sizesArg === '') {
     console.log(RESULT_TAG + JSON.stringify(r));
   } else {
     const wc = (x: [number, number]) => `${f2(x[0])} s (cpu ${f2(x[1])} s)`;
-    console.log(`load ${wc(r.load)} | encode+split ${wc(r.encode)} | build ${r.samples} samples (L=${seqLen}, batch ${batchSize}, ${shuffleText}) ${wc(r.build)} | total ${wc(r.total)} (checksum ${r.checksum})`);
-    console.log(`peak RSS ${mb(r.peakRssMB * 1048576)}, heap used ${mb(process.memoryUsage().heapUsed)}; load average ${loadAvg()}`);
+    console.log(
+      `load ${wc(r.load)} | encode+split ${wc(r.encode)} | build ${r.samples} samples (L=${seqLen}, batch ${batchSize}, ${shuffleText}) ${wc(r.build)} | total ${wc(r.total)} (checksum ${r.checksum})`,
+    );
+    console.log(
+      `peak RSS ${mb(r.peakRssMB * 1048576)}, heap used ${mb(process.memoryUsage().heapUsed)}; load average ${loadAvg()}`,
+    );
   }
 } else {
   // one child process per size (same node flags, hence the same tsx loader), so peak RSS is per size
   const sizes = sizesArg.split(',').map((s) => Number(s.trim()));
-  for (const s of sizes) if (!Number.isInteger(s) || s < 1) throw new Error(`--sizes: bad size ${JSON.stringify(s)} in ${JSON.stringify(sizesArg)}`);
+  for (const s of sizes)
+    if (!Number.isInteger(s) || s < 1)
+      throw new Error(`--sizes: bad size ${JSON.stringify(s)} in ${JSON.stringify(sizesArg)}`);
   const format = arg('format', 'csv');
-  const passOn = process.argv.slice(2).filter((a, i, all) => !(a === '--sizes' || all[i - 1] === '--sizes' || a === '--ratings' || all[i - 1] === '--ratings' || a === '--format' || all[i - 1] === '--format'));
+  const passOn = process.argv
+    .slice(2)
+    .filter(
+      (a, i, all) =>
+        !(
+          a === '--sizes' ||
+          all[i - 1] === '--sizes' ||
+          a === '--ratings' ||
+          all[i - 1] === '--ratings' ||
+          a === '--format' ||
+          all[i - 1] === '--format'
+        ),
+    );
   const rows: Result[] = [];
   for (const s of sizes) {
     const before = loadAvg();
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...passOn, '--ratings', String(s), '--format', format], {
-      env: { ...process.env, BENCH_CHILD: '1' },
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, __filename, ...passOn, '--ratings', String(s), '--format', format],
+      {
+        env: { ...process.env, BENCH_CHILD: '1' },
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      },
+    );
     const line = (child.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_TAG));
     if (child.status !== 0 || !line) {
       process.stderr.write(child.stdout ?? '');
@@ -132,11 +162,26 @@ if (process.env.BENCH_CHILD === '1' || sizesArg === '') {
     }
     const r = JSON.parse(line.slice(RESULT_TAG.length)) as Result;
     rows.push(r);
-    console.log(`${s} ratings done: total ${f2(r.total[0])} s wall, ${f2(r.total[1])} s cpu; load average before ${before}, after ${loadAvg()}`);
+    console.log(
+      `${s} ratings done: total ${f2(r.total[0])} s wall, ${f2(r.total[1])} s cpu; load average before ${before}, after ${loadAvg()}`,
+    );
   }
   const ns = (sec: number, n: number) => ((sec * 1e9) / n).toFixed(0);
-  console.log(`\nL=${seqLen}, k=${k}, batch ${batchSize}, format ${format}, ${shuffleText}; seconds as wall / cpu; ns per rating from cpu time`);
-  const head = ['ratings', 'load s', 'encode+split s', 'build s', 'total s', 'ns/rating load', 'encode', 'build', 'total', 'peak RSS MB'];
+  console.log(
+    `\nL=${seqLen}, k=${k}, batch ${batchSize}, format ${format}, ${shuffleText}; seconds as wall / cpu; ns per rating from cpu time`,
+  );
+  const head = [
+    'ratings',
+    'load s',
+    'encode+split s',
+    'build s',
+    'total s',
+    'ns/rating load',
+    'encode',
+    'build',
+    'total',
+    'peak RSS MB',
+  ];
   const body = rows.map((r) => [
     String(r.ratings),
     `${f2(r.load[0])} / ${f2(r.load[1])}`,

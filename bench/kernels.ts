@@ -78,10 +78,26 @@ function ops(): { list: Op[]; dispose: () => void } {
       skipStock: (b) => (b === 'wasm' ? 'no stock kernel' : undefined),
     },
     { name: `matMul [${BATCH * LEN},${DIM}]x[${DIM},${DIM}] NN`, fix: 'BatchMatMul', fn: () => tf.matMul(x, w) },
-    { name: `matMul [${BATCH * LEN},${DIM}]x[${DIM},${DIM}]^T NT (dX)`, fix: 'BatchMatMul', fn: () => tf.matMul(x, w, false, true) },
-    { name: `matMul [${DIM},${BATCH * LEN}]^T x[${DIM},${DIM}] TN`, fix: 'BatchMatMul', fn: () => tf.matMul(xT, w, true, false) },
-    { name: `matMul [${BATCH * LEN},${DIM}]^T x[${BATCH * LEN},${DIM}] TN (dW)`, fix: 'BatchMatMul', fn: () => tf.matMul(x, x, true, false) },
-    { name: `matMul [${DIM},${BATCH * LEN}]^T x[${DIM},${DIM}]^T TT`, fix: 'BatchMatMul', fn: () => tf.matMul(xT, w, true, true) },
+    {
+      name: `matMul [${BATCH * LEN},${DIM}]x[${DIM},${DIM}]^T NT (dX)`,
+      fix: 'BatchMatMul',
+      fn: () => tf.matMul(x, w, false, true),
+    },
+    {
+      name: `matMul [${DIM},${BATCH * LEN}]^T x[${DIM},${DIM}] TN`,
+      fix: 'BatchMatMul',
+      fn: () => tf.matMul(xT, w, true, false),
+    },
+    {
+      name: `matMul [${BATCH * LEN},${DIM}]^T x[${BATCH * LEN},${DIM}] TN (dW)`,
+      fix: 'BatchMatMul',
+      fn: () => tf.matMul(x, x, true, false),
+    },
+    {
+      name: `matMul [${DIM},${BATCH * LEN}]^T x[${DIM},${DIM}]^T TT`,
+      fix: 'BatchMatMul',
+      fn: () => tf.matMul(xT, w, true, true),
+    },
     { name: `attention [${q.shape}]x[${kT.shape}] NN`, fix: 'BatchMatMul', fn: () => tf.matMul(q, kT) },
     { name: `attention [${q.shape}]x[${q.shape}]^T NT`, fix: 'BatchMatMul', fn: () => tf.matMul(q, q, false, true) },
     { name: `attention [${q.shape}]^T x[${q.shape}] TN`, fix: 'BatchMatMul', fn: () => tf.matMul(q, q, true, false) },
@@ -98,7 +114,10 @@ function ops(): { list: Op[]; dispose: () => void } {
     {
       name: `dense fwd+grad [${BATCH * LEN},${DIM}]x[${DIM},${DIM}]`,
       fix: 'BatchMatMul',
-      fn: () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' })))([x, w]),
+      fn: () =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' })),
+        )([x, w]),
     },
     { name: `sum over axis 0 [${h.shape}] (bias grad)`, fix: 'Sum', fn: () => tf.sum(h, 0) },
   ];
@@ -109,7 +128,9 @@ async function benchBackend(backendName: string): Promise<void> {
   await tf.setBackend(backendName);
   await tf.ready();
   const { list, dispose } = ops();
-  console.log(`\n## backend ${backendName}   (ms per op, wall | this process's CPU; before = stock kernels, after = installKernelFixes)`);
+  console.log(
+    `\n## backend ${backendName}   (ms per op, wall | this process's CPU; before = stock kernels, after = installKernelFixes)`,
+  );
   console.log(
     `${'op'.padEnd(60)} ${'before wall'.padStart(15)} ${'after wall'.padStart(10)} ${'before cpu'.padStart(10)} ${'after cpu'.padStart(10)} ${'cpu speed-up'.padStart(12)}`,
   );
@@ -134,8 +155,13 @@ async function benchBackend(backendName: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const backends = (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
-  console.log(`kernel fixes benchmark: vocab ${VOCAB} x ${DIM}, batch ${BATCH} x L ${LEN}, ${HEADS} heads; node ${process.version}`);
+  const backends = (process.env.BENCH_BACKENDS ?? 'wasm,cpu')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  console.log(
+    `kernel fixes benchmark: vocab ${VOCAB} x ${DIM}, batch ${BATCH} x L ${LEN}, ${HEADS} heads; node ${process.version}`,
+  );
   for (const b of backends) await benchBackend(b);
   for (const b of backends) installKernelFixes(b);
 }

@@ -25,19 +25,33 @@ parentPort.postMessage(moved / ((performance.now() - t0) / 1000) / 1e9);
 
 /** Copy rates (GB/s) of `threads` threads copying `bytes` each at the same time. */
 function together(bytes: number, threads: number): Promise<number[]> {
-  return Promise.all(Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-    const w = new Worker(COPY, { eval: true, workerData: { bytes, seconds: SECONDS } });
-    w.once('message', (r: number) => { resolve(r); void w.terminate(); });
-    w.once('error', reject);
-  })));
+  return Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(COPY, { eval: true, workerData: { bytes, seconds: SECONDS } });
+          w.once('message', (r: number) => {
+            resolve(r);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
   console.log(`copy bandwidth (read + write), ${SECONDS} s per measurement`);
-  for (const [label, bytes] of [['2 MB (cache)', 2 << 20], ['64 MB (DRAM)', 64 << 20]] as const) {
+  for (const [label, bytes] of [
+    ['2 MB (cache)', 2 << 20],
+    ['64 MB (DRAM)', 64 << 20],
+  ] as const) {
     const one = await together(bytes, 1);
     const two = await together(bytes, 2);
-    console.log(`${label.padEnd(14)} one thread ${one[0].toFixed(1)} GB/s; two threads ${two.map((r) => r.toFixed(1)).join(' + ')} GB/s`);
+    console.log(
+      `${label.padEnd(14)} one thread ${one[0].toFixed(1)} GB/s; two threads ${two.map((r) => r.toFixed(1)).join(' + ')} GB/s`,
+    );
   }
 }
 

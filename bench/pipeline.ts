@@ -22,13 +22,35 @@ import * as path from 'path';
 import { initBackend } from '../lib/kernels/backend';
 import { loadMovieLens } from '../lib/data';
 import {
-  eventsFromTable, evaluateNextItem, fitItemKnn, itemKnnNextItem, leaveOneOutSplit, NextItemMetrics, NextItemScorer, NextItemSplit,
+  eventsFromTable,
+  evaluateNextItem,
+  fitItemKnn,
+  itemKnnNextItem,
+  leaveOneOutSplit,
+  NextItemMetrics,
+  NextItemScorer,
+  NextItemSplit,
 } from '../lib/eval';
 import { DEFAULT_SPLIT, prepareForRun } from '../lib/app/experiment';
 import { BstConfig } from '../lib/model';
-import { bstCandidateScores, checkLooCompatible, PipelineCandidates, pipelineScorer, PipelineSetting } from '../lib/recommend/pipeline';
 import {
-  Retriever, hasTwoTower, loadTwoTower, retrievalFeatures, retrieveMany, recallAtM, saveTwoTower, scorerRetriever, trainTwoTower, twoTowerConfig,
+  bstCandidateScores,
+  checkLooCompatible,
+  PipelineCandidates,
+  pipelineScorer,
+  PipelineSetting,
+} from '../lib/recommend/pipeline';
+import {
+  Retriever,
+  hasTwoTower,
+  loadTwoTower,
+  retrievalFeatures,
+  retrieveMany,
+  recallAtM,
+  saveTwoTower,
+  scorerRetriever,
+  trainTwoTower,
+  twoTowerConfig,
   twoTowerScorer,
 } from '../lib/retrieval/index';
 import { Dataset } from '../lib/data';
@@ -44,7 +66,9 @@ const log = (s: string) => console.log(s);
 
 function tunedConfig(): Partial<BstConfig> {
   const file = path.join(__dirname, '..', 'lib', 'model', 'tuned-config.json');
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { config: Partial<BstConfig> }).config : {};
+  return fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { config: Partial<BstConfig> }).config
+    : {};
 }
 
 type Built = { retriever: Retriever; scorer: NextItemScorer; note: string };
@@ -70,7 +94,12 @@ function buildRetriever(kind: string, split: NextItemSplit, ds: Dataset): Built 
       const config = twoTowerConfig({ maxSeconds: Number(env.RETRIEVAL_SECONDS ?? 300) });
       const r = trainTwoTower({ config, features, fit: split.val.fit, val: split.val.cases, log });
       model = r.model;
-      const meta = { bestEpoch: r.bestEpoch, epochsRun: r.epochsRun, seconds: Math.round(r.seconds), stoppedBy: r.stoppedBy };
+      const meta = {
+        bestEpoch: r.bestEpoch,
+        epochsRun: r.epochsRun,
+        seconds: Math.round(r.seconds),
+        stoppedBy: r.stoppedBy,
+      };
       saveTwoTower(model, dir, meta);
       note = `two-tower trained ${r.epochsRun} epochs in ${meta.seconds} s (${r.stoppedBy}), best epoch ${r.bestEpoch}`;
     }
@@ -79,7 +108,8 @@ function buildRetriever(kind: string, split: NextItemSplit, ds: Dataset): Built 
     const scorer = twoTowerScorer(model, [...split.val.cases, ...split.test.cases]);
     return { retriever: scorerRetriever('two-tower', scorer, V), scorer, note };
   }
-  if (kind !== 'sasrec') throw new Error(`PIPELINE_RETRIEVER must be sasrec, twotower, knn or best, got ${JSON.stringify(kind)}`);
+  if (kind !== 'sasrec')
+    throw new Error(`PIPELINE_RETRIEVER must be sasrec, twotower, knn or best, got ${JSON.stringify(kind)}`);
   const dir = path.resolve(env.SEQREC_CACHE ?? path.join(__dirname, '..', 'runs', 'pipeline-sasrec'));
   let note: string;
   let model;
@@ -91,7 +121,12 @@ function buildRetriever(kind: string, split: NextItemSplit, ds: Dataset): Built 
     const config = seqRecConfig({ maxSeconds: Number(env.SEQREC_SECONDS ?? 300), seed: 0 });
     const r = trainSeqRec({ config, numItems: V, fit: split.val.fit, val: split.val.cases, log });
     model = r.model;
-    const meta = { bestEpoch: r.bestEpoch, epochsRun: r.epochsRun, seconds: Math.round(r.seconds), stoppedBy: r.stoppedBy };
+    const meta = {
+      bestEpoch: r.bestEpoch,
+      epochsRun: r.epochsRun,
+      seconds: Math.round(r.seconds),
+      stoppedBy: r.stoppedBy,
+    };
     saveSeqRec(model, dir, meta);
     note = `SASRec-style trained ${r.epochsRun} epochs in ${meta.seconds} s (${r.stoppedBy}), best epoch ${r.bestEpoch}`;
   }
@@ -109,7 +144,9 @@ function pickRetriever(split: NextItemSplit, ds: Dataset, choice: string[]): Bui
     const b = buildRetriever(k, split, ds);
     const v = evaluateNextItem(b.scorer, split.val.cases, { numItems: split.numItems, fit: split.val.fit });
     const rec = recallOf(b.scorer, split, 'val');
-    choice.push(`| ${b.retriever.name} | ${f3(v.hr10)} | ${f3(v.ndcg10)} | ${f3(rec[50])} | ${f3(rec[100])} | ${f3(rec[200])} |`);
+    choice.push(
+      `| ${b.retriever.name} | ${f3(v.hr10)} | ${f3(v.ndcg10)} | ${f3(rec[50])} | ${f3(rec[100])} | ${f3(rec[200])} |`,
+    );
     log(`retriever ${b.note}: val HR@10 ${f3(v.hr10)} NDCG@10 ${f3(v.ndcg10)} recall@100 ${f3(rec[100])}`);
     if (!best || v.ndcg10 > best.ndcg) best = { b, ndcg: v.ndcg10 };
   }
@@ -122,7 +159,11 @@ function recallOf(scorer: NextItemScorer, split: NextItemSplit, ph: 'val' | 'tes
   return r.recall;
 }
 
-interface Choice { setting: PipelineSetting; val: NextItemMetrics; test: NextItemMetrics }
+interface Choice {
+  setting: PipelineSetting;
+  val: NextItemMetrics;
+  test: NextItemMetrics;
+}
 
 async function main(): Promise<void> {
   await initBackend({ choice: env.BST_BACKEND ?? 'wasm' });
@@ -132,7 +173,9 @@ async function main(): Promise<void> {
   const tuned = tunedConfig();
   const data = prepareForRun(ds, { ...DEFAULT_SPLIT, k: 1 }, tuned.seqLen ?? 10, { log: null });
   const pos = { val: checkLooCompatible(data, split, 'val'), test: checkLooCompatible(data, split, 'test') };
-  log(`leave-one-out and BST leave-last-k (k=1) agree: ${split.numItems - 1} items, ${pos.val.length} val / ${pos.test.length} test cases`);
+  log(
+    `leave-one-out and BST leave-last-k (k=1) agree: ${split.numItems - 1} items, ${pos.val.length} val / ${pos.test.length} test cases`,
+  );
   const V = split.numItems;
   const Ms = list(env.PIPELINE_MS, '50,100,200');
   const Ws = list(env.PIPELINE_WEIGHTS, '0,0.25,0.5,0.75');
@@ -142,13 +185,30 @@ async function main(): Promise<void> {
   const { retriever, scorer, note } = pickRetriever(split, ds, choiceRows);
   log(`retriever: ${note} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   const opts = (ph: 'val' | 'test') => ({ numItems: V, fit: split[ph].fit });
-  const alone = { val: evaluateNextItem(scorer, split.val.cases, opts('val')), test: evaluateNextItem(scorer, split.test.cases, opts('test')) };
-  const retrieved = {
-    val: retrieveMany(retriever, split.val.cases.map((c) => c.input), maxM, split.val.cases.map((c) => c.input)),
-    test: retrieveMany(retriever, split.test.cases.map((c) => c.input), maxM, split.test.cases.map((c) => c.input)),
+  const alone = {
+    val: evaluateNextItem(scorer, split.val.cases, opts('val')),
+    test: evaluateNextItem(scorer, split.test.cases, opts('test')),
   };
-  const recall = (ph: 'val' | 'test', m: number) => split[ph].cases.filter((c, i) => c.target > 0 && retrieved[ph][i].subarray(0, m).includes(c.target)).length / split[ph].cases.length;
-  log(`retriever alone: val HR@10 ${f3(alone.val.hr10)} NDCG@10 ${f3(alone.val.ndcg10)}; test HR@10 ${f3(alone.test.hr10)} NDCG@10 ${f3(alone.test.ndcg10)}; test recall@M ${Ms.map((m) => `${m}: ${f3(recall('test', m))}`).join(', ')}`);
+  const retrieved = {
+    val: retrieveMany(
+      retriever,
+      split.val.cases.map((c) => c.input),
+      maxM,
+      split.val.cases.map((c) => c.input),
+    ),
+    test: retrieveMany(
+      retriever,
+      split.test.cases.map((c) => c.input),
+      maxM,
+      split.test.cases.map((c) => c.input),
+    ),
+  };
+  const recall = (ph: 'val' | 'test', m: number) =>
+    split[ph].cases.filter((c, i) => c.target > 0 && retrieved[ph][i].subarray(0, m).includes(c.target)).length /
+    split[ph].cases.length;
+  log(
+    `retriever alone: val HR@10 ${f3(alone.val.hr10)} NDCG@10 ${f3(alone.val.ndcg10)}; test HR@10 ${f3(alone.test.hr10)} NDCG@10 ${f3(alone.test.ndcg10)}; test recall@M ${Ms.map((m) => `${m}: ${f3(recall('test', m))}`).join(', ')}`,
+  );
 
   const seeds = list(env.PIPELINE_SEEDS, '0,1,2');
   const rank: Choice[] = [];
@@ -157,39 +217,76 @@ async function main(): Promise<void> {
   const perSeed: string[] = [];
   for (const seed of seeds) {
     const r = await trainRanker({
-      data, retriever,
+      data,
+      retriever,
       config: { ...tuned, epochs: Number(env.RANKER_EPOCHS ?? 3), seed },
-      negatives: { hard: Number(env.RANKER_HARD ?? 4), uniform: Number(env.RANKER_UNIFORM ?? 2), pool: Number(env.RANKER_POOL ?? 100) },
-      maxPerUser: Number(env.RANKER_MAX_PER_USER ?? 20), seed, log,
+      negatives: {
+        hard: Number(env.RANKER_HARD ?? 4),
+        uniform: Number(env.RANKER_UNIFORM ?? 2),
+        pool: Number(env.RANKER_POOL ?? 100),
+      },
+      maxPerUser: Number(env.RANKER_MAX_PER_USER ?? 20),
+      seed,
+      log,
     });
-    log(`seed ${seed}: ranker trained on ${r.positions} positions, best epoch ${r.training.bestEpoch + 1}, ${r.seconds.toFixed(0)} s`);
+    log(
+      `seed ${seed}: ranker trained on ${r.positions} positions, best epoch ${r.training.bestEpoch + 1}, ${r.seconds.toFixed(0)} s`,
+    );
     const cand = (ph: 'val' | 'test'): PipelineCandidates => ({
-      cases: split[ph].cases, items: retrieved[ph], ranker: bstCandidateScores({ model: r.model, data, positions: pos[ph], items: retrieved[ph] }),
+      cases: split[ph].cases,
+      items: retrieved[ph],
+      ranker: bstCandidateScores({ model: r.model, data, positions: pos[ph], items: retrieved[ph] }),
     });
     const cv = cand('val');
     const ct = cand('test');
     const grid: Array<{ s: PipelineSetting; val: NextItemMetrics }> = [];
-    for (const m of Ms) for (const weight of Ws) grid.push({ s: { m, weight }, val: evaluateNextItem(pipelineScorer(cv, V, { m, weight }), cv.cases, opts('val')) });
+    for (const m of Ms)
+      for (const weight of Ws)
+        grid.push({
+          s: { m, weight },
+          val: evaluateNextItem(pipelineScorer(cv, V, { m, weight }), cv.cases, opts('val')),
+        });
     const pick = (g: typeof grid) => g.reduce((a, b) => (b.val.ndcg10 > a.val.ndcg10 ? b : a));
     const bR = pick(grid.filter((g) => g.s.weight === 0));
     const bB = pick(grid);
-    rank.push({ setting: bR.s, val: bR.val, test: evaluateNextItem(pipelineScorer(ct, V, bR.s), ct.cases, opts('test')) });
-    blend.push({ setting: bB.s, val: bB.val, test: evaluateNextItem(pipelineScorer(ct, V, bB.s), ct.cases, opts('test')) });
+    rank.push({
+      setting: bR.s,
+      val: bR.val,
+      test: evaluateNextItem(pipelineScorer(ct, V, bR.s), ct.cases, opts('test')),
+    });
+    blend.push({
+      setting: bB.s,
+      val: bB.val,
+      test: evaluateNextItem(pipelineScorer(ct, V, bB.s), ct.cases, opts('test')),
+    });
     // the default of `bst train-recommender`: chooseSetting (retriever order unless ranking gains MIN_RANKING_GAIN)
     const d = chooseSetting({ model: r.model, data, split, retriever, ms: Ms, weights: [...Ws, 1] });
-    chosen.push({ setting: d.setting, val: d.val, test: evaluateNextItem(pipelineScorer(ct, V, d.setting), ct.cases, opts('test')) });
+    chosen.push({
+      setting: d.setting,
+      val: d.val,
+      test: evaluateNextItem(pipelineScorer(ct, V, d.setting), ct.cases, opts('test')),
+    });
     log(`seed ${seed}: chooseSetting picked M ${d.setting.m}, w ${d.setting.weight}`);
-    const a = rank[rank.length - 1], b = blend[blend.length - 1];
-    perSeed.push(`| ${seed} | ${r.training.bestEpoch + 1} of ${r.training.history.length} | ${r.seconds.toFixed(0)} | M ${a.setting.m}: val ${f3(a.val.hr10)} / ${f3(a.val.ndcg10)}, test ${f3(a.test.hr10)} / ${f3(a.test.ndcg10)} | M ${b.setting.m}, w ${b.setting.weight}: val ${f3(b.val.hr10)} / ${f3(b.val.ndcg10)}, test ${f3(b.test.hr10)} / ${f3(b.test.ndcg10)} |`);
+    const a = rank[rank.length - 1],
+      b = blend[blend.length - 1];
+    perSeed.push(
+      `| ${seed} | ${r.training.bestEpoch + 1} of ${r.training.history.length} | ${r.seconds.toFixed(0)} | M ${a.setting.m}: val ${f3(a.val.hr10)} / ${f3(a.val.ndcg10)}, test ${f3(a.test.hr10)} / ${f3(a.test.ndcg10)} | M ${b.setting.m}, w ${b.setting.weight}: val ${f3(b.val.hr10)} / ${f3(b.val.ndcg10)}, test ${f3(b.test.hr10)} / ${f3(b.test.ndcg10)} |`,
+    );
     log(perSeed[perSeed.length - 1]);
-    log(`seed ${seed} validation grid (NDCG@10): ${grid.map((g) => `M${g.s.m}/w${g.s.weight} ${f3(g.val.ndcg10)}`).join(', ')}`);
+    log(
+      `seed ${seed} validation grid (NDCG@10): ${grid.map((g) => `M${g.s.m}/w${g.s.weight} ${f3(g.val.ndcg10)}`).join(', ')}`,
+    );
     r.model.net.dispose();
   }
-  const mean = (xs: Choice[], f: (m: NextItemMetrics) => number, ph: 'val' | 'test') => xs.reduce((a, c) => a + f(c[ph]), 0) / xs.length;
+  const mean = (xs: Choice[], f: (m: NextItemMetrics) => number, ph: 'val' | 'test') =>
+    xs.reduce((a, c) => a + f(c[ph]), 0) / xs.length;
   const row = (name: string, xs: Choice[]) =>
     `| ${name} | ${f3(mean(xs, (m) => m.hr10, 'val'))} | ${f3(mean(xs, (m) => m.ndcg10, 'val'))} | ${f3(mean(xs, (m) => m.hr10, 'test'))} | ${f3(mean(xs, (m) => m.hr20, 'test'))} | ${f3(mean(xs, (m) => m.ndcg10, 'test'))} | ${f3(mean(xs, (m) => m.mrr10, 'test'))} | ${f3(mean(xs, (m) => m.coverage10, 'test'))} | ${mean(xs, (m) => m.novelty, 'test').toFixed(2)} |`;
   const a1: Choice[] = [{ setting: { m: V, weight: 1 }, ...alone }];
-  const cmd = `${Object.entries(env).filter(([k]) => /^(PIPELINE_|RANKER_|SEQREC_|TWOTOWER_|RETRIEVAL_)/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}nice -n 5 npx tsx bench/pipeline.ts`;
+  const cmd = `${Object.entries(env)
+    .filter(([k]) => /^(PIPELINE_|RANKER_|SEQREC_|TWOTOWER_|RETRIEVAL_)/.test(k))
+    .map(([k, v]) => `${k}=${v} `)
+    .join('')}nice -n 5 npx tsx bench/pipeline.ts`;
   const md = [
     '# Retrieval -> BST ranking on ml-100k (issue 16, part 4)',
     '',
@@ -199,7 +296,14 @@ async function main(): Promise<void> {
     `${V - 1}-movie catalogue with already-seen movies excluded, target kept, ties pessimistic; movies outside the retrieved M`,
     'rank below every retrieved one. Validation NDCG@10 picks M (and the blend weight w); test is scored once per seed.',
     ...(choiceRows.length > 0
-      ? ['Retriever chosen on validation NDCG@10 alone (PIPELINE_RETRIEVER=best):', '', '| retriever | val HR@10 | val NDCG@10 | val recall@50 | val recall@100 | val recall@200 |', '|---|---|---|---|---|---|', ...choiceRows, '']
+      ? [
+          'Retriever chosen on validation NDCG@10 alone (PIPELINE_RETRIEVER=best):',
+          '',
+          '| retriever | val HR@10 | val NDCG@10 | val recall@50 | val recall@100 | val recall@200 |',
+          '|---|---|---|---|---|---|',
+          ...choiceRows,
+          '',
+        ]
       : []),
     `Retriever: ${note}; trained once, so the ${seeds.length} seeds (${seeds.join(', ')}) vary the BST ranker only.`,
     `Ranker: BST like head (tuned config, seqLen ${data.seqLen}), each training target (each user's last ${env.RANKER_MAX_PER_USER ?? 20} training targets) with`,

@@ -40,13 +40,38 @@ import { buildBst, BstConfig, parseOverrides } from '../lib/model/index';
 import { loadRun } from '../lib/app/experiment';
 import { ndcgAtK } from '../lib/eval/ranking';
 import {
-  bstRankingScorer, DEFAULT_POOL, DEFAULT_RETRIEVAL, evaluateLists, heldOutCut, heldOutPositions, HistoryCut, latestCut, Lister, mmrRerank,
-  exactScores, popularityRankingScorer, recommend, RetrievalKind, retrievePool, scoreItems, scoreTwoStage, topK, topKLister,
-  trainRecommender, unratedItems, vocabCatalog,
+  bstRankingScorer,
+  DEFAULT_POOL,
+  DEFAULT_RETRIEVAL,
+  evaluateLists,
+  heldOutCut,
+  heldOutPositions,
+  HistoryCut,
+  latestCut,
+  Lister,
+  mmrRerank,
+  exactScores,
+  popularityRankingScorer,
+  recommend,
+  RetrievalKind,
+  retrievePool,
+  scoreItems,
+  scoreTwoStage,
+  topK,
+  topKLister,
+  trainRecommender,
+  unratedItems,
+  vocabCatalog,
 } from '../lib/recommend/index';
 import { BstModel } from '../lib/model/index';
 import { PreparedData } from '../lib/data/index';
-import { explainItems, loadRunPipeline, movieCatalog, pipelineModeLabel, RankingPipeline } from '../lib/recommend/index';
+import {
+  explainItems,
+  loadRunPipeline,
+  movieCatalog,
+  pipelineModeLabel,
+  RankingPipeline,
+} from '../lib/recommend/index';
 import { sasRecRetriever } from '../lib/retrieval/index';
 import { seqRecConfig } from '../lib/seqrec/config';
 import { createSeqRec } from '../lib/seqrec/model';
@@ -60,7 +85,9 @@ const LAMBDA = Number(env('BENCH_MMR_LAMBDA', '0.7'));
 const REPEATS = Number(env('BENCH_REPEATS', '10'));
 const POOLS = env('BENCH_POOLS', '100,200,300,500').split(',').map(Number);
 const RETRIEVALS = env('BENCH_RETRIEVALS', 'popularity,embedding,mixed').split(',') as RetrievalKind[];
-const tuned: Partial<BstConfig> = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'lib', 'model', 'tuned-config.json'), 'utf8')).config;
+const tuned: Partial<BstConfig> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'lib', 'model', 'tuned-config.json'), 'utf8'),
+).config;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,10 +101,12 @@ async function latency(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
   const data = prepareData({ dataset, seqLen: tuned.seqLen ?? 10, k: 1 });
   const catalog = vocabCatalog(data);
-  const variants = env('BENCH_LATENCY_VARIANTS', 'tuned;lean:ffnMult=1,mlpUnits=128/64;tiny-mlp:mlpUnits=64/32').split(';').map((v) => {
-    const [name, over] = v.split(':');
-    return { name, config: { ...tuned, ...(over ? parseOverrides(over) : {}) } };
-  });
+  const variants = env('BENCH_LATENCY_VARIANTS', 'tuned;lean:ffnMult=1,mlpUnits=128/64;tiny-mlp:mlpUnits=64/32')
+    .split(';')
+    .map((v) => {
+      const [name, over] = v.split(':');
+      return { name, config: { ...tuned, ...(over ? parseOverrides(over) : {}) } };
+    });
   // the user with the fewest ratings scores the most candidates; history is full (L-1) for everyone here
   let u = 1;
   for (let r = 1; r < data.sizes.numUsers; r++) {
@@ -85,9 +114,13 @@ async function latency(): Promise<void> {
     if (n < data.interactions.userOffsets[u + 1] - data.interactions.userOffsets[u]) u = r;
   }
   const candidates = unratedItems(data, u);
-  console.log(`\n## Latency: one user's full catalogue on ${data.sizes.numItems - 1} movies (${candidates.length} unrated), wasm, ${REPEATS} runs, median`);
+  console.log(
+    `\n## Latency: one user's full catalogue on ${data.sizes.numItems - 1} movies (${candidates.length} unrated), wasm, ${REPEATS} runs, median`,
+  );
   const pools = POOLS.filter((m) => m < candidates.length);
-  console.log(`| model | width D | L | ffn | MLP | exact, forward pass: score all (ms) | exact, shared-history: score all (ms) | exact: recommend top-10 + explanations (ms) | ${pools.map((m) => `two-stage M=${m}: recommend (ms)`).join(' | ')} |`);
+  console.log(
+    `| model | width D | L | ffn | MLP | exact, forward pass: score all (ms) | exact, shared-history: score all (ms) | exact: recommend top-10 + explanations (ms) | ${pools.map((m) => `two-stage M=${m}: recommend (ms)`).join(' | ')} |`,
+  );
   console.log(`|---|---|---|---|---|---|---|---|${pools.map(() => '---|').join('')}`);
   for (const v of variants) {
     const model = buildBst(v.config, data.sizes);
@@ -119,14 +152,25 @@ async function latency(): Promise<void> {
       });
     }
     const s = median(score);
-    console.log(`| ${v.name} | ${c.embedDim + c.posDim + c.ratingDim} | ${c.seqLen} | ${c.ffnMult}x | ${c.mlpUnits.join('-')} | ${s.toFixed(1)} | ${median(shared).toFixed(1)} | ${median(full).toFixed(1)} | ${two.map((t) => median(t).toFixed(1)).join(' | ')} |`);
+    console.log(
+      `| ${v.name} | ${c.embedDim + c.posDim + c.ratingDim} | ${c.seqLen} | ${c.ffnMult}x | ${c.mlpUnits.join('-')} | ${s.toFixed(1)} | ${median(shared).toFixed(1)} | ${median(full).toFixed(1)} | ${two.map((t) => median(t).toFixed(1)).join(' | ')} |`,
+    );
     model.net.dispose();
   }
-  console.log(`(target: < 50 ms for 3,706 movies; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores)`);
+  console.log(
+    `(target: < 50 ms for 3,706 movies; load average at the end ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores)`,
+  );
 }
 
 function dataDirFor100k(): string {
-  const candidates = [process.env.BST_DATA_DIR, path.join(__dirname, '..', 'data'), path.join(__dirname, '..', '..', 'shared', 'data')].filter(Boolean) as string[];
+  const candidates = [
+    process.env.BST_DATA_DIR,
+    path.join(__dirname, '..', 'data'),
+    path.join(__dirname, '..', '..', 'shared', 'data'),
+  ].filter(Boolean) as string[];
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'ml-100k', 'u.data')));
   if (!found) throw new Error(`ml-100k not found under ${candidates.join(', ')} (set BST_DATA_DIR)`);
   return path.join(found, 'ml-100k');
@@ -153,33 +197,73 @@ async function ranking(): Promise<void> {
   const divRows: string[] = [];
   for (const m of models) {
     const te = Date.now();
-    const [sampled] = evaluateLists({ data, scorer: m.scorer, mode: 'sampled', numNegatives: 100, k: 10, seed: 0, maxUsers: MAX_USERS, listers: { top: topKLister } });
-    const full = evaluateLists({ data, scorer: m.scorer, mode: 'full', k: 10, maxUsers: MAX_USERS, listers: { top: topKLister, mmr } });
+    const [sampled] = evaluateLists({
+      data,
+      scorer: m.scorer,
+      mode: 'sampled',
+      numNegatives: 100,
+      k: 10,
+      seed: 0,
+      maxUsers: MAX_USERS,
+      listers: { top: topKLister },
+    });
+    const full = evaluateLists({
+      data,
+      scorer: m.scorer,
+      mode: 'full',
+      k: 10,
+      maxUsers: MAX_USERS,
+      listers: { top: topKLister, mmr },
+    });
     log(`${m.name}: evaluated in ${((Date.now() - te) / 1000).toFixed(0)} s`);
-    rows.push(`| ${m.name} | ${sampled.hitRate.toFixed(4)} | ${sampled.ndcg.toFixed(4)} | ${full[0].hitRate.toFixed(4)} | ${full[0].ndcg.toFixed(4)} |`);
+    rows.push(
+      `| ${m.name} | ${sampled.hitRate.toFixed(4)} | ${sampled.ndcg.toFixed(4)} | ${full[0].hitRate.toFixed(4)} | ${full[0].ndcg.toFixed(4)} |`,
+    );
     for (const r of full) {
-      divRows.push(`| ${m.name} | ${r.name === 'mmr' ? `MMR lambda ${LAMBDA}` : 'top-10'} | ${r.hitRate.toFixed(4)} | ${r.ndcg.toFixed(4)} | ${r.diversity.intraListDiversity.toFixed(3)} | ${r.diversity.coverage.toFixed(3)} | ${r.diversity.popularityShare.toFixed(3)} |`);
+      divRows.push(
+        `| ${m.name} | ${r.name === 'mmr' ? `MMR lambda ${LAMBDA}` : 'top-10'} | ${r.hitRate.toFixed(4)} | ${r.ndcg.toFixed(4)} | ${r.diversity.intraListDiversity.toFixed(3)} | ${r.diversity.coverage.toFixed(3)} | ${r.diversity.popularityShare.toFixed(3)} |`,
+      );
     }
   }
   const users = MAX_USERS === undefined ? 'all' : `first ${MAX_USERS}`;
-  console.log(`\n## Ranking on ml-100k (${users} users; leave-last-1; L=${data.seqLen}; BST ${EPOCHS} epoch(s) max, tuned config)`);
+  console.log(
+    `\n## Ranking on ml-100k (${users} users; leave-last-1; L=${data.seqLen}; BST ${EPOCHS} epoch(s) max, tuned config)`,
+  );
   console.log('| model | HR@10 (100 neg.) | NDCG@10 (100 neg.) | HR@10 (full) | NDCG@10 (full) |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log('| SASRec on ML-1M (published, not this data) | 0.8245 | 0.5905 | 0.2821 | 0.1603 |');
   console.log(`\n## Diversity of the full-catalogue top-10 lists (held-out time), with and without MMR re-ranking`);
-  console.log('| model | list | HR@10 | NDCG@10 | intra-list genre diversity | catalogue coverage | share in top-10% popular |');
+  console.log(
+    '| model | list | HR@10 | NDCG@10 | intra-list genre diversity | catalogue coverage | share in top-10% popular |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of divRows) console.log(r);
   console.log(`(total ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
 }
 
 /** Exact scores of a user's candidates at a cut, and the two-stage top-10 / held-out rank derived from them. */
-interface UserScores { cut: HistoryCut; items: Int32Array; scores: Float32Array; target?: number }
+interface UserScores {
+  cut: HistoryCut;
+  items: Int32Array;
+  scores: Float32Array;
+  target?: number;
+}
 
-function twoStageTop(model: BstModel, data: PreparedData, s: UserScores, pool: number, kind: RetrievalKind, k: number): Int32Array {
+function twoStageTop(
+  model: BstModel,
+  data: PreparedData,
+  s: UserScores,
+  pool: number,
+  kind: RetrievalKind,
+  k: number,
+): Int32Array {
   const idx = retrievePool(model, data, s.cut, s.items, pool, kind);
-  return topK(Int32Array.from(idx, (i) => s.items[i]), Float32Array.from(idx, (i) => s.scores[i]), k).items;
+  return topK(
+    Int32Array.from(idx, (i) => s.items[i]),
+    Float32Array.from(idx, (i) => s.scores[i]),
+    k,
+  ).items;
 }
 
 /** 1-based rank of the target among the scored items, pessimistic on ties (every tie ranks above it). */
@@ -201,7 +285,14 @@ async function agreement(): Promise<void> {
   } else {
     const dataset = loadMovieLens({ dir: dataDirFor100k(), release: 'ml-100k' });
     data = prepareData({ dataset, seqLen: tuned.seqLen ?? 10, k: 1 });
-    model = (await trainRecommender({ data, config: { ...tuned, epochs: EPOCHS, patience: 1, task: 'like' }, negatives: NEGATIVES, log })).model;
+    model = (
+      await trainRecommender({
+        data,
+        config: { ...tuned, epochs: EPOCHS, patience: 1, task: 'like' },
+        negatives: NEGATIVES,
+        log,
+      })
+    ).model;
   }
   const K = 10;
   const users = MAX_USERS ?? data.sizes.numUsers - 1;
@@ -226,19 +317,30 @@ async function agreement(): Promise<void> {
   }
   log(`exact scoring of ${latest.length} + ${held.length} user cuts: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   const exactTop = latest.map((s) => topK(s.items, s.scores, K).items);
-  let hr = 0, nd = 0;
+  let hr = 0,
+    nd = 0;
   for (const s of held) {
     const r = rankOf(s.items, s.scores, s.target!);
-    if (r <= K) (hr += 1), (nd += ndcgAtK(r, K));
+    if (r <= K) ((hr += 1), (nd += ndcgAtK(r, K)));
   }
   const catalogue = data.sizes.numItems - 1;
-  console.log(`\n## Exact vs two-stage on ml-100k (${latest.length} users, ${catalogue} movies; like head ${model.config.task === 'like' ? 'yes' : 'no'}; top-${K})`);
-  console.log('| scoring | first stage | pool M | top-10 identical (same items, same order) | top-10 same set | mean overlap@10 | HR@10 (full) | NDCG@10 (full) |');
+  console.log(
+    `\n## Exact vs two-stage on ml-100k (${latest.length} users, ${catalogue} movies; like head ${model.config.task === 'like' ? 'yes' : 'no'}; top-${K})`,
+  );
+  console.log(
+    '| scoring | first stage | pool M | top-10 identical (same items, same order) | top-10 same set | mean overlap@10 | HR@10 (full) | NDCG@10 (full) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
-  console.log(`| exact | - | ${catalogue} | 1.000 | 1.000 | 10.00 | ${(hr / held.length).toFixed(4)} | ${(nd / held.length).toFixed(4)} |`);
+  console.log(
+    `| exact | - | ${catalogue} | 1.000 | 1.000 | 10.00 | ${(hr / held.length).toFixed(4)} | ${(nd / held.length).toFixed(4)} |`,
+  );
   for (const kind of RETRIEVALS) {
     for (const m of POOLS) {
-      let same = 0, sameSet = 0, overlap = 0, h = 0, n = 0;
+      let same = 0,
+        sameSet = 0,
+        overlap = 0,
+        h = 0,
+        n = 0;
       latest.forEach((s, j) => {
         const top = twoStageTop(model, data, s, Math.max(m, K), kind, K);
         const ex = exactTop[j];
@@ -251,10 +353,16 @@ async function agreement(): Promise<void> {
         const idx = retrievePool(model, data, s.cut, s.items, Math.max(m, K), kind);
         const t = s.items.indexOf(s.target!);
         if (!idx.includes(t)) continue; // the first stage dropped the held-out movie: a miss
-        const r = rankOf(Int32Array.from(idx, (i) => s.items[i]), Float32Array.from(idx, (i) => s.scores[i]), s.target!);
-        if (r <= K) (h += 1), (n += ndcgAtK(r, K));
+        const r = rankOf(
+          Int32Array.from(idx, (i) => s.items[i]),
+          Float32Array.from(idx, (i) => s.scores[i]),
+          s.target!,
+        );
+        if (r <= K) ((h += 1), (n += ndcgAtK(r, K)));
       }
-      console.log(`| two-stage | ${kind} | ${m} | ${(same / latest.length).toFixed(3)} | ${(sameSet / latest.length).toFixed(3)} | ${(overlap / latest.length).toFixed(2)} | ${(h / held.length).toFixed(4)} | ${(n / held.length).toFixed(4)} |`);
+      console.log(
+        `| two-stage | ${kind} | ${m} | ${(same / latest.length).toFixed(3)} | ${(sameSet / latest.length).toFixed(3)} | ${(overlap / latest.length).toFixed(2)} | ${(h / held.length).toFixed(4)} | ${(n / held.length).toFixed(4)} |`,
+      );
     }
   }
   // check: the real two-stage path (scoreTwoStage: a separate model pass on the pool) gives the derived lists
@@ -266,7 +374,9 @@ async function agreement(): Promise<void> {
     if (top.every((x, i) => x === derived[i])) agree++;
     void j;
   });
-  console.log(`(check: scoreTwoStage's own pass, ${DEFAULT_RETRIEVAL} M=${DEFAULT_POOL}, gives the derived top-10 for ${agree} of ${latest.length} users; total ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
+  console.log(
+    `(check: scoreTwoStage's own pass, ${DEFAULT_RETRIEVAL} M=${DEFAULT_POOL}, gives the derived top-10 for ${agree} of ${latest.length} users; total ${((Date.now() - t0) / 60000).toFixed(1)} min)`,
+  );
 }
 
 function quantile(xs: number[], q: number): number {
@@ -297,14 +407,26 @@ async function pipelineLatency(): Promise<void> {
     data = prepareData({ dataset, seqLen: tuned.seqLen ?? 10, k: 1 });
     catalog = vocabCatalog(data);
     model = buildBst({ ...tuned, task: 'like' }, data.sizes);
-    pipeline = { retriever: sasRecRetriever(createSeqRec(seqRecConfig(), data.sizes.numItems)), setting: { m: Number(env('BENCH_M', '100')), weight: 0.25 } };
-    described = 'untrained tuned-config BST (like head) + default-config SASRec retriever on synthetic ml-1m data (seed 1)';
+    pipeline = {
+      retriever: sasRecRetriever(createSeqRec(seqRecConfig(), data.sizes.numItems)),
+      setting: { m: Number(env('BENCH_M', '100')), weight: 0.25 },
+    };
+    described =
+      'untrained tuned-config BST (like head) + default-config SASRec retriever on synthetic ml-1m data (seed 1)';
   }
   if (process.env.BENCH_M) pipeline.setting.m = Number(process.env.BENCH_M);
   const step = Math.max(1, Math.floor((data.sizes.numUsers - 1) / users));
   const ids: number[] = [];
   for (let u = 1; u < data.sizes.numUsers && ids.length < users; u += step) ids.push(data.vocabs.user.value(u)!);
-  const rows: Record<string, number[]> = { exact: [], 'exact, no explanations': [], pipeline: [], 'pipeline, no explanations': [], 'retriever top M': [], 'BST on the M': [], 'explanations of the 10': [] };
+  const rows: Record<string, number[]> = {
+    exact: [],
+    'exact, no explanations': [],
+    pipeline: [],
+    'pipeline, no explanations': [],
+    'retriever top M': [],
+    'BST on the M': [],
+    'explanations of the 10': [],
+  };
   const k = 10;
   // warm-up: kernels, shared-history tables, one call of each shape
   recommend({ model, data, catalog, userId: ids[0], k });
@@ -342,12 +464,20 @@ async function pipelineLatency(): Promise<void> {
     explainItems({ model, data, catalog, cut, items: list, top: 2 });
     rows['explanations of the 10'].push(performance.now() - t0);
   }
-  console.log(`\n## Warm per-user latency of recommend(), ${data.sizes.numItems - 1} movies, ${ids.length} users, k = ${k}, wasm`);
+  console.log(
+    `\n## Warm per-user latency of recommend(), ${data.sizes.numItems - 1} movies, ${ids.length} users, k = ${k}, wasm`,
+  );
   console.log(`Model: ${described}; pipeline: ${pipelineModeLabel(pipeline)}.`);
   console.log('| what | median ms | p90 ms |');
   console.log('|---|---:|---:|');
-  for (const [name, xs] of Object.entries(rows)) console.log(`| ${name} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.9).toFixed(1)} |`);
-  console.log(`(target, issue 16: <= 50 ms median warm; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores)`);
+  for (const [name, xs] of Object.entries(rows))
+    console.log(`| ${name} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.9).toFixed(1)} |`);
+  console.log(
+    `(target, issue 16: <= 50 ms median warm; load average at the end ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores)`,
+  );
 }
 
 (async () => {

@@ -35,31 +35,74 @@ const TRAIN_SET = 'embedDim=16,numHeads=4,ffnMult=1,mlpUnits=256/128,batchSize=1
 const TRAIN_ARGS = ['--seq-len', '8', '--epochs', '1', '--k', '1', '--set', TRAIN_SET];
 
 function bst(args: string[], opts: { quiet?: boolean } = {}): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bst.js'), ...args], { cwd: ROOT, env: { ...process.env, BST_BACKEND: process.env.BST_BACKEND ?? 'wasm' } });
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bst.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BST_BACKEND: process.env.BST_BACKEND ?? 'wasm' },
+  });
   if (!opts.quiet) child.stderr.on('data', (d) => process.stderr.write(d));
   return child;
 }
 
 async function prepare(): Promise<{ model: string; dataDir: string; described: string }> {
-  if (process.env.BENCH_MODEL) return { model: process.env.BENCH_MODEL, dataDir: process.env.BENCH_DATA_DIR ?? path.join(ROOT, 'data'), described: `run folder ${process.env.BENCH_MODEL}` };
+  if (process.env.BENCH_MODEL)
+    return {
+      model: process.env.BENCH_MODEL,
+      dataDir: process.env.BENCH_DATA_DIR ?? path.join(ROOT, 'data'),
+      described: `run folder ${process.env.BENCH_MODEL}`,
+    };
   const dataDir = path.join(BENCH_DIR, 'data');
   const model = path.join(BENCH_DIR, 'run');
   if (!fs.existsSync(path.join(dataDir, 'ml-1m', 'ratings.dat'))) {
     console.log('generating synthetic ml-1m-format data (1,000,209 ratings, 6,040 users, 3,706 movies) ...');
-    generateSynthetic({ dir: path.join(dataDir, 'ml-1m'), format: 'ml-1m', numRatings: 1_000_209, numUsers: 6040, numMovies: 3706, seed: 1 });
+    generateSynthetic({
+      dir: path.join(dataDir, 'ml-1m'),
+      format: 'ml-1m',
+      numRatings: 1_000_209,
+      numUsers: 6040,
+      numMovies: 3706,
+      seed: 1,
+    });
   }
   if (!fs.existsSync(path.join(model, 'metrics.json'))) {
     console.log(`training a quick model (${TRAIN_ARGS.join(' ')}) ...`);
-    const child = bst(['train', '--dataset', 'ml-1m', '--data-dir', dataDir, ...TRAIN_ARGS, '--no-progress', '--out', model, '--overwrite']);
+    const child = bst([
+      'train',
+      '--dataset',
+      'ml-1m',
+      '--data-dir',
+      dataDir,
+      ...TRAIN_ARGS,
+      '--no-progress',
+      '--out',
+      model,
+      '--overwrite',
+    ]);
     child.stdout.on('data', (d) => process.stdout.write(d));
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     if (code !== 0) throw new Error(`bst train exited ${code}`);
   }
-  return { model, dataDir, described: `synthetic ml-1m-format data (lib/data/synthetic.ts, seed 1: 6,040 users, 3,706 movies, 1,000,209 ratings); model \`bst train ${TRAIN_ARGS.join(' ')}\`` };
+  return {
+    model,
+    dataDir,
+    described: `synthetic ml-1m-format data (lib/data/synthetic.ts, seed 1: 6,040 users, 3,706 movies, 1,000,209 ratings); model \`bst train ${TRAIN_ARGS.join(' ')}\``,
+  };
 }
 
-async function startServer(model: string, dataDir: string): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
-  const child = bst(['serve', '--model', model, '--data-dir', dataDir, '--port', '0', '--idle-timeout', String(IDLE_MS)]);
+async function startServer(
+  model: string,
+  dataDir: string,
+): Promise<{ url: string; child: ChildProcessWithoutNullStreams }> {
+  const child = bst([
+    'serve',
+    '--model',
+    model,
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--idle-timeout',
+    String(IDLE_MS),
+  ]);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -86,10 +129,17 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const { url, child } = await startServer(model, dataDir);
   console.log(`service up in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${url}`);
-  const info = await (await fetch(`${url}/model`)).json() as { movies: number; users: number; config: Record<string, unknown>; mode?: string };
+  const info = (await (await fetch(`${url}/model`)).json()) as {
+    movies: number;
+    users: number;
+    config: Record<string, unknown>;
+    mode?: string;
+  };
   // cold: every request a history never seen before (the score cache cannot help): users in a fixed
   // permutation, or 3 distinct picks among the 300 most rated movies
-  const popular = ((await (await fetch(`${url}/movies?limit=100`)).json()) as { movies: { movieId: number }[] }).movies.map((m) => m.movieId);
+  const popular = (
+    (await (await fetch(`${url}/movies?limit=100`)).json()) as { movies: { movieId: number }[] }
+  ).movies.map((m) => m.movieId);
   let userCursor = 0;
   let seed = 12345;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
@@ -102,8 +152,16 @@ async function main(): Promise<void> {
   // the page's pattern: 40 visitors' picks, each re-ranked with other diversity settings and "not interested" lists
   const page = (mode: string) => (i: number) => {
     const v = i % 40;
-    const picks = [popular[v], popular[(v * 7 + 3) % 100], popular[(v * 13 + 5) % 100]].filter((x, j, a) => a.indexOf(x) === j);
-    return { movies: picks, k: 10, mode, diversity: [1, 0.7, 0.4][Math.floor(i / 40) % 3], exclude: popular.slice(50 + (i % 5), 50 + (i % 5) + (Math.floor(i / 40) % 4)) };
+    const picks = [popular[v], popular[(v * 7 + 3) % 100], popular[(v * 13 + 5) % 100]].filter(
+      (x, j, a) => a.indexOf(x) === j,
+    );
+    return {
+      movies: picks,
+      k: 10,
+      mode,
+      diversity: [1, 0.7, 0.4][Math.floor(i / 40) % 3],
+      exclude: popular.slice(50 + (i % 5), 50 + (i % 5) + (Math.floor(i / 40) % 4)),
+    };
   };
   const rows: (LoadResult & { label: string })[] = [];
   const load0 = os.loadavg()[0];
@@ -111,23 +169,45 @@ async function main(): Promise<void> {
     await drain(url);
     const r = await loadRun(o);
     rows.push({ ...r, label });
-    console.log(`${label} @ ${o.connections} connections: ${r.requests} requests, ${r.rps.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx} (load average ${os.loadavg()[0].toFixed(1)})`);
+    console.log(
+      `${label} @ ${o.connections} connections: ${r.requests} requests, ${r.rps.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx} (load average ${os.loadavg()[0].toFixed(1)})`,
+    );
     return r;
   };
   try {
     for (const mode of MODES) {
       await loadRun({ url, connections: 2, duration: 2, bodies: fresh(mode) }); // warm-up
-      for (const c of CONNECTIONS) await measure(`${mode}, new history each request`, { url, connections: c, duration: SECONDS, bodies: fresh(mode) });
-      for (let v = 0; v < 40; v++) await fetch(`${url}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(page(mode)(v)) }); // the 40 visitors' scores, cached
+      for (const c of CONNECTIONS)
+        await measure(`${mode}, new history each request`, {
+          url,
+          connections: c,
+          duration: SECONDS,
+          bodies: fresh(mode),
+        });
+      for (let v = 0; v < 40; v++)
+        await fetch(`${url}/recommend`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(page(mode)(v)),
+        }); // the 40 visitors' scores, cached
       await drain(url);
-      for (const c of CONNECTIONS) await measure(`${mode}, page follow-ups (cached scores)`, { url, connections: c, duration: SECONDS, bodies: page(mode) });
+      for (const c of CONNECTIONS)
+        await measure(`${mode}, page follow-ups (cached scores)`, {
+          url,
+          connections: c,
+          duration: SECONDS,
+          bodies: page(mode),
+        });
     }
     const fastMode = MODES[MODES.length - 1];
     const bodiesFor = (mode: string) => page(mode);
     let reloadMs = 0;
     await drain(url);
     const reloadRun = await loadRun({
-      url, connections: 10, duration: SECONDS, bodies: bodiesFor(fastMode),
+      url,
+      connections: 10,
+      duration: SECONDS,
+      bodies: bodiesFor(fastMode),
       during: async () => {
         await new Promise((r) => setTimeout(r, 1000));
         const t = Date.now();
@@ -137,19 +217,33 @@ async function main(): Promise<void> {
       },
     });
     rows.push({ ...reloadRun, label: `${fastMode} + reload mid-run` });
-    console.log(`reload under load: ${reloadMs} ms; errors ${reloadRun.errors}, non-2xx ${reloadRun.non2xx}, p99 ${reloadRun.p99} ms`);
+    console.log(
+      `reload under load: ${reloadMs} ms; errors ${reloadRun.errors}, non-2xx ${reloadRun.non2xx}, p99 ${reloadRun.p99} ms`,
+    );
     const faults = await faultProbe(url, popular[0]);
     for (const f of faults) console.log(`fault ${f.name}: ${f.status} ${f.ok ? 'ok' : 'UNEXPECTED'} (${f.message})`);
     await drain(url);
     const slow = slowClients(url, 20, IDLE_MS * 3);
-    const slowRun = await loadRun({ url, connections: 10, duration: Math.max(5, Math.ceil((IDLE_MS * 1.5) / 1000)), bodies: bodiesFor(fastMode) });
+    const slowRun = await loadRun({
+      url,
+      connections: 10,
+      duration: Math.max(5, Math.ceil((IDLE_MS * 1.5) / 1000)),
+      bodies: bodiesFor(fastMode),
+    });
     const s = await slow;
     rows.push({ ...slowRun, label: `${fastMode} + 20 stalled clients` });
-    console.log(`slow clients: ${s.closedByServer}/${s.clients} closed by the server (median ${s.medianCloseMs} ms); concurrent run errors ${slowRun.errors}, non-2xx ${slowRun.non2xx}`);
+    console.log(
+      `slow clients: ${s.closedByServer}/${s.clients} closed by the server (median ${s.medianCloseMs} ms); concurrent run errors ${slowRun.errors}, non-2xx ${slowRun.non2xx}`,
+    );
     const healthy = (await fetch(`${url}/healthz`)).status === 200;
 
     const at10 = rows.filter((r) => r.connections === 10 && !r.label.includes('+'));
-    const verdict = at10.map((r) => `${r.label}: p99 ${r.p99} ms ${r.p99 <= 100 ? '<=' : '>'} 100, ${r.rps.toFixed(0)} req/s ${r.rps >= 100 ? '>=' : '<'} 100, errors ${r.errors + r.non2xx}`).join('; ');
+    const verdict = at10
+      .map(
+        (r) =>
+          `${r.label}: p99 ${r.p99} ms ${r.p99 <= 100 ? '<=' : '>'} 100, ${r.rps.toFixed(0)} req/s ${r.rps >= 100 ? '>=' : '<'} 100, errors ${r.errors + r.non2xx}`,
+      )
+      .join('; ');
     const md = [
       '# `bst serve` under load (loopback)',
       '',
@@ -157,8 +251,10 @@ async function main(): Promise<void> {
       `Data: ${described}. Served: ${info.movies} movies, ${info.users} users; model config ${JSON.stringify({ seqLen: info.config.seqLen, embedDim: info.config.embedDim, numHeads: info.config.numHeads, mlpUnits: info.config.mlpUnits })}.`,
       'Requests: POST /recommend, k = 10 with 2-reason occlusion explanations. "new history each request": half known users (a permutation of the ids), half anonymous picks of 3 of the 100 most rated movies with random ratings, so no request repeats a history and every one runs the model. "page follow-ups": 40 visitors\' picks requested again and again with other diversity settings and "not interested" lists, as the page does; the service caches each history\'s scores and explanations (`bst serve --cache`, default 512 histories), so these skip the model.',
       '`exact`: the BST scores every unseen movie (shared-history scorer); `two-stage`: popularity retrieval keeps 300, the BST re-ranks them (lib/recommend/two-stage.ts)' +
-        (MODES.includes('pipeline') ? `; \`pipeline\`: ${info.mode} (lib/recommend/pipeline.ts: the retriever's top M of the unseen, unexcluded movies, the BST scores only those).` : '.'),
-      'The service runs in its own process; autocannon in this one (both on the same 2 cores). Before each run the bench waits until the service has worked off the previous run\'s queue.',
+        (MODES.includes('pipeline')
+          ? `; \`pipeline\`: ${info.mode} (lib/recommend/pipeline.ts: the retriever's top M of the unseen, unexcluded movies, the BST scores only those).`
+          : '.'),
+      "The service runs in its own process; autocannon in this one (both on the same 2 cores). Before each run the bench waits until the service has worked off the previous run's queue.",
       '',
       loadTable(rows),
       '',
@@ -168,7 +264,9 @@ async function main(): Promise<void> {
       '',
       '| fault | status | expected | message |',
       '|---|---:|---|---|',
-      ...faults.map((f) => `| ${f.name} | ${f.status} | ${f.ok ? 'yes' : '**no**'} | ${f.message.replace(/\|/g, '\\|')} |`),
+      ...faults.map(
+        (f) => `| ${f.name} | ${f.status} | ${f.ok ? 'yes' : '**no**'} | ${f.message.replace(/\|/g, '\\|')} |`,
+      ),
       '',
       `Slow clients: ${s.clients} sockets sent a request line and part of the headers, then stalled; ${s.closedByServer} were closed by the server (idle timeout ${IDLE_MS} ms; median ${s.medianCloseMs} ms), while the 10-connection run beside them had ${slowRun.errors} errors and ${slowRun.non2xx} non-2xx. /healthz afterwards: ${healthy ? '200' : 'FAILED'}.`,
       '',

@@ -58,7 +58,11 @@ const ML1M_SIZES: FeatureSizes = {
 };
 
 const env = (k: string, d: string) => process.env[k] ?? d;
-const list = (k: string, d: string) => env(k, d).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (k: string, d: string) =>
+  env(k, d)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const BACKENDS = list('BENCH_BACKENDS', 'wasm');
 const LENS = list('BENCH_LENS', '4,8,20').map(Number);
 const BATCH = Number(env('BENCH_BATCH', '256'));
@@ -68,7 +72,10 @@ const WORKERS = Number(env('BENCH_WORKERS', String(os.cpus().length)));
 const TIERS = list('BENCH_TIERS', 'stock,own,own+workers,pytorch');
 const PROFILE = env('BENCH_PROFILE', '0') === '1';
 /** timed training steps per backend (cpu is ~100x slower: few steps) */
-const STEPS: Record<string, number> = { wasm: Number(env('BENCH_STEPS', '50')), cpu: Number(env('BENCH_CPU_STEPS', '3')) };
+const STEPS: Record<string, number> = {
+  wasm: Number(env('BENCH_STEPS', '50')),
+  cpu: Number(env('BENCH_CPU_STEPS', '3')),
+};
 const TORCH_PYTHON = env('BENCH_PYTHON', '/usr/bin/python3');
 const ROUNDS = Math.max(1, Number(env('BENCH_ROUNDS', '3')));
 /** untimed steps first (JIT compilation, Adam slots), and the length of the best window, in steps */
@@ -150,7 +157,8 @@ async function profileStep(run: () => void): Promise<void> {
   }
   const rows = [...agg.entries()].sort((x, y) => y[1].ms - x[1].ms);
   console.error(`    profile of one step: ${info.kernels.length} kernels, ${total.toFixed(1)} ms in kernels`);
-  for (const [name, a] of rows.slice(0, 15)) console.error(`      ${name.padEnd(24)} x${String(a.n).padStart(4)}  ${a.ms.toFixed(2).padStart(8)} ms`);
+  for (const [name, a] of rows.slice(0, 15))
+    console.error(`      ${name.padEnd(24)} x${String(a.n).padStart(4)}  ${a.ms.toFixed(2).padStart(8)} ms`);
 }
 
 /** Child process: time one (tier, backend, L) and print a Result as JSON on stdout. */
@@ -164,7 +172,9 @@ async function measure(tier: string, backendName: string, L: number): Promise<Re
   const model = buildBst(benchConfig(L), ML1M_SIZES);
   const optimizer = makeOptimizer(model.config);
   const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
-  const batches: Samples[] = Array.from({ length: 4 }, (_, i) => syntheticSamples({ n: BATCH, seqLen: L, sizes: ML1M_SIZES, seed: 10 + i }));
+  const batches: Samples[] = Array.from({ length: 4 }, (_, i) =>
+    syntheticSamples({ n: BATCH, seqLen: L, sizes: ML1M_SIZES, seed: 10 + i }),
+  );
   const steps = STEPS[backendName] ?? 3;
   const parallel = workers > 1 ? await DataParallelTrainer.start({ model, workers, vars }) : undefined;
   const step = async (i: number) => {
@@ -190,8 +200,10 @@ async function measure(tier: string, backendName: string, L: number): Promise<Re
     if (parallel && PROFILE) {
       const t = parallel.timings;
       const per = (k: keyof typeof t) => (t[k] / Math.max(1, t.steps)).toFixed(2);
-      console.error(`    ${workers} workers, ms per step: main thread: send ${per('publish')}, own shard ${per('main')}, ` +
-        `waiting ${per('wait')}, average + Adam ${per('apply')}; workers: shard ${per('workerCompute')}, wait + average + Adam ${per('workerApply')}`);
+      console.error(
+        `    ${workers} workers, ms per step: main thread: send ${per('publish')}, own shard ${per('main')}, ` +
+          `waiting ${per('wait')}, average + Adam ${per('apply')}; workers: shard ${per('workerCompute')}, wait + average + Adam ${per('workerApply')}`,
+      );
     }
     await parallel?.close();
   }
@@ -202,7 +214,8 @@ async function measure(tier: string, backendName: string, L: number): Promise<Re
   for (let i = 0; i < inferSteps; i++) infer();
   const inferSec = (performance.now() - t1) / 1000;
   if (PROFILE && workers === 1) await profileStep(() => trainStep(model, optimizer, batches[0], vars));
-  const note = tier === 'own' && backendName === 'wasm' ? (relaxedSimdSupported() ? 'relaxed SIMD' : 'plain SIMD') : undefined;
+  const note =
+    tier === 'own' && backendName === 'wasm' ? (relaxedSimdSupported() ? 'relaxed SIMD' : 'plain SIMD') : undefined;
   return {
     tier: workers > 1 ? `own+${workers} workers` : tier,
     backend: backendName,
@@ -222,11 +235,39 @@ function torchResult(L: number): Result | string {
   if (FEATURES !== 'items') return 'the PyTorch twin is the items-only model (BENCH_FEATURES=items)';
   const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return `PyTorch not installed (apt-get install python3-torch to compare)`;
-  const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, 'torch_bst.py'), '--seq-len', String(L), '--batch', String(BATCH),
-    '--steps', String(STEPS.wasm), '--warmup', String(WARMUP), '--window', String(WINDOW), '--ffn-mult', String(FFN_MULT), '--items', String(ML1M_SIZES.numItems)], { encoding: 'utf8' });
+  const r = spawnSync(
+    TORCH_PYTHON,
+    [
+      path.join(__dirname, 'torch_bst.py'),
+      '--seq-len',
+      String(L),
+      '--batch',
+      String(BATCH),
+      '--steps',
+      String(STEPS.wasm),
+      '--warmup',
+      String(WARMUP),
+      '--window',
+      String(WINDOW),
+      '--ffn-mult',
+      String(FFN_MULT),
+      '--items',
+      String(ML1M_SIZES.numItems),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return `torch_bst.py failed: ${(r.stderr || '').trim().split('\n').pop()}`;
   const j = JSON.parse(r.stdout.trim().split('\n').pop() as string);
-  return { tier: `pytorch ${j.torch} (${j.threads} thread)`, backend: 'cpu', L, train: j.train_per_s, best: j.train_best_per_s, infer: j.infer_per_s, rssMb: NaN, params: j.params };
+  return {
+    tier: `pytorch ${j.torch} (${j.threads} thread)`,
+    backend: 'cpu',
+    L,
+    train: j.train_per_s,
+    best: j.train_best_per_s,
+    infer: j.infer_per_s,
+    rssMb: NaN,
+    params: j.params,
+  };
 }
 
 /** Run one measurement in a child process (same node flags, so the tsx loader comes along). */
@@ -277,8 +318,10 @@ async function main(): Promise<void> {
       `best ${WINDOW}-step window over all rounds), ` +
       `node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)}`,
   );
-  console.log(`${'backend'.padEnd(8)}${'tier'.padEnd(28)}${'L'.padStart(3)}${'train/s'.padStart(10)}${'[range]'.padStart(16)}${'best'.padStart(8)}${'infer/s'.padStart(10)}` +
-    `${'peak RSS'.padStart(10)}${'vs PyTorch'.padStart(12)}${'best vs'.padStart(9)}  note`);
+  console.log(
+    `${'backend'.padEnd(8)}${'tier'.padEnd(28)}${'L'.padStart(3)}${'train/s'.padStart(10)}${'[range]'.padStart(16)}${'best'.padStart(8)}${'infer/s'.padStart(10)}` +
+      `${'peak RSS'.padStart(10)}${'vs PyTorch'.padStart(12)}${'best vs'.padStart(9)}  note`,
+  );
   for (const L of LENS) {
     /** per tier key: its results over rounds, or why it has none */
     const runs = new Map<string, Result[] | string>();

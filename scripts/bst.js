@@ -3,9 +3,14 @@
 'use strict';
 require('tsx/cjs/api').register();
 // errors outside main()'s await chain (a stray callback): one line too, the stack only when verbose
-const verbose = process.argv.includes('--verbose') || process.env.BST_VERBOSE === '1' || process.env.BST_VERBOSE === 'true';
+const verbose =
+  process.argv.includes('--verbose') || process.env.BST_VERBOSE === '1' || process.env.BST_VERBOSE === 'true';
 process.on('uncaughtException', (e) => {
-  console.error(`bst: internal error: ${String((e && e.message) || e).split('\n')[0].slice(0, 500)}`);
+  console.error(
+    `bst: internal error: ${String((e && e.message) || e)
+      .split('\n')[0]
+      .slice(0, 500)}`,
+  );
   if (verbose && e && e.stack) console.error(e.stack);
   process.exit(70);
 });
@@ -17,7 +22,11 @@ require('../lib/app/cli')
     },
     (e) => {
       // main() reports its own errors; this is the last resort (one line, no minified sources)
-      console.error(`bst: internal error: ${String((e && e.message) || e).split('\n')[0].slice(0, 500)}`);
+      console.error(
+        `bst: internal error: ${String((e && e.message) || e)
+          .split('\n')[0]
+          .slice(0, 500)}`,
+      );
       process.exitCode = 70;
     },
   );

@@ -26,10 +26,26 @@ const OUTPUTS = [
 const CLANG = process.env.CLANG ?? 'clang-16';
 
 const NM = process.env.LLVM_NM ?? 'llvm-nm-16';
-export const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-ffreestanding', '-fno-exceptions', '-Wall', '-Werror'];
+export const COMPILE = [
+  '--target=wasm32',
+  '-O3',
+  '-msimd128',
+  '-mbulk-memory',
+  '-ffreestanding',
+  '-fno-exceptions',
+  '-Wall',
+  '-Werror',
+];
 // no stack reserved: the linker still defines an (unused) stack pointer global; the object check below proves
 // that no code touches it
-const LINK = ['--target=wasm32', '-nostdlib', '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all', '-Wl,-z,stack-size=0'];
+const LINK = [
+  '--target=wasm32',
+  '-nostdlib',
+  '-Wl,--no-entry',
+  '-Wl,--import-memory',
+  '-Wl,--strip-all',
+  '-Wl,-z,stack-size=0',
+];
 
 /** Read an unsigned LEB128 at `pos`; returns [value, next position]. */
 function leb(buf: Buffer, pos: number): [number, number] {
@@ -53,7 +69,10 @@ export function checkObjectSymbols(nmOutput: string): string[] {
     const m = /^\s*([0-9a-f]*)\s+([A-Za-z])\s+(\S+)$/.exec(line);
     if (!m) continue;
     const [, , kind, name] = m;
-    if (kind === 'U') problems.push(name === '__stack_pointer' ? 'code that uses the stack (__stack_pointer)' : `a call to ${name} (no libc here)`);
+    if (kind === 'U')
+      problems.push(
+        name === '__stack_pointer' ? 'code that uses the stack (__stack_pointer)' : `a call to ${name} (no libc here)`,
+      );
     else if (kind !== 'T' && kind !== 't') problems.push(`static data ${name} (symbol type ${kind})`);
   }
   return problems;
@@ -76,7 +95,8 @@ export function checkModule(bytes: Buffer): string[] {
   if (/^v20\./.test(process.version)) require('v8').setFlagsFromString('--experimental-wasm-relaxed-simd'); // to inspect the relaxed build
   const mod = new WASM.Module(bytes);
   for (const imp of WASM.Module.imports(mod)) {
-    if (!(imp.module === 'env' && imp.name === 'memory' && imp.kind === 'memory')) problems.push(`an import ${imp.module}.${imp.name} (${imp.kind})`);
+    if (!(imp.module === 'env' && imp.name === 'memory' && imp.kind === 'memory'))
+      problems.push(`an import ${imp.module}.${imp.name} (${imp.kind})`);
   }
   return problems;
 }
@@ -86,7 +106,10 @@ function run(tool: string, args: string[], what: string): string {
     return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new Error(`${tool} not found: install Debian's clang 16 toolchain (apt-get install clang-16 lld-16 llvm-16)`);
+    if (err.code === 'ENOENT')
+      throw new Error(
+        `${tool} not found: install Debian's clang 16 toolchain (apt-get install clang-16 lld-16 llvm-16)`,
+      );
     throw new Error(`${what} failed (see the compiler output above)`);
   }
 }
@@ -95,10 +118,12 @@ function build(out: string, flags: string[]): void {
   const obj = `${out}.o`;
   run(CLANG, [...COMPILE, ...flags, '-c', '-o', obj, SOURCE], `compiling ${SOURCE}`);
   const objProblems = checkObjectSymbols(run(NM, [obj], 'llvm-nm'));
-  if (objProblems.length) throw new Error(`${SOURCE}: kernels must use no static data, stack or libc; found ${objProblems.join('; ')}`);
+  if (objProblems.length)
+    throw new Error(`${SOURCE}: kernels must use no static data, stack or libc; found ${objProblems.join('; ')}`);
   run(CLANG, [...LINK, '-o', out, obj], `linking ${obj}`);
   const problems = checkModule(fs.readFileSync(out));
-  if (problems.length) throw new Error(`${SOURCE}: the module must have no static data, stack or imports; found ${problems.join('; ')}`);
+  if (problems.length)
+    throw new Error(`${SOURCE}: the module must have no static data, stack or imports; found ${problems.join('; ')}`);
 }
 
 function main(): void {
@@ -113,7 +138,9 @@ function main(): void {
       if (check) {
         if (!fs.existsSync(o.file)) throw new Error(`${rel} is missing: run npm run build:kernels and commit it`);
         if (!bytes.equals(fs.readFileSync(o.file))) {
-          throw new Error(`${rel} differs from a fresh build of ${path.basename(SOURCE)}: run npm run build:kernels and commit it`);
+          throw new Error(
+            `${rel} differs from a fresh build of ${path.basename(SOURCE)}: run npm run build:kernels and commit it`,
+          );
         }
         console.log(`build:kernels --check: ${rel} matches a fresh build (${bytes.length} bytes)`);
       } else {

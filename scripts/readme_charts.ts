@@ -31,7 +31,10 @@ interface Cell {
 }
 
 /** Figures found in an executed notebook, in output order, with their chart names ('' when unnamed). */
-export function figuresOf(notebookJson: string): Array<{ name: string; figure: { data: unknown[]; layout: Record<string, unknown>; config?: Record<string, unknown> } }> {
+export function figuresOf(notebookJson: string): Array<{
+  name: string;
+  figure: { data: unknown[]; layout: Record<string, unknown>; config?: Record<string, unknown> };
+}> {
   const nb = JSON.parse(notebookJson) as { cells: Cell[] };
   const out: ReturnType<typeof figuresOf> = [];
   for (const c of nb.cells) {
@@ -39,7 +42,8 @@ export function figuresOf(notebookJson: string): Array<{ name: string; figure: {
       const raw = o.data?.['text/html'];
       if (raw === undefined) continue;
       const html = Array.isArray(raw) ? raw.join('') : raw;
-      const re = /<div id="([^"]+)" class="bst-chart"(?: data-bst-chart="([^"]*)")?[^>]*>[\s\S]*?<script type="application\/json" id="\1-fig">([\s\S]*?)<\/script>/g;
+      const re =
+        /<div id="([^"]+)" class="bst-chart"(?: data-bst-chart="([^"]*)")?[^>]*>[\s\S]*?<script type="application\/json" id="\1-fig">([\s\S]*?)<\/script>/g;
       for (const m of html.matchAll(re)) out.push({ name: m[2] ?? '', figure: JSON.parse(m[3]) });
     }
   }
@@ -59,8 +63,12 @@ function main(): void {
   const height = Number(arg('height', '420'));
   const chromium = process.env.BST_CHROMIUM || '/usr/bin/chromium';
   const nbDir = path.join(inDir, 'notebooks');
-  if (!fs.existsSync(nbDir)) throw new Error(`${nbDir} not found: run the notebooks first (python3 scripts/run_notebooks.py --out ${inDir})`);
-  const notebooks = fs.readdirSync(nbDir).filter((f) => /^\d\d_.*\.ipynb$/.test(f)).sort();
+  if (!fs.existsSync(nbDir))
+    throw new Error(`${nbDir} not found: run the notebooks first (python3 scripts/run_notebooks.py --out ${inDir})`);
+  const notebooks = fs
+    .readdirSync(nbDir)
+    .filter((f) => /^\d\d_.*\.ipynb$/.test(f))
+    .sort();
   if (notebooks.length === 0) throw new Error(`no executed notebooks in ${nbDir}`);
   fs.mkdirSync(outDir, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-readme-'));
@@ -88,9 +96,20 @@ function main(): void {
       const r = spawnSync(
         chromium,
         [
-          '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${path.join(tmp, 'profile')}`,
-          '--virtual-time-budget=10000', `--window-size=${width},${height}`, `--screenshot=${png}`, 'file://' + page,
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--hide-scrollbars',
+          `--user-data-dir=${path.join(tmp, 'profile')}`,
+          '--virtual-time-budget=10000',
+          `--window-size=${width},${height}`,
+          `--screenshot=${png}`,
+          'file://' + page,
         ],
         { encoding: 'utf8', timeout: 120_000 },
       );
@@ -99,7 +118,9 @@ function main(): void {
         continue;
       }
       const bytes = fs.statSync(png).size;
-      console.log(`${path.relative(root, png)}  <- ${f} chart "${pick.name || '(first)'}"  ${(bytes / 1024).toFixed(0)} KB`);
+      console.log(
+        `${path.relative(root, png)}  <- ${f} chart "${pick.name || '(first)'}"  ${(bytes / 1024).toFixed(0)} KB`,
+      );
       if (bytes > MAX_BYTES) problems.push(`${png}: ${bytes} bytes > ${MAX_BYTES}`);
     }
   } finally {

@@ -57,7 +57,14 @@ export interface ModelScores {
   loss?: LossKind;
   /** ensemble rows: the seeds whose models' predictions are averaged (perSeed then holds one entry, seed -1) */
   ensembleOf?: number[];
-  perSeed: Array<{ seed: number; test: EvalMetrics; val: EvalMetrics; trainSeconds: number; samplesPerSec?: number; params?: Record<string, number> }>;
+  perSeed: Array<{
+    seed: number;
+    test: EvalMetrics;
+    val: EvalMetrics;
+    trainSeconds: number;
+    samplesPerSec?: number;
+    params?: Record<string, number>;
+  }>;
   test: Record<'mae' | 'rmse' | 'aucLiked' | 'within05', MeanStd>;
   trainSeconds: MeanStd;
 }
@@ -83,7 +90,12 @@ export interface BenchmarkResult {
   finishedAt: string;
 }
 
-function summarise(name: string, leaky: boolean, perSeed: ModelScores['perSeed'], extra: Pick<ModelScores, 'loss' | 'ensembleOf'> = {}): ModelScores {
+function summarise(
+  name: string,
+  leaky: boolean,
+  perSeed: ModelScores['perSeed'],
+  extra: Pick<ModelScores, 'loss' | 'ensembleOf'> = {},
+): ModelScores {
   const pick = (k: keyof EvalMetrics) => meanStd(perSeed.map((s) => s.test[k] ?? NaN));
   return {
     name,
@@ -118,11 +130,21 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     const tag = `${p.split.protocol}${p.split.protocol === 'leave-last-k' ? ` k=${p.split.k}` : ` L=${seqLen} step=${p.split.step}`}`;
     log(`benchmark: ${tag}${leaky ? ' (LEAKY: for comparison with published numbers only)' : ''}`);
 
-    const baselineRuns: BaselineResult[][] = seeds.map((seed) => fitBaselines({ interactions: data.interactions, split: data.split, seed, seqLen }));
+    const baselineRuns: BaselineResult[][] = seeds.map((seed) =>
+      fitBaselines({ interactions: data.interactions, split: data.split, seed, seqLen }),
+    );
     const models: ModelScores[] = baselineRuns[0].map((first, j) =>
-      summarise(first.name, leaky, baselineRuns.map((run, s) => ({
-        seed: seeds[s], test: run[j].test, val: run[j].val, trainSeconds: run[j].fitSeconds + run[j].tuneSeconds, params: run[j].params,
-      }))),
+      summarise(
+        first.name,
+        leaky,
+        baselineRuns.map((run, s) => ({
+          seed: seeds[s],
+          test: run[j].test,
+          val: run[j].val,
+          trainSeconds: run[j].fitSeconds + run[j].tuneSeconds,
+          params: run[j].params,
+        })),
+      ),
     );
     for (const m of models) log(`  ${m.name}: test MAE ${fmt(m.test.mae)} RMSE ${fmt(m.test.rmse)}`);
 
@@ -148,7 +170,9 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         const test = ratingMetrics(testPreds[testPreds.length - 1], truthTest);
         r.model.net.dispose();
         bstRuns.push({ seed, test, val, trainSeconds: r.trainSeconds, samplesPerSec: r.trainSamplesPerSec });
-        log(`  BST loss ${loss} seed ${seed}: test MAE ${(test.mae ?? NaN).toFixed(4)} RMSE ${(test.rmse ?? NaN).toFixed(4)} (best epoch ${r.metrics.bestEpoch}, ${r.trainSeconds.toFixed(0)} s, ${r.trainSamplesPerSec.toFixed(0)} samples/s)`);
+        log(
+          `  BST loss ${loss} seed ${seed}: test MAE ${(test.mae ?? NaN).toFixed(4)} RMSE ${(test.rmse ?? NaN).toFixed(4)} (best epoch ${r.metrics.bestEpoch}, ${r.trainSeconds.toFixed(0)} s, ${r.trainSamplesPerSec.toFixed(0)} samples/s)`,
+        );
       }
       models.push(summarise(bstName(loss), leaky, bstRuns, { loss }));
       const ens = {
@@ -158,7 +182,9 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         trainSeconds: bstRuns.reduce((a, r) => a + r.trainSeconds, 0),
       };
       models.push(summarise(ensembleName(loss, seeds.length), leaky, [ens], { loss, ensembleOf: [...seeds] }));
-      log(`  ${ensembleName(loss, seeds.length)}: test MAE ${(ens.test.mae ?? NaN).toFixed(4)} RMSE ${(ens.test.rmse ?? NaN).toFixed(4)}`);
+      log(
+        `  ${ensembleName(loss, seeds.length)}: test MAE ${(ens.test.mae ?? NaN).toFixed(4)} RMSE ${(ens.test.rmse ?? NaN).toFixed(4)}`,
+      );
     }
     protocols.push({ split: p.split, seqLen, leaky, counts: data.counts, models });
   }
@@ -202,20 +228,38 @@ export function benchmarkMarkdown(r: BenchmarkResult): string {
   const out: string[] = [];
   for (const p of r.protocols) {
     const c = p.counts;
-    const title = p.split.protocol === 'leave-last-k'
-      ? `${r.dataset}, leave-last-k (k=${p.split.k}), L=${p.seqLen}: leak-free`
-      : `${r.dataset}, legacy random windows (L=${p.seqLen}, step ${p.split.step}, 85/15): LEAKY, for comparison with published numbers only`;
+    const title =
+      p.split.protocol === 'leave-last-k'
+        ? `${r.dataset}, leave-last-k (k=${p.split.k}), L=${p.seqLen}: leak-free`
+        : `${r.dataset}, legacy random windows (L=${p.seqLen}, step ${p.split.step}, 85/15): LEAKY, for comparison with published numbers only`;
     out.push(`#### ${title}`, '');
-    out.push(`Targets: ${c.train} train, ${c.val} validation, ${c.test} test (${c.users} users). Mean ± std over seeds ${r.seeds.join(', ')}` +
-      ' (a seed varies the weights, dropout and batch order; the split is fixed).', '');
-    out.push('| model | test MAE | test RMSE | AUC (liked = rating ≥ 4) | within 0.5 | train time (s) | test MAE per seed | test RMSE per seed |', '|---|---|---|---|---|---|---|---|');
+    out.push(
+      `Targets: ${c.train} train, ${c.val} validation, ${c.test} test (${c.users} users). Mean ± std over seeds ${r.seeds.join(', ')}` +
+        ' (a seed varies the weights, dropout and batch order; the split is fixed).',
+      '',
+    );
+    out.push(
+      '| model | test MAE | test RMSE | AUC (liked = rating ≥ 4) | within 0.5 | train time (s) | test MAE per seed | test RMSE per seed |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const m of p.models) {
-      const perSeed = (k: 'mae' | 'rmse') => m.ensembleOf ? `(ensemble of ${m.ensembleOf.join(', ')})` : m.perSeed.map((s) => (s.test[k] ?? NaN).toFixed(4)).join(' / ');
-      out.push(`| ${m.name} | ${fmt(m.test.mae)} | ${fmt(m.test.rmse)} | ${fmt(m.test.aucLiked, 3)} | ${fmt(m.test.within05, 3)} | ${m.trainSeconds.mean.toFixed(1)} | ${perSeed('mae')} | ${perSeed('rmse')} |`);
+      const perSeed = (k: 'mae' | 'rmse') =>
+        m.ensembleOf
+          ? `(ensemble of ${m.ensembleOf.join(', ')})`
+          : m.perSeed.map((s) => (s.test[k] ?? NaN).toFixed(4)).join(' / ');
+      out.push(
+        `| ${m.name} | ${fmt(m.test.mae)} | ${fmt(m.test.rmse)} | ${fmt(m.test.aucLiked, 3)} | ${fmt(m.test.within05, 3)} | ${m.trainSeconds.mean.toFixed(1)} | ${perSeed('mae')} | ${perSeed('rmse')} |`,
+      );
     }
     out.push('');
   }
-  const sps = r.protocols.flatMap((p) => p.models.filter((m) => m.loss !== undefined && !m.ensembleOf).flatMap((m) => m.perSeed.map((s) => s.samplesPerSec ?? 0)));
-  out.push(`Backend ${r.backend}, tfjs ${r.versions.tfjs}, Node ${r.versions.node}; BST training ${Math.round(sps.reduce((a, b) => a + b, 0) / Math.max(1, sps.length))} samples/s; whole benchmark ${(r.seconds / 60).toFixed(1)} min.`);
+  const sps = r.protocols.flatMap((p) =>
+    p.models
+      .filter((m) => m.loss !== undefined && !m.ensembleOf)
+      .flatMap((m) => m.perSeed.map((s) => s.samplesPerSec ?? 0)),
+  );
+  out.push(
+    `Backend ${r.backend}, tfjs ${r.versions.tfjs}, Node ${r.versions.node}; BST training ${Math.round(sps.reduce((a, b) => a + b, 0) / Math.max(1, sps.length))} samples/s; whole benchmark ${(r.seconds / 60).toFixed(1)} min.`,
+  );
   return out.join('\n') + '\n';
 }

@@ -6,7 +6,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../kernels/backend';
 import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
-import { BstConfig, evaluate, evaluatePredictions, labelsOf, LOSS_KINDS, LossKind, meanPredictions, parseOverrides, predict, resolveConfig } from '../model/index';
+import {
+  BstConfig,
+  evaluate,
+  evaluatePredictions,
+  labelsOf,
+  LOSS_KINDS,
+  LossKind,
+  meanPredictions,
+  parseOverrides,
+  predict,
+  resolveConfig,
+} from '../model/index';
 import { BENCHMARK_PROTOCOLS, BenchmarkProtocol, runBenchmark, tunedBstConfig } from './benchmark';
 import { DEFAULT_TRIAL_SEEDS, DEFAULT_TRIALS, tune } from './tune';
 import { recommendCommand, trainRecommenderCommand } from './recommend-cli';
@@ -21,7 +32,10 @@ import { checkWritableDir, checkWritableFile, writeJsonAtomic } from '../util/fi
 import { DEFAULT_TWO_TOWER_CONFIG, trainAndExportVectors, twoTowerConfig } from '../retrieval/index';
 
 const DATA_FLAGS: Record<string, FlagSpec> = {
-  dataset: { type: 'string', help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m' },
+  dataset: {
+    type: 'string',
+    help: 'MovieLens release (ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m, ml-latest, ml-latest-small); default $BST_DATASET or ml-1m',
+  },
   'data-dir': { type: 'string', help: 'folder holding one folder per release; default $BST_DATA_DIR or data/' },
   backend: { type: 'string', help: 'tfjs backend: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto' },
 };
@@ -30,7 +44,12 @@ const DATA_FLAGS: Record<string, FlagSpec> = {
 const DEFAULT_K = 5;
 
 const SPLIT_FLAGS: Record<string, FlagSpec> = {
-  protocol: { type: 'string', help: 'leave-last-k (leak-free) or legacy-random-windows (leaky; for comparison only)', default: DEFAULT_SPLIT.protocol, choices: ['leave-last-k', 'legacy-random-windows'] },
+  protocol: {
+    type: 'string',
+    help: 'leave-last-k (leak-free) or legacy-random-windows (leaky; for comparison only)',
+    default: DEFAULT_SPLIT.protocol,
+    choices: ['leave-last-k', 'legacy-random-windows'],
+  },
   k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_K },
   step: { type: 'int', help: 'legacy-random-windows: window step', default: DEFAULT_SPLIT.step },
   seed: { type: 'int', help: 'seed of the split, batch order, weights and dropout', default: DEFAULT_SPLIT.seed },
@@ -43,18 +62,42 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   epochs: { type: 'int', help: 'maximum epochs; default from the config' },
   'batch-size': { type: 'int', help: 'training batch size; default from the config' },
   set: { type: 'string', help: 'config overrides, e.g. "embedDim=32,numHeads=4,mlpUnits=256/128"' },
-  loss: { type: 'string', help: 'training objective (metrics stay MAE/RMSE); default from the config (mse)', choices: LOSS_KINDS },
-  base: { type: 'string', help: 'starting config: tuned (lib/model/tuned-config.json) or paper (the paper\'s defaults)', default: 'tuned', choices: ['tuned', 'paper'] },
+  loss: {
+    type: 'string',
+    help: 'training objective (metrics stay MAE/RMSE); default from the config (mse)',
+    choices: LOSS_KINDS,
+  },
+  base: {
+    type: 'string',
+    help: "starting config: tuned (lib/model/tuned-config.json) or paper (the paper's defaults)",
+    default: 'tuned',
+    choices: ['tuned', 'paper'],
+  },
   out: { type: 'string', help: 'output folder (checkpoints, history.json, metrics.json)', default: 'runs/latest' },
-  resume: { type: 'boolean', help: "continue the run in --out from its checkpoints/last, with the run's own dataset, split and config (run.json); only --epochs may change", default: false },
-  overwrite: { type: 'boolean', help: 'replace the run already in --out (its run.json, metrics.json and checkpoints/)', default: false },
+  resume: {
+    type: 'boolean',
+    help: "continue the run in --out from its checkpoints/last, with the run's own dataset, split and config (run.json); only --epochs may change",
+    default: false,
+  },
+  overwrite: {
+    type: 'boolean',
+    help: 'replace the run already in --out (its run.json, metrics.json and checkpoints/)',
+    default: false,
+  },
   progress: { type: 'boolean', help: 'show a progress bar', default: true },
-  workers: { type: 'string', help: 'data-parallel gradient workers incl. the main thread: N or auto (= cores); default $BST_WORKERS or 1' },
+  workers: {
+    type: 'string',
+    help: 'data-parallel gradient workers incl. the main thread: N or auto (= cores); default $BST_WORKERS or 1',
+  },
 };
 
 const EVAL_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
-  model: { type: 'string', help: 'a run folder written by `bst train`, or several comma-separated (scores their ensemble: the mean of their predictions)', required: true },
+  model: {
+    type: 'string',
+    help: 'a run folder written by `bst train`, or several comma-separated (scores their ensemble: the mean of their predictions)',
+    required: true,
+  },
   split: { type: 'string', help: 'which split to score', default: 'test', choices: ['val', 'test'] },
   out: { type: 'string', help: 'write the metrics as JSON here too' },
 };
@@ -69,12 +112,24 @@ const PREDICT_FLAGS: Record<string, FlagSpec> = {
 const BENCH_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
   seeds: { type: 'string', help: 'comma-separated model seeds (the split stays fixed)', default: '1,2,3' },
-  protocols: { type: 'string', help: 'comma-separated: leave-last-k (k=--k, headline) and/or legacy-random-windows (L=4, step 2; leaky)', default: 'leave-last-k,legacy-random-windows' },
+  protocols: {
+    type: 'string',
+    help: 'comma-separated: leave-last-k (k=--k, headline) and/or legacy-random-windows (L=4, step 2; leaky)',
+    default: 'leave-last-k,legacy-random-windows',
+  },
   k: { type: 'int', help: 'leave-last-k: ratings per user held out for test and for validation', default: DEFAULT_K },
   epochs: { type: 'int', help: 'maximum BST epochs; default from the tuned config' },
-  losses: { type: 'string', help: 'comma-separated training objectives (mse, mae, huber): one BST row and one seed-ensemble row each (the README table: mse,mae)', default: 'mse,mae' },
+  losses: {
+    type: 'string',
+    help: 'comma-separated training objectives (mse, mae, huber): one BST row and one seed-ensemble row each (the README table: mse,mae)',
+    default: 'mse,mae',
+  },
   set: { type: 'string', help: 'BST config overrides on top of lib/model/tuned-config.json' },
-  out: { type: 'string', help: 'output folder: benchmark.json, benchmark.md, runs/ (the README\'s committed table: --out results/benchmark, what `npm run benchmark` passes)', default: 'runs/benchmark' },
+  out: {
+    type: 'string',
+    help: "output folder: benchmark.json, benchmark.md, runs/ (the README's committed table: --out results/benchmark, what `npm run benchmark` passes)",
+    default: 'runs/benchmark',
+  },
   progress: { type: 'boolean', help: 'show a progress bar while the BST trains', default: false },
 };
 
@@ -82,13 +137,29 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
   trials: { type: 'int', help: 'configurations to try', default: DEFAULT_TRIALS },
   seed: { type: 'int', help: 'seed of the search (which configurations are drawn)', default: 1 },
-  'trial-seeds': { type: 'string', help: 'model seeds each trial is trained with; its score is their mean', default: DEFAULT_TRIAL_SEEDS.join(',') },
-  k: { type: 'int', help: 'leave-last-k: ratings per user held out (only train and validation are read)', default: DEFAULT_K },
+  'trial-seeds': {
+    type: 'string',
+    help: 'model seeds each trial is trained with; its score is their mean',
+    default: DEFAULT_TRIAL_SEEDS.join(','),
+  },
+  k: {
+    type: 'int',
+    help: 'leave-last-k: ratings per user held out (only train and validation are read)',
+    default: DEFAULT_K,
+  },
   'seq-len': { type: 'int', help: 'sequence length of every trial', default: 10 },
   epochs: { type: 'int', help: 'maximum epochs per trial (early stopping on validation, patience 2)', default: 6 },
   set: { type: 'string', help: 'fixed config overrides for every trial, e.g. "ffnMult=1"' },
-  out: { type: 'string', help: 'output folder (trials.json, tuned-config.json: the winner); the committed search: --out results/tune', default: 'runs/tune' },
-  'write-default': { type: 'boolean', help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)', default: false },
+  out: {
+    type: 'string',
+    help: 'output folder (trials.json, tuned-config.json: the winner); the committed search: --out results/tune',
+    default: 'runs/tune',
+  },
+  'write-default': {
+    type: 'boolean',
+    help: 'also replace lib/model/tuned-config.json with the winner (refused when that file records a better val RMSE on the same dataset, protocol and k)',
+    default: false,
+  },
 };
 
 interface Command {
@@ -99,11 +170,27 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  train: { summary: 'train a BST; writes checkpoints, history.json and metrics.json to --out', flags: TRAIN_FLAGS, run: cmdTrain },
+  train: {
+    summary: 'train a BST; writes checkpoints, history.json and metrics.json to --out',
+    flags: TRAIN_FLAGS,
+    run: cmdTrain,
+  },
   evaluate: { summary: 'score a trained model on its validation or test split', flags: EVAL_FLAGS, run: cmdEvaluate },
-  predict: { summary: "predict a user's ratings of given movies from their latest history", flags: PREDICT_FLAGS, run: cmdPredict },
-  tune: { summary: 'random search over the BST knobs on the validation split; writes trials.json and the winner to --out', flags: TUNE_FLAGS, run: cmdTune },
-  benchmark: { summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md', flags: BENCH_FLAGS, run: cmdBenchmark },
+  predict: {
+    summary: "predict a user's ratings of given movies from their latest history",
+    flags: PREDICT_FLAGS,
+    run: cmdPredict,
+  },
+  tune: {
+    summary: 'random search over the BST knobs on the validation split; writes trials.json and the winner to --out',
+    flags: TUNE_FLAGS,
+    run: cmdTune,
+  },
+  benchmark: {
+    summary: 'baselines and the BST (several seeds) on the same splits; writes benchmark.json and benchmark.md',
+    flags: BENCH_FLAGS,
+    run: cmdBenchmark,
+  },
 };
 
 COMMANDS.recommend = recommendCommand;
@@ -124,7 +211,9 @@ export function usage(command?: string): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
   return (
     'usage: bst <command> [flags]\n\ncommands:\n' +
-    Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`).join('\n') +
+    Object.entries(COMMANDS)
+      .map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`)
+      .join('\n') +
     '\n\n`bst <command> --help` lists its flags. --verbose (or BST_VERBOSE=1) prints stack traces of errors.\n' +
     'exit codes: 0 ok, 1 the command failed, 2 bad command line, 70 internal error'
   );
@@ -159,7 +248,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const r = describeError(e);
     // a command line that cannot be parsed gets the usage text; a usage error found later gets only its line
-    console.error(`bst ${name}: ${r.message}${r.code === EXIT.usage && flags === undefined ? `\n\n${usage(name)}` : ''}`);
+    console.error(
+      `bst ${name}: ${r.message}${r.code === EXIT.usage && flags === undefined ? `\n\n${usage(name)}` : ''}`,
+    );
     if (verbose && e instanceof Error && e.stack) console.error(e.stack);
     return r.code;
   }
@@ -185,7 +276,12 @@ export function configFromFlags(f: FlagValues): Partial<BstConfig> {
 }
 
 function splitFromFlags(f: FlagValues): SplitOptions {
-  return { protocol: f.protocol as SplitOptions['protocol'], k: Number(f.k), step: Number(f.step), seed: Number(f.seed) };
+  return {
+    protocol: f.protocol as SplitOptions['protocol'],
+    k: Number(f.k),
+    step: Number(f.step),
+    seed: Number(f.seed),
+  };
 }
 
 async function cmdTrain(f: FlagValues, given: Set<string> = new Set()): Promise<void> {
@@ -200,25 +296,49 @@ async function cmdTrain(f: FlagValues, given: Set<string> = new Set()): Promise<
     const only: FlagValues = {};
     for (const k of given) only[k] = f[k];
     split = { ...recorded.split };
-    for (const k of ['protocol', 'k', 'step', 'seed'] as const) if (given.has(k)) (split as any)[k] = k === 'protocol' ? String(f[k]) : Number(f[k]);
+    for (const k of ['protocol', 'k', 'step', 'seed'] as const)
+      if (given.has(k)) (split as any)[k] = k === 'protocol' ? String(f[k]) : Number(f[k]);
     config = { ...recorded.config, ...configFromFlags(only) };
-    const conflicts = resumeConflicts(recorded, { dataset: given.has('dataset') ? releaseSpec(String(f.dataset)).name : recorded.dataset, split, config: resolveConfig(config) });
-    if (conflicts.length) throw new UsageError(`--resume: ${out} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags (only --epochs may change)`);
-    f = { ...f, dataset: recorded.dataset, dataDir: given.has('dataDir') || process.env.BST_DATA_DIR || !recorded.dataDir ? f.dataDir : recorded.dataDir };
+    const conflicts = resumeConflicts(recorded, {
+      dataset: given.has('dataset') ? releaseSpec(String(f.dataset)).name : recorded.dataset,
+      split,
+      config: resolveConfig(config),
+    });
+    if (conflicts.length)
+      throw new UsageError(
+        `--resume: ${out} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags (only --epochs may change)`,
+      );
+    f = {
+      ...f,
+      dataset: recorded.dataset,
+      dataDir: given.has('dataDir') || process.env.BST_DATA_DIR || !recorded.dataDir ? f.dataDir : recorded.dataDir,
+    };
   }
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
   const workers = f.workers !== undefined ? parseWorkers(f.workers as string, '--workers') : undefined; // else runExperiment reads BST_WORKERS
   const r = await runExperiment({
-    dataset, split, config, outDir: out, resume: Boolean(f.resume), existing: f.overwrite ? 'overwrite' : 'refuse', progress: Boolean(f.progress), workers,
+    dataset,
+    split,
+    config,
+    outDir: out,
+    resume: Boolean(f.resume),
+    existing: f.overwrite ? 'overwrite' : 'refuse',
+    progress: Boolean(f.progress),
+    workers,
   });
-  console.log(`${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
-    `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`);
+  console.log(
+    `${r.metrics.leaky ? 'LEAKY protocol (legacy random windows; not comparable to leak-free numbers): ' : ''}` +
+      `test MAE ${r.test.mae?.toFixed(4)} RMSE ${r.test.rmse?.toFixed(4)} (n=${r.test.n}); best epoch ${r.metrics.bestEpoch}; wrote ${path.join(out, 'metrics.json')}`,
+  );
 }
 
 /** The run folder named by --model, loaded with the dataset flags. */
 function loadRunFromFlags(f: FlagValues) {
-  return loadRun(String(f.model), { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined });
+  return loadRun(String(f.model), {
+    dataset: f.dataset as string | undefined,
+    dataDir: f.dataDir as string | undefined,
+  });
 }
 
 async function cmdEvaluate(f: FlagValues): Promise<void> {
@@ -244,18 +364,31 @@ async function evaluateEnsemble(f: FlagValues): Promise<void> {
   const dirs = listOf('model', f.model);
   const preds: Float32Array[] = [];
   const members: Array<{ model: string; metrics: ReturnType<typeof evaluate> }> = [];
-  let first: { recorded: Awaited<ReturnType<typeof loadRun>>['recorded']; labels: Float32Array; config: BstConfig } | undefined;
+  let first:
+    { recorded: Awaited<ReturnType<typeof loadRun>>['recorded']; labels: Float32Array; config: BstConfig } | undefined;
   for (const dir of dirs) {
-    const run = await loadRun(dir, { dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined });
+    const run = await loadRun(dir, {
+      dataset: f.dataset as string | undefined,
+      dataDir: f.dataDir as string | undefined,
+    });
     const p = predict(run.model, run.data.batches(which, { batchSize: 1024 }));
     const labels = new Float32Array(p.length);
     let o = 0;
-    for (const b of run.data.batches(which, { batchSize: 1024 })) { labels.set(labelsOf(b, run.model.config), o); o += b.n; }
+    for (const b of run.data.batches(which, { batchSize: 1024 })) {
+      labels.set(labelsOf(b, run.model.config), o);
+      o += b.n;
+    }
     if (!first) first = { recorded: run.recorded, labels, config: run.model.config };
-    else if (run.recorded.dataset !== first.recorded.dataset || splitKey(run.recorded.split) !== splitKey(first.recorded.split) ||
-      labels.length !== first.labels.length || labels.some((v, i) => v !== first!.labels[i])) {
-      throw new UsageError(`--model: ${run.runDir} was trained on ${run.recorded.dataset} ${JSON.stringify(run.recorded.split)}, ` +
-        `${dirs[0]} on ${first.recorded.dataset} ${JSON.stringify(first.recorded.split)}: an ensemble needs the same split and targets`);
+    else if (
+      run.recorded.dataset !== first.recorded.dataset ||
+      splitKey(run.recorded.split) !== splitKey(first.recorded.split) ||
+      labels.length !== first.labels.length ||
+      labels.some((v, i) => v !== first!.labels[i])
+    ) {
+      throw new UsageError(
+        `--model: ${run.runDir} was trained on ${run.recorded.dataset} ${JSON.stringify(run.recorded.split)}, ` +
+          `${dirs[0]} on ${first.recorded.dataset} ${JSON.stringify(first.recorded.split)}: an ensemble needs the same split and targets`,
+      );
     }
     preds.push(p);
     members.push({ model: run.runDir, metrics: evaluatePredictions(run.model.config, p, labels) });
@@ -263,7 +396,15 @@ async function evaluateEnsemble(f: FlagValues): Promise<void> {
   }
   const { recorded, labels, config } = first!;
   const metrics = evaluatePredictions(config, meanPredictions(preds), labels);
-  const result = { dataset: recorded.dataset, split: recorded.split, leaky: recorded.leaky, scored: which, model: `ensemble (mean of ${dirs.length} models)`, metrics, members };
+  const result = {
+    dataset: recorded.dataset,
+    split: recorded.split,
+    leaky: recorded.leaky,
+    scored: which,
+    model: `ensemble (mean of ${dirs.length} models)`,
+    metrics,
+    members,
+  };
   console.log(JSON.stringify(result, null, 2));
   if (f.out) writeJsonAtomic(path.resolve(String(f.out)), result);
 }
@@ -271,7 +412,10 @@ async function evaluateEnsemble(f: FlagValues): Promise<void> {
 async function cmdPredict(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
   const { model, data } = await loadRunFromFlags(f);
-  const movies = String(f.movies).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const movies = String(f.movies)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const ids = movies.map((m) => {
     const v = Number(m);
     if (!Number.isInteger(v)) throw new UsageError(`--movies: ${JSON.stringify(m)} is not a movie id`);
@@ -284,7 +428,10 @@ async function cmdPredict(f: FlagValues): Promise<void> {
 }
 
 function listOf(flag: string, value: unknown): string[] {
-  const items = String(value).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const items = String(value)
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   if (items.length === 0) throw new UsageError(`--${flag} is empty`);
   return items;
 }
@@ -298,7 +445,10 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
   });
   const protocols: BenchmarkProtocol[] = listOf('protocols', f.protocols).map((name) => {
     const p = BENCHMARK_PROTOCOLS.find((q) => q.split.protocol === name);
-    if (!p) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(name)}; use leave-last-k, legacy-random-windows`);
+    if (!p)
+      throw new UsageError(
+        `--protocols: unknown protocol ${JSON.stringify(name)}; use leave-last-k, legacy-random-windows`,
+      );
     return p.split.protocol === 'leave-last-k' ? { ...p, split: { ...p.split, k: Number(f.k) } } : p;
   });
   const out = path.resolve(String(f.out));
@@ -307,10 +457,19 @@ async function cmdBenchmark(f: FlagValues): Promise<void> {
   const config: Partial<BstConfig> = f.set ? parseOverrides(String(f.set)) : {};
   if (f.epochs !== undefined) config.epochs = Number(f.epochs);
   const losses = listOf('losses', f.losses).map((x) => {
-    if (!LOSS_KINDS.includes(x as LossKind)) throw new UsageError(`--losses: unknown objective ${JSON.stringify(x)}; use ${LOSS_KINDS.join(', ')}`);
+    if (!LOSS_KINDS.includes(x as LossKind))
+      throw new UsageError(`--losses: unknown objective ${JSON.stringify(x)}; use ${LOSS_KINDS.join(', ')}`);
     return x as LossKind;
   });
-  const r = await runBenchmark({ dataset, protocols, seeds, config, losses, outDir: out, progress: Boolean(f.progress) });
+  const r = await runBenchmark({
+    dataset,
+    protocols,
+    seeds,
+    config,
+    losses,
+    outDir: out,
+    progress: Boolean(f.progress),
+  });
   console.log('');
   console.log(fs.readFileSync(path.join(out, 'benchmark.md'), 'utf8'));
   console.log(`wrote ${path.join(out, 'benchmark.json')} and benchmark.md in ${(r.seconds / 60).toFixed(1)} min`);
@@ -323,7 +482,12 @@ async function cmdTune(f: FlagValues): Promise<void> {
   const sorted = await tune({
     dataset,
     split: { protocol: 'leave-last-k', k: Number(f.k), step: 2, seed: 42 },
-    base: { ...(f.set ? parseOverrides(String(f.set)) : {}), seqLen: Number(f.seqLen), epochs: Number(f.epochs), patience: 2 },
+    base: {
+      ...(f.set ? parseOverrides(String(f.set)) : {}),
+      seqLen: Number(f.seqLen),
+      epochs: Number(f.epochs),
+      patience: 2,
+    },
     trials: Number(f.trials),
     seed: Number(f.seed),
     trialSeeds: listOf('trial-seeds', f.trialSeeds).map((x) => {
@@ -342,8 +506,16 @@ async function cmdTune(f: FlagValues): Promise<void> {
 
 const RETRIEVE_EXPORT_FLAGS: Record<string, FlagSpec> = {
   ...DATA_FLAGS,
-  out: { type: 'string', help: 'output folder of the vectors (vectors.json, movies.bin, users.bin; see docs/vectors.md)', required: true },
-  epochs: { type: 'int', help: 'maximum epochs (early stopping on validation recall@100)', default: DEFAULT_TWO_TOWER_CONFIG.epochs },
+  out: {
+    type: 'string',
+    help: 'output folder of the vectors (vectors.json, movies.bin, users.bin; see docs/vectors.md)',
+    required: true,
+  },
+  epochs: {
+    type: 'int',
+    help: 'maximum epochs (early stopping on validation recall@100)',
+    default: DEFAULT_TWO_TOWER_CONFIG.epochs,
+  },
   'max-seconds': { type: 'number', help: 'training budget in seconds (0 = none)', default: 0 },
   logq: { type: 'boolean', help: 'log-q sampling-bias correction', default: DEFAULT_TWO_TOWER_CONFIG.logQ },
   seed: { type: 'int', help: 'seed of weights, batch order and dropout', default: 0 },
@@ -355,10 +527,19 @@ async function cmdRetrieveExport(f: FlagValues): Promise<void> {
   checkWritableDir(out);
   await initBackend({ choice: f.backend as string | undefined });
   const dataset = await datasetFromFlags(f);
-  const config = twoTowerConfig({ epochs: Number(f.epochs), maxSeconds: Number(f.maxSeconds), logQ: Boolean(f.logq), seed: Number(f.seed) });
+  const config = twoTowerConfig({
+    epochs: Number(f.epochs),
+    maxSeconds: Number(f.maxSeconds),
+    logQ: Boolean(f.logq),
+    seed: Number(f.seed),
+  });
   const r = trainAndExportVectors({ dataset, out, config, log: (l) => console.error(l) });
-  const rec = Object.entries(r.testRecall.recall).map(([m, v]) => `recall@${m} ${v.toFixed(3)}`).join(', ');
-  console.log(`two-tower: best epoch ${r.training.bestEpoch} of ${r.training.epochsRun}; test HR@10 ${r.test.hr10.toFixed(3)}, NDCG@10 ${r.test.ndcg10.toFixed(3)}, ${rec}`);
+  const rec = Object.entries(r.testRecall.recall)
+    .map(([m, v]) => `recall@${m} ${v.toFixed(3)}`)
+    .join(', ');
+  console.log(
+    `two-tower: best epoch ${r.training.bestEpoch} of ${r.training.epochsRun}; test HR@10 ${r.test.hr10.toFixed(3)}, NDCG@10 ${r.test.ndcg10.toFixed(3)}, ${rec}`,
+  );
   console.log(`wrote ${r.movies} movie and ${r.users} user vectors (dim ${config.vectorDim}) to ${out}`);
 }
 

@@ -5,15 +5,48 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Dataset, ensureDataset, loadMovieLens, PreparedData, prepareData, Protocol, releaseSpec, resolveDataDir, Samples, vocabsFromJSON, VocabsJSON, vocabsToJSON } from '../data/index';
-import { BstConfig, BstModel, buildBst, EvalMetrics, evaluate, loadCheckpoint, ProgressOptions, resolveConfig } from '../model/index';
+import {
+  Dataset,
+  ensureDataset,
+  loadMovieLens,
+  PreparedData,
+  prepareData,
+  Protocol,
+  releaseSpec,
+  resolveDataDir,
+  Samples,
+  vocabsFromJSON,
+  VocabsJSON,
+  vocabsToJSON,
+} from '../data/index';
+import {
+  BstConfig,
+  BstModel,
+  buildBst,
+  EvalMetrics,
+  evaluate,
+  loadCheckpoint,
+  ProgressOptions,
+  resolveConfig,
+} from '../model/index';
 import { train, TrainResult } from '../train/index';
 import { DataError } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/files';
 import { workersFromEnv } from '../train/parallel/env';
 import { inNotebook } from '../viz/display';
 import { liveProgress } from '../viz/model';
-import { checkSameRun, newRunId, readManifest, prepareRunFolder, resumeConflicts, RUN_FORMAT, RunIdentity, RunManifest, splitFingerprint, writeManifest } from './run-folder';
+import {
+  checkSameRun,
+  newRunId,
+  readManifest,
+  prepareRunFolder,
+  resumeConflicts,
+  RUN_FORMAT,
+  RunIdentity,
+  RunManifest,
+  splitFingerprint,
+  writeManifest,
+} from './run-folder';
 import { BstError, OutputError, RunMismatchError, TrainingError } from '../util/errors';
 
 /** How the data is split into targets (recorded with every run so `evaluate` can rebuild the same split). */
@@ -114,7 +147,12 @@ export function versions(): Record<string, string> {
 }
 
 /** Split the data the way a run recorded it (also used by `bst evaluate`). */
-export function prepareForRun(dataset: Dataset, split: SplitOptions, seqLen: number, extra: { vocabs?: PreparedData['vocabs']; log?: ((l: string) => void) | null } = {}): PreparedData {
+export function prepareForRun(
+  dataset: Dataset,
+  split: SplitOptions,
+  seqLen: number,
+  extra: { vocabs?: PreparedData['vocabs']; log?: ((l: string) => void) | null } = {},
+): PreparedData {
   return prepareData({
     dataset,
     protocol: split.protocol,
@@ -123,7 +161,7 @@ export function prepareForRun(dataset: Dataset, split: SplitOptions, seqLen: num
     seed: split.seed,
     seqLen,
     vocabs: extra.vocabs,
-    verbose: extra.log === null ? false : extra.log ?? true,
+    verbose: extra.log === null ? false : (extra.log ?? true),
   });
 }
 
@@ -136,8 +174,17 @@ export function batchOrderSeed(splitSeed: number, modelSeed: number, epoch: numb
 }
 
 /** The shuffled training batches of each epoch of a run (see batchOrderSeed). */
-export function trainBatchOrder(data: PreparedData, config: BstConfig, split: SplitOptions): (epoch: number) => Iterable<Samples> {
-  return (epoch) => data.batches('train', { batchSize: config.batchSize, shuffle: true, seed: batchOrderSeed(split.seed, config.seed, epoch) });
+export function trainBatchOrder(
+  data: PreparedData,
+  config: BstConfig,
+  split: SplitOptions,
+): (epoch: number) => Iterable<Samples> {
+  return (epoch) =>
+    data.batches('train', {
+      batchSize: config.batchSize,
+      shuffle: true,
+      seed: batchOrderSeed(split.seed, config.seed, epoch),
+    });
 }
 
 /** Train one BST and score it on validation and (once, at the end) test. */
@@ -146,19 +193,34 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const split: SplitOptions = { ...DEFAULT_SPLIT, ...(o.split ?? {}) };
   const log = o.log === undefined ? (s: string) => console.log(s) : o.log;
   // the output folder is checked before any work: writable, and not holding another run (or resuming its own)
-  const resumed = o.outDir ? prepareRunFolder<SplitOptions>(o.outDir, o.resume ? 'resume' : o.existing ?? 'overwrite') : undefined;
+  const resumed = o.outDir
+    ? prepareRunFolder<SplitOptions>(o.outDir, o.resume ? 'resume' : (o.existing ?? 'overwrite'))
+    : undefined;
   if (resumed) {
     const conflicts = resumeConflicts(resumed, { dataset: o.dataset.release, split, config });
-    if (conflicts.length) throw new OutputError(`--resume: ${o.outDir} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags or train a new run`);
+    if (conflicts.length)
+      throw new OutputError(
+        `--resume: ${o.outDir} was trained with other settings (${conflicts.join('; ')}); drop the contradicting flags or train a new run`,
+      );
   }
   const data = o.data ?? prepareForRun(o.dataset, split, config.seqLen, { log });
   const fingerprint = splitFingerprint(o.dataset.release, split, config.seqLen, data);
   if (resumed && resumed.run.fingerprint !== fingerprint) {
-    throw new RunMismatchError(`--resume: the data does not give the split ${o.outDir} was trained on (fingerprint ${fingerprint}, run.json records ${resumed.run.fingerprint}): the ratings files changed`);
+    throw new RunMismatchError(
+      `--resume: the data does not give the split ${o.outDir} was trained on (fingerprint ${fingerprint}, run.json records ${resumed.run.fingerprint}): the ratings files changed`,
+    );
   }
   const run: RunIdentity = { id: resumed?.run.id ?? newRunId(), fingerprint };
   if (o.outDir && !resumed) {
-    const manifest: RunManifest<SplitOptions> = { format: RUN_FORMAT, run, dataset: o.dataset.release, split, config, dataDir: o.dataset.dir ? path.dirname(path.resolve(o.dataset.dir)) : undefined, createdAt: new Date().toISOString() };
+    const manifest: RunManifest<SplitOptions> = {
+      format: RUN_FORMAT,
+      run,
+      dataset: o.dataset.release,
+      split,
+      config,
+      dataDir: o.dataset.dir ? path.dirname(path.resolve(o.dataset.dir)) : undefined,
+      createdAt: new Date().toISOString(),
+    };
     writeManifest(o.outDir, manifest);
   }
   const evalBatch = o.evalBatchSize ?? 1024;
@@ -204,7 +266,19 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     fs.mkdirSync(o.outDir, { recursive: true });
     writeJsonAtomic(path.join(o.outDir, 'metrics.json'), metrics);
   }
-  return { config, split, data, model, training, val, test, trainSeconds, trainSamplesPerSec: metrics.trainSamplesPerSec, metrics, run };
+  return {
+    config,
+    split,
+    data,
+    model,
+    training,
+    val,
+    test,
+    trainSeconds,
+    trainSamplesPerSec: metrics.trainSamplesPerSec,
+    metrics,
+    run,
+  };
 }
 
 /** A run folder written by `bst train`, loaded back: its metrics, best model, dataset and rebuilt split. */
@@ -227,20 +301,37 @@ export async function loadRun(runDir: string, opts: { dataset?: string; dataDir?
   const dir = path.resolve(runDir);
   const metricsFile = path.join(dir, 'metrics.json');
   if (!fs.existsSync(metricsFile)) {
-    if (fs.existsSync(path.join(dir, 'run.json'))) throw new DataError('the run has not finished (run.json but no metrics.json yet); finish it with `bst train --out <folder> --resume`', dir);
+    if (fs.existsSync(path.join(dir, 'run.json')))
+      throw new DataError(
+        'the run has not finished (run.json but no metrics.json yet); finish it with `bst train --out <folder> --resume`',
+        dir,
+      );
     throw new DataError('not a run folder written by `bst train` (no metrics.json)', dir);
   }
   const recorded = readJson<RunMetrics>(metricsFile);
   const ckptDir = path.join(dir, 'checkpoints', 'best');
   const ckpt = await loadCheckpoint(ckptDir).catch((e: unknown) => {
     if (e instanceof BstError || (e as NodeJS.ErrnoException).code) throw e; // already names the file
-    throw new TrainingError(`${ckptDir}: the checkpoint cannot be loaded (${(e as Error).message}); its files are corrupt or truncated`);
+    throw new TrainingError(
+      `${ckptDir}: the checkpoint cannot be loaded (${(e as Error).message}); its files are corrupt or truncated`,
+    );
   });
   const ckptRun = (ckpt.meta.vocabularies as { run?: RunIdentity } | undefined)?.run;
-  checkSameRun({ runDir: dir, metricsRun: recorded.run, ckptRun, metricsFinishedAt: recorded.finishedAt, ckptSavedAt: ckpt.meta.savedAt, ckptDir: ckpt.dir });
+  checkSameRun({
+    runDir: dir,
+    metricsRun: recorded.run,
+    ckptRun,
+    metricsFinishedAt: recorded.finishedAt,
+    ckptSavedAt: ckpt.meta.savedAt,
+    ckptDir: ckpt.dir,
+  });
   const release = releaseSpec(opts.dataset ?? recorded.dataset).name;
   const recordedDir = readManifest(dir)?.dataDir;
-  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : recordedDir && !opts.dataset && fs.existsSync(recordedDir) && !process.env.BST_DATA_DIR ? recordedDir : resolveDataDir();
+  const dataDir = opts.dataDir
+    ? path.resolve(opts.dataDir)
+    : recordedDir && !opts.dataset && fs.existsSync(recordedDir) && !process.env.BST_DATA_DIR
+      ? recordedDir
+      : resolveDataDir();
   const dataset = loadMovieLens({ dir: await ensureDataset({ release, dataDir }), release });
   const vocabs = vocabsFromJSON(ckpt.meta.vocabularies as VocabsJSON);
   const data = prepareForRun(dataset, recorded.split, ckpt.model.config.seqLen, { vocabs, log: null });

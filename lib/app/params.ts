@@ -37,7 +37,10 @@ function parseLike(def: ParamValue, raw: string, name: string): ParamValue {
     throw bad('a boolean (true/false/1/0)');
   }
   if (Array.isArray(def)) {
-    const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const parts = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (def.length > 0 && typeof def[0] === 'string') return parts;
     const nums = parts.map(Number);
     if (nums.some((n) => !Number.isFinite(n))) throw bad('a comma-separated list of numbers');
@@ -110,7 +113,9 @@ export function resolveParams<T extends ParamSet>(
     if (!(preset in presets)) {
       if (Object.keys(presets).length > 0 || preset !== 'small') {
         // 'small' is the project-wide CI preset: a notebook without one simply runs its defaults.
-        throw new ConfigError(`BST_PRESET=${JSON.stringify(preset)} is unknown here; presets: ${Object.keys(presets).join(', ') || '(none)'}`);
+        throw new ConfigError(
+          `BST_PRESET=${JSON.stringify(preset)} is unknown here; presets: ${Object.keys(presets).join(', ') || '(none)'}`,
+        );
       }
     } else {
       for (const [k, v] of Object.entries(presets[preset] as ParamSet)) {
@@ -135,15 +140,20 @@ export function resolveParams<T extends ParamSet>(
  * Resolve parameters (see resolveParams for the precedence) and print each value with its source, plus a
  * line naming the environment overrides an interactive session did not apply.
  */
-export function params<T extends ParamSet>(defaults: T, presets: Record<string, Partial<T>> = {}, opts: ParamsOptions = {}): T {
+export function params<T extends ParamSet>(
+  defaults: T,
+  presets: Record<string, Partial<T>> = {},
+  opts: ParamsOptions = {},
+): T {
   const r = resolveParams(defaults, presets, { env: opts.env, mode: opts.mode });
   if (opts.print ?? true) {
     const width = Math.max(...Object.keys(r.values).map((k) => k.length));
-    for (const [k, v] of Object.entries(r.values)) console.log(`${k.padEnd(width)} = ${JSON.stringify(v)}   (${r.sources[k]})`);
+    for (const [k, v] of Object.entries(r.values))
+      console.log(`${k.padEnd(width)} = ${JSON.stringify(v)}   (${r.sources[k]})`);
     if (r.ignored.length > 0) {
       console.log(
         `interactive session: the cell's values win; not applied: ${r.ignored.join(', ')} ` +
-          '(they apply to headless runs: scripts/run_notebooks.py, or BST_HEADLESS=1 in the kernel\'s environment)',
+          "(they apply to headless runs: scripts/run_notebooks.py, or BST_HEADLESS=1 in the kernel's environment)",
       );
     }
   }

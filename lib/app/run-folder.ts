@@ -71,7 +71,8 @@ export function readManifest<S = unknown>(dir: string): RunManifest<S> | undefin
   const file = path.join(dir, 'run.json');
   if (!fs.existsSync(file)) return undefined;
   const m = readJson<RunManifest<S>>(file);
-  if (m.format !== RUN_FORMAT || !m.run?.id) throw new RunMismatchError(`${file}: format ${JSON.stringify(m.format)}, expected ${RUN_FORMAT} with a run id`);
+  if (m.format !== RUN_FORMAT || !m.run?.id)
+    throw new RunMismatchError(`${file}: format ${JSON.stringify(m.format)}, expected ${RUN_FORMAT} with a run id`);
   return m;
 }
 
@@ -117,7 +118,10 @@ export function writeManifest(dir: string, m: RunManifest): void {
 function canonical(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
   if (x && typeof x === 'object') {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(x)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(x);
 }
@@ -126,17 +130,24 @@ function canonical(x: unknown): string {
  * The differences between what a resumed run asks for and what run.json recorded, as `name: recorded X,
  * asked Y` strings (config keys in RESUMABLE_CHANGES may differ).
  */
-export function resumeConflicts(m: RunManifest, asked: { dataset: string; split: unknown; config: BstConfig }): string[] {
+export function resumeConflicts(
+  m: RunManifest,
+  asked: { dataset: string; split: unknown; config: BstConfig },
+): string[] {
   const out: string[] = [];
   if (asked.dataset !== m.dataset) out.push(`dataset: recorded ${m.dataset}, asked ${asked.dataset}`);
-  const rs = m.split as Record<string, unknown>, as = asked.split as Record<string, unknown>;
+  const rs = m.split as Record<string, unknown>,
+    as = asked.split as Record<string, unknown>;
   for (const k of new Set([...Object.keys(rs), ...Object.keys(as)])) {
-    if (canonical(rs[k]) !== canonical(as[k])) out.push(`split.${k}: recorded ${canonical(rs[k])}, asked ${canonical(as[k])}`);
+    if (canonical(rs[k]) !== canonical(as[k]))
+      out.push(`split.${k}: recorded ${canonical(rs[k])}, asked ${canonical(as[k])}`);
   }
-  const rc = m.config as unknown as Record<string, unknown>, ac = asked.config as unknown as Record<string, unknown>;
+  const rc = m.config as unknown as Record<string, unknown>,
+    ac = asked.config as unknown as Record<string, unknown>;
   for (const k of new Set([...Object.keys(rc), ...Object.keys(ac)])) {
     if ((RESUMABLE_CHANGES as string[]).includes(k)) continue;
-    if (canonical(rc[k]) !== canonical(ac[k])) out.push(`config.${k}: recorded ${canonical(rc[k])}, asked ${canonical(ac[k])}`);
+    if (canonical(rc[k]) !== canonical(ac[k]))
+      out.push(`config.${k}: recorded ${canonical(rc[k])}, asked ${canonical(ac[k])}`);
   }
   return out;
 }
@@ -146,7 +157,14 @@ export function resumeConflicts(m: RunManifest, asked: { dataset: string; split:
  * the run identities recorded in metrics.json and the checkpoint's meta (undefined: an older bst or
  * `bst train-recommender`, then the checkpoint must not be newer than the metrics).
  */
-export function checkSameRun(o: { runDir: string; metricsRun?: RunIdentity; ckptRun?: RunIdentity; metricsFinishedAt?: string; ckptSavedAt?: string; ckptDir: string }): void {
+export function checkSameRun(o: {
+  runDir: string;
+  metricsRun?: RunIdentity;
+  ckptRun?: RunIdentity;
+  metricsFinishedAt?: string;
+  ckptSavedAt?: string;
+  ckptDir: string;
+}): void {
   const { metricsRun, ckptRun } = o;
   const metricsFile = path.join(o.runDir, 'metrics.json');
   if (metricsRun || ckptRun) {

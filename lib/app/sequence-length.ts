@@ -52,8 +52,10 @@ export interface SweepOptions {
 }
 
 function checkLengths(seqLens: number[], seeds: number[]): void {
-  if (seqLens.length === 0 || seqLens.some((L) => !(Number.isInteger(L) && L >= 1))) throw new ConfigError(`seqLens must be integers >= 1, got [${seqLens}]`);
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s))) throw new ConfigError(`seeds must be integers, got [${seeds}]`);
+  if (seqLens.length === 0 || seqLens.some((L) => !(Number.isInteger(L) && L >= 1)))
+    throw new ConfigError(`seqLens must be integers >= 1, got [${seqLens}]`);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s)))
+    throw new ConfigError(`seeds must be integers, got [${seeds}]`);
 }
 
 /**
@@ -62,8 +64,10 @@ function checkLengths(seqLens: number[], seeds: number[]): void {
  */
 export async function sweepSequenceLengths(o: SweepOptions): Promise<SequenceLengthRun[]> {
   checkLengths(o.seqLens, o.seeds);
-  if (!(Number.isInteger(o.maxEpochs) && o.maxEpochs >= 1)) throw new ConfigError(`maxEpochs must be an integer >= 1, got ${o.maxEpochs}`);
-  if (!(Number.isInteger(o.patience) && o.patience >= 1)) throw new ConfigError(`patience must be an integer >= 1 (early stopping per L), got ${o.patience}`);
+  if (!(Number.isInteger(o.maxEpochs) && o.maxEpochs >= 1))
+    throw new ConfigError(`maxEpochs must be an integer >= 1, got ${o.maxEpochs}`);
+  if (!(Number.isInteger(o.patience) && o.patience >= 1))
+    throw new ConfigError(`patience must be an integer >= 1 (early stopping per L), got ${o.patience}`);
   const split: SplitOptions = { ...DEFAULT_SPLIT, ...(o.split ?? {}) };
   const total = o.seqLens.length * o.seeds.length;
   const bar = o.progress === false ? null : progressBar({ total, label: `sequence-length sweep (${total} runs)` });
@@ -71,17 +75,47 @@ export async function sweepSequenceLengths(o: SweepOptions): Promise<SequenceLen
   for (const L of o.seqLens) {
     let data: PreparedData | undefined;
     for (const seed of o.seeds) {
-      const config: Partial<BstConfig> = { ...(o.config ?? {}), seqLen: L, epochs: o.maxEpochs, patience: o.patience, seed };
-      const key = { study: 'sequence-length', dataset: o.dataset.release, ratings: o.dataset.ratings.numRows(), split, config };
+      const config: Partial<BstConfig> = {
+        ...(o.config ?? {}),
+        seqLen: L,
+        epochs: o.maxEpochs,
+        patience: o.patience,
+        seed,
+      };
+      const key = {
+        study: 'sequence-length',
+        dataset: o.dataset.release,
+        ratings: o.dataset.ratings.numRows(),
+        split,
+        config,
+      };
       const compute = async () => {
         data = data ?? prepareForRun(o.dataset, split, L, { log: null });
-        const r = await runExperiment({ dataset: o.dataset, data, split, config, log: null, progress: false, workers: o.workers });
-        return { testMAE: r.test.mae!, testRMSE: r.test.rmse!, valRMSE: r.val.rmse!, epochsRun: r.training.history.length, bestEpoch: r.training.bestEpoch + 1, trainSeconds: r.trainSeconds };
+        const r = await runExperiment({
+          dataset: o.dataset,
+          data,
+          split,
+          config,
+          log: null,
+          progress: false,
+          workers: o.workers,
+        });
+        return {
+          testMAE: r.test.mae!,
+          testRMSE: r.test.rmse!,
+          valRMSE: r.val.rmse!,
+          epochsRun: r.training.history.length,
+          bestEpoch: r.training.bestEpoch + 1,
+          trainSeconds: r.trainSeconds,
+        };
       };
       const got = o.cacheDir ? await cachedJson(o.cacheDir, key, compute) : { value: await compute(), cached: false };
       const run: SequenceLengthRun = { L, seed, ...got.value, cached: got.cached };
       runs.push(run);
-      bar?.update(runs.length, `L=${L} seed=${seed}: test RMSE ${run.testRMSE.toFixed(4)}, ${run.epochsRun} epoch(s)${run.cached ? ' (cached)' : ''}`);
+      bar?.update(
+        runs.length,
+        `L=${L} seed=${seed}: test RMSE ${run.testRMSE.toFixed(4)}, ${run.epochsRun} epoch(s)${run.cached ? ' (cached)' : ''}`,
+      );
     }
   }
   bar?.finish();
@@ -135,21 +169,51 @@ export interface ReferenceLine {
  * lowest validation RMSE, fitted on the split of the longest L (the test targets are the same for every L
  * under leave-last-k; HistoryBlend tries a window of L - 1 and the whole history).
  */
-export function sequenceLengthReferences(o: { dataset: Dataset; seqLen: number; split?: Partial<SplitOptions>; seed?: number; grid?: Partial<BaselineGrid> }): { lines: ReferenceLine[]; baselines: BaselineResult[] } {
+export function sequenceLengthReferences(o: {
+  dataset: Dataset;
+  seqLen: number;
+  split?: Partial<SplitOptions>;
+  seed?: number;
+  grid?: Partial<BaselineGrid>;
+}): { lines: ReferenceLine[]; baselines: BaselineResult[] } {
   const split: SplitOptions = { ...DEFAULT_SPLIT, ...(o.split ?? {}) };
   const data = prepareForRun(o.dataset, split, o.seqLen, { log: null });
-  const baselines = fitBaselines({ interactions: data.interactions, split: data.split, seed: o.seed ?? split.seed, seqLen: o.seqLen, grid: o.grid });
+  const baselines = fitBaselines({
+    interactions: data.interactions,
+    split: data.split,
+    seed: o.seed ?? split.seed,
+    seqLen: o.seqLen,
+    grid: o.grid,
+  });
   const picks = [strongestBaseline(baselines, ['user-item-bias']), strongestBaseline(baselines, HISTORY_BASELINES)];
-  return { lines: picks.map((b) => ({ name: b.name, testRMSE: b.test.rmse ?? NaN, testMAE: b.test.mae ?? NaN })), baselines };
+  return {
+    lines: picks.map((b) => ({ name: b.name, testRMSE: b.test.rmse ?? NaN, testMAE: b.test.mae ?? NaN })),
+    baselines,
+  };
 }
 
 /** Test RMSE (mean ± std over seeds) against L, with each reference as a dashed horizontal line. */
-export function sequenceLengthFigure(byL: SequenceLengthSummary[], refs: ReferenceLine[], opts: { title?: string } = {}): Figure {
+export function sequenceLengthFigure(
+  byL: SequenceLengthSummary[],
+  refs: ReferenceLine[],
+  opts: { title?: string } = {},
+): Figure {
   const xs = byL.map((r) => r.L);
   const zero = (v: number) => (Number.isFinite(v) ? v : 0);
   const series: LineSeries[] = [
-    { name: `BST test RMSE (mean ± std over ${Math.min(...byL.map((r) => r.seeds))}+ seeds)`, x: xs, y: byL.map((r) => r.testRMSE), error: byL.map((r) => zero(r.testRMSEStd)) },
-    ...refs.map((ref, j) => ({ name: `${ref.name} (test RMSE)`, x: [Math.min(...xs), Math.max(...xs)], y: [ref.testRMSE, ref.testRMSE], mode: 'lines', dash: j === 0 ? 'dash' : 'dot' })),
+    {
+      name: `BST test RMSE (mean ± std over ${Math.min(...byL.map((r) => r.seeds))}+ seeds)`,
+      x: xs,
+      y: byL.map((r) => r.testRMSE),
+      error: byL.map((r) => zero(r.testRMSEStd)),
+    },
+    ...refs.map((ref, j) => ({
+      name: `${ref.name} (test RMSE)`,
+      x: [Math.min(...xs), Math.max(...xs)],
+      y: [ref.testRMSE, ref.testRMSE],
+      mode: 'lines',
+      dash: j === 0 ? 'dash' : 'dot',
+    })),
   ];
   return lineFigure(series, {
     title: opts.title ?? 'Test RMSE against sequence length L (lower is better)',
@@ -175,10 +239,17 @@ export function sequenceLengthFindings(byL: SequenceLengthSummary[], refs: Refer
     best === shortest
       ? `**No history length beat L = ${shortest.L}** on ${dataset}: its mean test RMSE ${shortest.testRMSE.toFixed(4)} is the lowest of L = ${byL.map((r) => r.L).join(', ')}.`
       : `**Best L = ${best.L}**: mean test RMSE ${best.testRMSE.toFixed(4)} ± ${sd(best.testRMSEStd).toFixed(4)} against ${shortest.testRMSE.toFixed(4)} ± ${sd(shortest.testRMSEStd).toFixed(4)} at L = ${shortest.L}, ` +
-        (beyondNoise ? `a gain of ${gain.toFixed(4)}, larger than the seed-to-seed spread (${noise.toFixed(4)}).` : `a gain of ${gain.toFixed(4)} that is **within** the seed-to-seed spread (${noise.toFixed(4)}): not a reliable difference.`),
+        (beyondNoise
+          ? `a gain of ${gain.toFixed(4)}, larger than the seed-to-seed spread (${noise.toFixed(4)}).`
+          : `a gain of ${gain.toFixed(4)} that is **within** the seed-to-seed spread (${noise.toFixed(4)}): not a reliable difference.`),
     `**Early stopping** ended ${stopped} of ${runs} runs before their epoch budget (${Math.min(...epochs).toFixed(1)} to ${Math.max(...epochs).toFixed(1)} epochs on average per L)` +
-      (capped.length ? `; runs at L = ${capped.join(', ')} were still improving at the cap, so a larger \`maxEpochs\` may lower their error further.` : ', so each L trained to its own best epoch.'),
-    ...refs.map((ref) => `Against \`${ref.name}\` on the same test targets, the best L ${compareError(best.testRMSE, ref.testRMSE).text} in RMSE.`),
+      (capped.length
+        ? `; runs at L = ${capped.join(', ')} were still improving at the cap, so a larger \`maxEpochs\` may lower their error further.`
+        : ', so each L trained to its own best epoch.'),
+    ...refs.map(
+      (ref) =>
+        `Against \`${ref.name}\` on the same test targets, the best L ${compareError(best.testRMSE, ref.testRMSE).text} in RMSE.`,
+    ),
   ];
   const metrics: Record<string, MetricValue> = {
     bestL: best.L,

@@ -30,7 +30,11 @@ export interface SearchSpace {
 export const DEFAULT_SEARCH_SPACE: SearchSpace = {
   embedDim: [16, 32, 64],
   numHeads: [2, 4, 8],
-  mlpUnits: [[256, 128], [512, 256], [1024, 512, 256]],
+  mlpUnits: [
+    [256, 128],
+    [512, 256],
+    [1024, 512, 256],
+  ],
   dropout: [0.1, 0.2, 0.3],
   learningRate: [5e-4, 1e-3, 2e-3],
   // history ratings were worth 0.04-0.05 validation RMSE in the first search (0.977 with, 1.017-1.025 without)
@@ -105,14 +109,21 @@ export interface TunedConfigFile {
  * The search result a tuned-config.json records: its `result` field, or for files written before that
  * field, the numbers in its `source` text ("... on ml-100k leave-last-k k=5 (val RMSE 0.9767, MAE ...").
  */
-export function tunedResultOf(file: TunedConfigFile): Pick<TuneResultRecord, 'dataset' | 'protocol' | 'k' | 'valRmse'> | undefined {
+export function tunedResultOf(
+  file: TunedConfigFile,
+): Pick<TuneResultRecord, 'dataset' | 'protocol' | 'k' | 'valRmse'> | undefined {
   if (file.result) return file.result;
   const m = / on (\S+) (\S+) k=(\d+) \(val RMSE ([\d.]+)/.exec(file.source ?? '');
   return m ? { dataset: m[1], protocol: m[2], k: Number(m[3]), valRmse: Number(m[4]) } : undefined;
 }
 
 /** Draw `n` distinct valid configurations from the space (head count must divide the transformer width). */
-export function drawConfigs(space: SearchSpace, base: Partial<BstConfig>, n: number, seed: number): Array<Partial<BstConfig>> {
+export function drawConfigs(
+  space: SearchSpace,
+  base: Partial<BstConfig>,
+  n: number,
+  seed: number,
+): Array<Partial<BstConfig>> {
   const rng = new Rng(seed);
   const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)];
   const seen = new Set<string>();
@@ -154,7 +165,14 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
     const mae: number[] = [];
     const epochs: number[] = [];
     for (const seed of seeds) {
-      const r = await runExperiment({ dataset: o.dataset, data, split: o.split, config: { ...base, ...configs[t], seed }, log: null, progress: false });
+      const r = await runExperiment({
+        dataset: o.dataset,
+        data,
+        split: o.split,
+        config: { ...base, ...configs[t], seed },
+        log: null,
+        progress: false,
+      });
       r.model.net.dispose();
       // the test metrics runExperiment computes are deliberately not read here
       rmse.push(Number.isFinite(r.val.rmse) ? (r.val.rmse as number) : Infinity);
@@ -163,10 +181,18 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const trial: TuneTrial = {
-      trial: t, overrides: configs[t], valRmse: mean(rmse), valMae: mean(mae), valRmsePerSeed: rmse, bestEpoch: epochs, seconds: (Date.now() - t0) / 1000,
+      trial: t,
+      overrides: configs[t],
+      valRmse: mean(rmse),
+      valMae: mean(mae),
+      valRmsePerSeed: rmse,
+      bestEpoch: epochs,
+      seconds: (Date.now() - t0) / 1000,
     };
     trials.push(trial);
-    log(`tune: trial ${t + 1}/${configs.length} val RMSE ${trial.valRmse.toFixed(4)} [${rmse.map((x) => x.toFixed(4)).join(', ')}] MAE ${trial.valMae.toFixed(4)} (${trial.seconds.toFixed(0)} s) ${JSON.stringify(configs[t])}`);
+    log(
+      `tune: trial ${t + 1}/${configs.length} val RMSE ${trial.valRmse.toFixed(4)} [${rmse.map((x) => x.toFixed(4)).join(', ')}] MAE ${trial.valMae.toFixed(4)} (${trial.seconds.toFixed(0)} s) ${JSON.stringify(configs[t])}`,
+    );
     if (o.outDir) writeJsonAtomic(path.join(o.outDir, 'trials.json'), trials);
   }
   const sorted = trials.slice().sort((a, b) => a.valRmse - b.valRmse);
@@ -175,7 +201,15 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
   const winner: TunedConfigFile = {
     source: `bst tune: best of ${trials.length} trials (each the mean of seeds ${seeds.join(', ')}) by validation RMSE on ${o.dataset.release} ${o.split.protocol} k=${o.split.k} (val RMSE ${best.valRmse.toFixed(4)}, MAE ${best.valMae.toFixed(4)}); reproduce with: ${o.command ?? 'bst tune'}`,
     config: { ...base, ...best.overrides },
-    result: { dataset: o.dataset.release, protocol: o.split.protocol, k: o.split.k, valRmse: best.valRmse, valMae: best.valMae, trials: trials.length, trialSeeds: seeds },
+    result: {
+      dataset: o.dataset.release,
+      protocol: o.split.protocol,
+      k: o.split.k,
+      valRmse: best.valRmse,
+      valMae: best.valMae,
+      trials: trials.length,
+      trialSeeds: seeds,
+    },
   };
   if (o.outDir) {
     writeJsonAtomic(path.join(o.outDir, 'tuned-config.json'), winner);
@@ -192,7 +226,9 @@ export async function tune(o: TuneOptions): Promise<TuneTrial[]> {
       );
     }
     writeJsonAtomic(file, winner);
-    log(`tune: wrote ${file}${old ? ` (replacing val RMSE ${old.valRmse.toFixed(4)} on ${old.dataset} ${old.protocol} k=${old.k})` : ''}`);
+    log(
+      `tune: wrote ${file}${old ? ` (replacing val RMSE ${old.valRmse.toFixed(4)} on ${old.dataset} ${old.protocol} k=${old.k})` : ''}`,
+    );
   }
   return sorted;
 }

@@ -206,8 +206,10 @@ export class UserItemBias implements RatingModel {
   constructor(opts: Partial<UserItemBiasOptions> = {}) {
     this.opts = { ...USER_ITEM_BIAS_DEFAULTS, ...opts };
     if (!(this.opts.reg >= 0)) throw new ConfigError(`UserItemBias: reg must be >= 0, got ${this.opts.reg}`);
-    if (!(this.opts.relax > 0 && this.opts.relax < 2)) throw new ConfigError(`UserItemBias: relax must be in (0, 2), got ${this.opts.relax}`);
-    if (!(this.opts.maxIter >= 1)) throw new ConfigError(`UserItemBias: maxIter must be >= 1, got ${this.opts.maxIter}`);
+    if (!(this.opts.relax > 0 && this.opts.relax < 2))
+      throw new ConfigError(`UserItemBias: relax must be in (0, 2), got ${this.opts.relax}`);
+    if (!(this.opts.maxIter >= 1))
+      throw new ConfigError(`UserItemBias: maxIter must be >= 1, got ${this.opts.maxIter}`);
   }
 
   /** Fit the biases on training ratings. */
@@ -384,10 +386,12 @@ export class BiasedMF implements RatingModel {
 
   constructor(opts: Partial<BiasedMFOptions> = {}) {
     const o = (this.opts = { ...BIASED_MF_DEFAULTS, ...opts });
-    if (!(Number.isInteger(o.factors) && o.factors >= 0)) throw new ConfigError(`BiasedMF: factors must be an integer >= 0, got ${o.factors}`);
+    if (!(Number.isInteger(o.factors) && o.factors >= 0))
+      throw new ConfigError(`BiasedMF: factors must be an integer >= 0, got ${o.factors}`);
     if (!(o.reg >= 0)) throw new ConfigError(`BiasedMF: reg must be >= 0, got ${o.reg}`);
     if (!(o.lr > 0)) throw new ConfigError(`BiasedMF: lr must be > 0, got ${o.lr}`);
-    if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new ConfigError(`BiasedMF: epochs must be an integer >= 1, got ${o.epochs}`);
+    if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
+      throw new ConfigError(`BiasedMF: epochs must be an integer >= 1, got ${o.epochs}`);
     if (!(o.patience >= 1)) throw new ConfigError(`BiasedMF: patience must be >= 1, got ${o.patience}`);
     if (!(o.shuffleBlock >= 1)) throw new ConfigError(`BiasedMF: shuffleBlock must be >= 1, got ${o.shuffleBlock}`);
     if (!(o.initStd >= 0)) throw new ConfigError(`BiasedMF: initStd must be >= 0, got ${o.initStd}`);

@@ -6,7 +6,16 @@
 import type { Interactions, SplitIndex } from '../data/types';
 import { defaultConfig } from '../model/config';
 import { ConfigError } from '../util/errors';
-import { BiasedMF, BiasedMFOptions, evaluateModel, gatherRatings, GlobalMean, tuneOnValidation, Tuned, UserItemBias } from './baselines';
+import {
+  BiasedMF,
+  BiasedMFOptions,
+  evaluateModel,
+  gatherRatings,
+  GlobalMean,
+  tuneOnValidation,
+  Tuned,
+  UserItemBias,
+} from './baselines';
 import { HistoryBlend, ITEM_KNN_MAX_ITEMS, ItemKnn } from './history-baselines';
 import { EvalMetrics } from '../model/metrics';
 import { MeanStd, summariseSeeds } from '../model/rating-metrics';
@@ -88,11 +97,19 @@ export function fitBaselines(opts: {
       test: evaluateModel(tuned.model, test),
       fitSeconds: tuned.fitSeconds,
       tuneSeconds: tuned.tuneSeconds,
-      trials: tuned.trials.map((t) => ({ params: { ...t.params, ...t.fitted } as Record<string, number>, valRmse: t.val.rmse ?? NaN })),
+      trials: tuned.trials.map((t) => ({
+        params: { ...t.params, ...t.fitted } as Record<string, number>,
+        valRmse: t.val.rmse ?? NaN,
+      })),
     });
   };
   record(tuneOnValidation({ grid: [{}], make: () => new GlobalMean(), train, val }));
-  const bias = tuneOnValidation({ grid: grid.biasReg.map((reg) => ({ reg })), make: (p) => new UserItemBias(p), train, val });
+  const bias = tuneOnValidation({
+    grid: grid.biasReg.map((reg) => ({ reg })),
+    make: (p) => new UserItemBias(p),
+    train,
+    val,
+  });
   record(bias);
   const mfGrid: Array<{ factors: number; reg: number }> = [];
   for (const factors of grid.mfFactors) for (const reg of grid.mfReg) mfGrid.push({ factors, reg });
@@ -104,7 +121,9 @@ export function fitBaselines(opts: {
   const windows = L > 1 ? [L - 1, 0] : [0];
   const blendGrid: Array<{ weight: number; window: number }> = [];
   for (const window of windows) for (const weight of grid.blendWeight) blendGrid.push({ weight, window });
-  record(tuneOnValidation({ grid: blendGrid, make: (p) => new HistoryBlend({ ...p, interactions, base }), train, val }));
+  record(
+    tuneOnValidation({ grid: blendGrid, make: (p) => new HistoryBlend({ ...p, interactions, base }), train, val }),
+  );
   let numItems = 0;
   for (let k = 0; k < train.item.length; k++) if (train.item[k] + 1 > numItems) numItems = train.item[k] + 1;
   if (numItems <= (opts.knnMaxItems ?? ITEM_KNN_MAX_ITEMS)) {
@@ -113,7 +132,9 @@ export function fitBaselines(opts: {
     const simSeconds = (Date.now() - t) / 1000;
     const knnGrid: Array<{ k: number; shrink: number }> = [];
     for (const k of grid.knnK) for (const shrink of grid.knnShrink) knnGrid.push({ k, shrink });
-    record(tuneOnValidation({ grid: knnGrid, make: (p) => new ItemKnn({ ...p, interactions, ...shared }), train, val }));
+    record(
+      tuneOnValidation({ grid: knnGrid, make: (p) => new ItemKnn({ ...p, interactions, ...shared }), train, val }),
+    );
     results[results.length - 1].fitSeconds += simSeconds;
     results[results.length - 1].tuneSeconds += simSeconds;
   }

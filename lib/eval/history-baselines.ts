@@ -16,21 +16,36 @@ import type { Interactions } from '../data/types';
 import { ConfigError } from '../util/errors';
 import { RatingData, RatingModel, UserItemBias, UserItemBiasOptions } from './baselines';
 
-function requirePositions(positions: ArrayLike<number> | undefined, n: number, who: string, N: number): ArrayLike<number> {
-  if (!positions) throw new ConfigError(`${who}.predict: target positions are required (RatingData.position; use gatherRatings)`);
+function requirePositions(
+  positions: ArrayLike<number> | undefined,
+  n: number,
+  who: string,
+  N: number,
+): ArrayLike<number> {
+  if (!positions)
+    throw new ConfigError(`${who}.predict: target positions are required (RatingData.position; use gatherRatings)`);
   if (positions.length !== n) throw new ConfigError(`${who}.predict: ${n} users but ${positions.length} positions`);
   for (let k = 0; k < n; k++) {
     const p = positions[k];
-    if (!(Number.isInteger(p) && p >= 0 && p < N)) throw new ConfigError(`${who}.predict: position ${p} (entry ${k}) is outside 0..${N - 1}`);
+    if (!(Number.isInteger(p) && p >= 0 && p < N))
+      throw new ConfigError(`${who}.predict: position ${p} (entry ${k}) is outside 0..${N - 1}`);
   }
   return positions;
 }
 
-function checkPairs(users: ArrayLike<number>, items: ArrayLike<number>, positions: ArrayLike<number>, it: Interactions, who: string): void {
+function checkPairs(
+  users: ArrayLike<number>,
+  items: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  it: Interactions,
+  who: string,
+): void {
   for (let k = 0; k < users.length; k++) {
     const p = positions[k];
     if (it.user[p] !== users[k] || it.item[p] !== items[k]) {
-      throw new ConfigError(`${who}.predict: entry ${k} is (user ${users[k]}, item ${items[k]}) but position ${p} holds (user ${it.user[p]}, item ${it.item[p]})`);
+      throw new ConfigError(
+        `${who}.predict: entry ${k} is (user ${users[k]}, item ${items[k]}) but position ${p} holds (user ${it.user[p]}, item ${it.item[p]})`,
+      );
     }
   }
 }
@@ -88,7 +103,8 @@ export class HistoryBlend implements RatingModel {
     this.opts = { weight: 0.3, window: 0, ...opts };
     const { weight, window } = this.opts;
     if (!(weight >= 0 && weight <= 1)) throw new ConfigError(`HistoryBlend: weight must be in [0, 1], got ${weight}`);
-    if (!(Number.isInteger(window) && window >= 0)) throw new ConfigError(`HistoryBlend: window must be an integer >= 0 (0 = whole history), got ${window}`);
+    if (!(Number.isInteger(window) && window >= 0))
+      throw new ConfigError(`HistoryBlend: window must be an integer >= 0 (0 = whole history), got ${window}`);
     this.base = opts.base;
   }
 
@@ -105,8 +121,13 @@ export class HistoryBlend implements RatingModel {
 
   /** Blend of the bias prediction and the history mean for each target position (required). */
   predict(users: ArrayLike<number>, items: ArrayLike<number>, positions?: ArrayLike<number>): Float32Array {
-    if (users.length !== items.length) throw new ConfigError(`HistoryBlend.predict: ${users.length} users but ${items.length} items`);
-    const base = this.base ?? (() => { throw new ConfigError('HistoryBlend: predict called before fit'); })();
+    if (users.length !== items.length)
+      throw new ConfigError(`HistoryBlend.predict: ${users.length} users but ${items.length} items`);
+    const base =
+      this.base ??
+      (() => {
+        throw new ConfigError('HistoryBlend: predict called before fit');
+      })();
     if (this.cum.length === 0) throw new ConfigError('HistoryBlend: predict called before fit');
     const it = this.opts.interactions;
     const pos = requirePositions(positions, users.length, 'HistoryBlend', it.rating.length);
@@ -158,7 +179,10 @@ export class ItemSimilarity {
     let M = 1;
     for (let k = 0; k < train.item.length; k++) if (train.item[k] + 1 > M) M = train.item[k] + 1;
     const maxItems = opts.maxItems ?? ITEM_KNN_MAX_ITEMS;
-    if (M > maxItems) throw new ConfigError(`ItemSimilarity: ${M} items exceed maxItems ${maxItems} (dense tables of ${((12 * M * M) / 1e6).toFixed(0)} MB)`);
+    if (M > maxItems)
+      throw new ConfigError(
+        `ItemSimilarity: ${M} items exceed maxItems ${maxItems} (dense tables of ${((12 * M * M) / 1e6).toFixed(0)} MB)`,
+      );
     this.numItems = M;
     this.dot = new Float32Array(M * M);
     this.sq = new Float32Array(M * M);
@@ -247,7 +271,8 @@ export class ItemKnn implements RatingModel {
 
   constructor(opts: Partial<ItemKnnOptions> & { interactions: Interactions }) {
     this.opts = { k: 40, shrink: 100, ...opts };
-    if (!(Number.isInteger(this.opts.k) && this.opts.k >= 1)) throw new ConfigError(`ItemKnn: k must be an integer >= 1, got ${this.opts.k}`);
+    if (!(Number.isInteger(this.opts.k) && this.opts.k >= 1))
+      throw new ConfigError(`ItemKnn: k must be an integer >= 1, got ${this.opts.k}`);
     if (!(this.opts.shrink >= 0)) throw new ConfigError(`ItemKnn: shrink must be >= 0, got ${this.opts.shrink}`);
     this.base = opts.base;
     this.sim = opts.similarity;
@@ -272,7 +297,8 @@ export class ItemKnn implements RatingModel {
 
   /** KNN prediction for each target position (required). */
   predict(users: ArrayLike<number>, items: ArrayLike<number>, positions?: ArrayLike<number>): Float32Array {
-    if (users.length !== items.length) throw new ConfigError(`ItemKnn.predict: ${users.length} users but ${items.length} items`);
+    if (users.length !== items.length)
+      throw new ConfigError(`ItemKnn.predict: ${users.length} users but ${items.length} items`);
     const { base, similarity: sim } = this.fitted();
     const it = this.opts.interactions;
     const pos = requirePositions(positions, users.length, 'ItemKnn', it.rating.length);

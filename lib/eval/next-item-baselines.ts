@@ -32,7 +32,11 @@ export interface RecentPopularityOptions {
  * Popularity over the last `days` days before the cut; equal recent counts are ordered by all-time training
  * popularity (added as a fraction below one).
  */
-export function recentPopularityNextItem(fit: SequenceSet, numItems: number, o: RecentPopularityOptions): NextItemScorer {
+export function recentPopularityNextItem(
+  fit: SequenceSet,
+  numItems: number,
+  o: RecentPopularityOptions,
+): NextItemScorer {
   if (!(o.days > 0)) throw new ConfigError(`recentPopularityNextItem: days must be > 0, got ${o.days}`);
   const from = o.cut - o.days * 86400;
   const all = itemCounts(fit, numItems);
@@ -62,7 +66,8 @@ export interface ItemKnnModel {
  * |U_i and U_j| / sqrt(|U_i| |U_j|)), keeping each item's `neighbours` most similar items.
  */
 export function fitItemKnn(fit: SequenceSet, numItems: number, neighbours: number): ItemKnnModel {
-  if (!(Number.isInteger(neighbours) && neighbours >= 1)) throw new ConfigError(`fitItemKnn: neighbours must be an integer >= 1, got ${neighbours}`);
+  if (!(Number.isInteger(neighbours) && neighbours >= 1))
+    throw new ConfigError(`fitItemKnn: neighbours must be an integer >= 1, got ${neighbours}`);
   const V = numItems;
   const co = new Float32Array(V * V); // [V, V] co-occurrence counts
   const deg = new Float64Array(V);
@@ -105,7 +110,8 @@ export interface ItemKnnScoreOptions {
 export function itemKnnNextItem(model: ItemKnnModel, o: ItemKnnScoreOptions): NextItemScorer {
   const { lastItems } = o;
   const kMax = o.neighbours ?? Infinity;
-  if (!(Number.isInteger(lastItems) && lastItems >= 1)) throw new ConfigError(`itemKnnNextItem: lastItems must be an integer >= 1, got ${lastItems}`);
+  if (!(Number.isInteger(lastItems) && lastItems >= 1))
+    throw new ConfigError(`itemKnnNextItem: lastItems must be an integer >= 1, got ${lastItems}`);
   if (!(kMax >= 1)) throw new ConfigError(`itemKnnNextItem: neighbours must be >= 1, got ${kMax}`);
   const V = model.numItems;
   return (inputs) => {

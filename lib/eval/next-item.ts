@@ -94,10 +94,13 @@ export function eventsFromTable(t: { array(name: string): ArrayLike<unknown> }):
 function sortedEvents(e: RawEvents): Int32Array {
   const n = e.userId.length;
   if (e.movieId.length !== n || e.timestamp.length !== n) {
-    throw new DataError(`next-item events: columns differ in length (userId ${n}, movieId ${e.movieId.length}, timestamp ${e.timestamp.length})`);
+    throw new DataError(
+      `next-item events: columns differ in length (userId ${n}, movieId ${e.movieId.length}, timestamp ${e.timestamp.length})`,
+    );
   }
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(e.timestamp[i])) throw new DataError(`next-item events: row ${i} has timestamp ${e.timestamp[i]}`);
+    if (!Number.isFinite(e.timestamp[i]))
+      throw new DataError(`next-item events: row ${i} has timestamp ${e.timestamp[i]}`);
   }
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -128,7 +131,13 @@ function buildVocab(e: RawEvents, rows: Iterable<number>): { itemIds: Int32Array
   return { itemIds: Int32Array.from([-1, ...sorted]), index };
 }
 
-function toIndices(e: RawEvents, order: Int32Array, from: number, to: number, index: Map<number, number>): { items: Int32Array; times: Float64Array } {
+function toIndices(
+  e: RawEvents,
+  order: Int32Array,
+  from: number,
+  to: number,
+  index: Map<number, number>,
+): { items: Int32Array; times: Float64Array } {
   const items: number[] = [];
   const times: number[] = [];
   for (let p = from; p < to; p++) {
@@ -173,7 +182,13 @@ export function leaveOneOutSplit(e: RawEvents): NextItemSplit {
     test.push({ user, input: testInput, target: index.get(e.movieId[tRow]) ?? 0, time: e.timestamp[tRow] });
   }
   fit.users = Int32Array.from(fitUsers);
-  return { protocol: 'leave-one-out', itemIds, numItems: itemIds.length, val: { fit, cases: val }, test: { fit, cases: test } };
+  return {
+    protocol: 'leave-one-out',
+    itemIds,
+    numItems: itemIds.length,
+    val: { fit, cases: val },
+    test: { fit, cases: test },
+  };
 }
 
 /** Options of globalTimeSplit. */
@@ -196,14 +211,18 @@ export function globalTimeSplit(e: RawEvents, opts: GlobalTimeSplitOptions = {})
   const qv = opts.valQuantile ?? 0.9;
   const qt = opts.testQuantile ?? 0.95;
   if (!(qv > 0 && qv < qt && qt < 1)) {
-    throw new ConfigError(`globalTimeSplit: need 0 < valQuantile < testQuantile < 1, got valQuantile ${qv}, testQuantile ${qt}`);
+    throw new ConfigError(
+      `globalTimeSplit: need 0 < valQuantile < testQuantile < 1, got valQuantile ${qv}, testQuantile ${qt}`,
+    );
   }
   const order = sortedEvents(e);
   const times = Float64Array.from(e.timestamp as ArrayLike<number>).sort();
   const valCut = timestampQuantile(times, qv);
   const testCut = timestampQuantile(times, qt);
   if (!(valCut < testCut)) {
-    throw new DataError(`globalTimeSplit: the validation cut (${valCut}, quantile ${qv}) is not before the test cut (${testCut}, quantile ${qt})`);
+    throw new DataError(
+      `globalTimeSplit: the validation cut (${valCut}, quantile ${qv}) is not before the test cut (${testCut}, quantile ${qt})`,
+    );
   }
   const runs = userRuns(e, order);
   const before: number[] = [];
@@ -223,7 +242,12 @@ export function globalTimeSplit(e: RawEvents, opts: GlobalTimeSplitOptions = {})
       fit.times.push(seq.times);
       if (m < t && e.timestamp[order[m]] < end) {
         const row = order[m];
-        cases.push({ user: e.userId[row], input: seq.items, target: index.get(e.movieId[row]) ?? 0, time: e.timestamp[row] });
+        cases.push({
+          user: e.userId[row],
+          input: seq.items,
+          target: index.get(e.movieId[row]) ?? 0,
+          time: e.timestamp[row],
+        });
       }
     }
     fit.users = Int32Array.from(users);
@@ -253,7 +277,8 @@ export function itemCounts(fit: SequenceSet, numItems: number): Float64Array {
 export function pessimisticRank(scores: ArrayLike<number>, target: number, seen: ArrayLike<number>): number {
   const n = scores.length;
   if (target === 0) return Infinity;
-  if (!(Number.isInteger(target) && target > 0 && target < n)) throw new ConfigError(`pessimisticRank: target ${target} is outside 1..${n - 1}`);
+  if (!(Number.isInteger(target) && target > 0 && target < n))
+    throw new ConfigError(`pessimisticRank: target ${target} is outside 1..${n - 1}`);
   const s = scores[target];
   if (Number.isNaN(s)) throw new ConfigError(`pessimisticRank: the target's score (item ${target}) is NaN`);
   let above = 0;
@@ -324,24 +349,40 @@ export interface EvaluateNextItemOptions {
 }
 
 /** Evaluate a scorer on held-out cases with full ranking (see the module comment). */
-export function evaluateNextItem(scorer: NextItemScorer, cases: NextItemCase[], o: EvaluateNextItemOptions): NextItemMetrics {
+export function evaluateNextItem(
+  scorer: NextItemScorer,
+  cases: NextItemCase[],
+  o: EvaluateNextItemOptions,
+): NextItemMetrics {
   const V = o.numItems;
   const bs = o.batchSize ?? 256;
-  if (!(Number.isInteger(V) && V >= 2)) throw new ConfigError(`evaluateNextItem: numItems must be an integer >= 2, got ${V}`);
-  if (!(Number.isInteger(bs) && bs >= 1)) throw new ConfigError(`evaluateNextItem: batchSize must be an integer >= 1, got ${bs}`);
+  if (!(Number.isInteger(V) && V >= 2))
+    throw new ConfigError(`evaluateNextItem: numItems must be an integer >= 2, got ${V}`);
+  if (!(Number.isInteger(bs) && bs >= 1))
+    throw new ConfigError(`evaluateNextItem: batchSize must be an integer >= 1, got ${bs}`);
   const counts = itemCounts(o.fit, V);
   const fitUsers = Math.max(1, o.fit.items.length);
   const selfInfo = new Float64Array(V);
   for (let j = 1; j < V; j++) selfInfo[j] = -Math.log2(Math.max(1, counts[j]) / fitUsers);
   const neg = o.sampledNegatives ?? 0;
   const rng = new Rng(o.seed ?? 0);
-  let hr10 = 0, hr20 = 0, ndcg10 = 0, mrr10 = 0, nov = 0, recs = 0, unknown = 0, sHr = 0, sNdcg = 0;
+  let hr10 = 0,
+    hr20 = 0,
+    ndcg10 = 0,
+    mrr10 = 0,
+    nov = 0,
+    recs = 0,
+    unknown = 0,
+    sHr = 0,
+    sNdcg = 0;
   const covered = new Uint8Array(V);
   for (let b0 = 0; b0 < cases.length; b0 += bs) {
     const batch = cases.slice(b0, b0 + bs);
     const scores = scorer(batch.map((c) => c.input));
     if (scores.length !== batch.length * V) {
-      throw new ConfigError(`evaluateNextItem: the scorer returned ${scores.length} scores for ${batch.length} inputs x ${V} items`);
+      throw new ConfigError(
+        `evaluateNextItem: the scorer returned ${scores.length} scores for ${batch.length} inputs x ${V} items`,
+      );
     }
     batch.forEach((c, r) => {
       const row = scores.subarray(r * V, (r + 1) * V);

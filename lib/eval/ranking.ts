@@ -113,9 +113,15 @@ export function mixSeed(seed: number, stream: number): number {
  * `count` distinct items drawn uniformly without replacement from 1..numItems-1 minus `exclude` (the user's
  * rated items). Deterministic for a given Rng state. Throws a ConfigError when fewer than `count` remain.
  */
-export function sampleNegatives(opts: { rng: Rng; numItems: number; exclude: ArrayLike<number>; count: number }): Int32Array {
+export function sampleNegatives(opts: {
+  rng: Rng;
+  numItems: number;
+  exclude: ArrayLike<number>;
+  count: number;
+}): Int32Array {
   const { rng, numItems, exclude, count } = opts;
-  if (!(Number.isInteger(count) && count >= 0)) throw new ConfigError(`sampleNegatives: count must be an integer >= 0, got ${count}`);
+  if (!(Number.isInteger(count) && count >= 0))
+    throw new ConfigError(`sampleNegatives: count must be an integer >= 0, got ${count}`);
   const banned = new Uint8Array(numItems);
   banned[0] = 1;
   let nBanned = 1;
@@ -128,12 +134,14 @@ export function sampleNegatives(opts: { rng: Rng; numItems: number; exclude: Arr
   }
   const available = numItems - nBanned;
   if (available < count) {
-    throw new ConfigError(`sampleNegatives: ${count} negatives requested but only ${available} of ${numItems - 1} items are unrated`);
+    throw new ConfigError(
+      `sampleNegatives: ${count} negatives requested but only ${available} of ${numItems - 1} items are unrated`,
+    );
   }
   const out = new Int32Array(count);
   if (count * 2 <= available) {
     // rejection sampling: expected < 2 draws per negative
-    for (let t = 0; t < count; ) {
+    for (let t = 0; t < count;) {
       const i = 1 + rng.int(numItems - 1);
       if (banned[i]) continue;
       banned[i] = 1;
@@ -165,12 +173,17 @@ export function userRatedItems(interactions: Interactions, u: number): Int32Arra
  * Popularity of every item: the number of ratings at `positions` (use split.train, so no held-out rating
  * leaks in). Returns [numItems] counts; item 0 (unknown) gets -Infinity so it never outranks a real item.
  */
-export function popularityScores(opts: { interactions: Interactions; positions: Int32Array; numItems: number }): Float32Array {
+export function popularityScores(opts: {
+  interactions: Interactions;
+  positions: Int32Array;
+  numItems: number;
+}): Float32Array {
   const { interactions, positions, numItems } = opts;
   const counts = new Float32Array(numItems); // [numItems]
   for (let t = 0; t < positions.length; t++) {
     const i = interactions.item[positions[t]];
-    if (!(i >= 0 && i < numItems)) throw new ConfigError(`popularityScores: item ${i} at position ${positions[t]} is outside 0..${numItems - 1}`);
+    if (!(i >= 0 && i < numItems))
+      throw new ConfigError(`popularityScores: item ${i} at position ${positions[t]} is outside 0..${numItems - 1}`);
     counts[i]++;
   }
   counts[0] = -Infinity;
@@ -229,7 +242,12 @@ export function rankingCandidates(o: {
   const { interactions, user, target, numItems, mode } = o;
   const rated = userRatedItems(interactions, user);
   if (mode === 'sampled') {
-    const neg = sampleNegatives({ rng: new Rng(mixSeed(o.seed, user)), numItems, exclude: rated, count: o.numNegatives });
+    const neg = sampleNegatives({
+      rng: new Rng(mixSeed(o.seed, user)),
+      numItems,
+      exclude: rated,
+      count: o.numNegatives,
+    });
     const candidates = new Int32Array(neg.length + 1);
     candidates[0] = target;
     candidates.set(neg, 1);
@@ -264,7 +282,8 @@ export function evaluateRanking(opts: {
   const k = opts.k ?? 10;
   const numNegatives = opts.numNegatives ?? 100;
   const seed = opts.seed ?? 0;
-  if (mode !== 'sampled' && mode !== 'full') throw new ConfigError(`evaluateRanking: unknown mode ${JSON.stringify(mode)}`);
+  if (mode !== 'sampled' && mode !== 'full')
+    throw new ConfigError(`evaluateRanking: unknown mode ${JSON.stringify(mode)}`);
   const positions = lastTestPositions(interactions, split);
   if (positions.length === 0) throw new ConfigError('evaluateRanking: split has no test targets');
   const ranks = new Float64Array(positions.length);
@@ -274,7 +293,8 @@ export function evaluateRanking(opts: {
     const p = positions[t];
     const u = interactions.user[p];
     const target = interactions.item[p];
-    if (!(target >= 0 && target < numItems)) throw new ConfigError(`evaluateRanking: item ${target} at position ${p} is outside 0..${numItems - 1}`);
+    if (!(target >= 0 && target < numItems))
+      throw new ConfigError(`evaluateRanking: item ${target} at position ${p} is outside 0..${numItems - 1}`);
     if (target === 0) {
       ranks[t] = Infinity;
       unknownTargets++;
@@ -284,7 +304,9 @@ export function evaluateRanking(opts: {
     candidatesTotal += candidates.length - 1;
     const scores = scorer(u, candidates);
     if (scores.length !== candidates.length) {
-      throw new ConfigError(`evaluateRanking: scorer returned ${scores.length} scores for ${candidates.length} candidates (user ${u})`);
+      throw new ConfigError(
+        `evaluateRanking: scorer returned ${scores.length} scores for ${candidates.length} candidates (user ${u})`,
+      );
     }
     ranks[t] = rankOfPositive(scores, 0);
   }

@@ -102,8 +102,13 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
       const fixes = opts.kernelFixes === false ? [] : installKernelFixes(tf.getBackend());
       const useNative = opts.kernelFixes !== false && (opts.nativeKernels ?? process.env.BST_NATIVE_KERNELS !== '0');
       const native = useNative ? installNativeKernels(tf.getBackend()) : [];
-      const hint = name === 'wasm' || name === 'cpu' ? ' (for native speed: npm install @tensorflow/tfjs-node, or tfjs-node-gpu with CUDA)' : '';
-      log(`bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}${native.length ? `, own kernels: ${native.length}` : ''}${skipped.length ? hint : ''}`);
+      const hint =
+        name === 'wasm' || name === 'cpu'
+          ? ' (for native speed: npm install @tensorflow/tfjs-node, or tfjs-node-gpu with CUDA)'
+          : '';
+      log(
+        `bst-lab: tfjs backend ${name} (${tf.getBackend()})${fixes.length ? `, kernel fixes: ${fixes.join(', ')}` : ''}${native.length ? `, own kernels: ${native.length}` : ''}${skipped.length ? hint : ''}`,
+      );
       return { name, tfName: tf.getBackend(), skipped, fixes, native };
     } catch (e) {
       const reason = firstLine(e);

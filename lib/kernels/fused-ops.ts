@@ -4,7 +4,16 @@
  * one and tfjs's own ops otherwise. The kernels are installed by lib/kernels/install.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM, ATTENTION, ATTENTION_GRAD, DROPOUT, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD, seedHash } from './fused-reference';
+import {
+  ADAM,
+  ATTENTION,
+  ATTENTION_GRAD,
+  DROPOUT,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  LEAKY_RELU_GRAD,
+  seedHash,
+} from './fused-reference';
 import { NativeKernels, nativeFor } from './native-module';
 
 /** Whether the active backend has fused kernel `name`. */
@@ -32,17 +41,23 @@ const layerNormByEps = new Map<number, (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor
 export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
   let f = layerNormByEps.get(epsilon);
   if (!f) {
-    f = customOp<(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor>((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM, { x: xx, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
-      save([xx, g, mean, rstd]);
-      return {
-        value: y, // [..., D]
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sg, sm, sr] = saved;
-          return tf.engine().runKernel(LAYER_NORM_GRAD, { dy, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[];
-        },
-      };
-    });
+    f = customOp<(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor>(
+      (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+        const [y, mean, rstd] = tf
+          .engine()
+          .runKernel(LAYER_NORM, { x: xx, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+        save([xx, g, mean, rstd]);
+        return {
+          value: y, // [..., D]
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [sx, sg, sm, sr] = saved;
+            return tf
+              .engine()
+              .runKernel(LAYER_NORM_GRAD, { dy, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[];
+          },
+        };
+      },
+    );
     layerNormByEps.set(epsilon, f);
   }
   return f(x, gamma, beta);
@@ -66,20 +81,33 @@ export function fusedDropout(x: tf.Tensor, rate: number, seed: string): tf.Tenso
  * epilogue) with a 4-kernel gradient (tfjs's fused matMul has no leaky-relu gradient). Needs LEAKY_RELU_GRAD.
  */
 export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, alpha: number): tf.Tensor2D {
-  const f = customOp<(a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor1D) => tf.Tensor2D>((xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const y = tf.engine().runKernel('_FusedMatMul', { a: xx, b: ww, bias: bb }, {
-      transposeA: false, transposeB: false, activation: 'leakyrelu', leakyreluAlpha: alpha,
-    }) as tf.Tensor2D; // [N, Dout]
-    save([xx, ww, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sy] = saved;
-        const dz = tf.engine().runKernel(LEAKY_RELU_GRAD, { dy, x: sy }, { alpha }) as tf.Tensor2D; // [N, Dout]
-        return [tf.matMul(dz, sw as tf.Tensor2D, false, true), tf.matMul(sx as tf.Tensor2D, dz, true, false), tf.sum(dz, 0)];
-      },
-    };
-  });
+  const f = customOp<(a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor1D) => tf.Tensor2D>(
+    (xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      const y = tf.engine().runKernel(
+        '_FusedMatMul',
+        { a: xx, b: ww, bias: bb },
+        {
+          transposeA: false,
+          transposeB: false,
+          activation: 'leakyrelu',
+          leakyreluAlpha: alpha,
+        },
+      ) as tf.Tensor2D; // [N, Dout]
+      save([xx, ww, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sw, sy] = saved;
+          const dz = tf.engine().runKernel(LEAKY_RELU_GRAD, { dy, x: sy }, { alpha }) as tf.Tensor2D; // [N, Dout]
+          return [
+            tf.matMul(dz, sw as tf.Tensor2D, false, true),
+            tf.matMul(sx as tf.Tensor2D, dz, true, false),
+            tf.sum(dz, 0),
+          ];
+        },
+      };
+    },
+  );
   return f(x, w, b);
 }
 
@@ -89,18 +117,22 @@ export function denseLeakyRelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, a
  */
 export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, numHeads: number): tf.Tensor {
   const attrs = { numHeads };
-  const f = customOp<(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor>((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [ctx, probs] = tf.engine().runKernel(ATTENTION, { q: qq, k: kk, v: vv, mask: mm }, attrs) as tf.Tensor[]; // [B, L, D], [B, H, L, L]
-    save([qq, kk, vv, mm, probs]);
-    return {
-      value: ctx,
-      gradFunc: (dctx: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sm, sp] = saved;
-        const [dq, dk, dv] = tf.engine().runKernel(ATTENTION_GRAD, { dctx, probs: sp, q: sq, k: sk, v: sv }, attrs) as tf.Tensor[];
-        return [dq, dk, dv, tf.zerosLike(sm)];
-      },
-    };
-  });
+  const f = customOp<(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Tensor>(
+    (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [ctx, probs] = tf.engine().runKernel(ATTENTION, { q: qq, k: kk, v: vv, mask: mm }, attrs) as tf.Tensor[]; // [B, L, D], [B, H, L, L]
+      save([qq, kk, vv, mm, probs]);
+      return {
+        value: ctx,
+        gradFunc: (dctx: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sq, sk, sv, sm, sp] = saved;
+          const [dq, dk, dv] = tf
+            .engine()
+            .runKernel(ATTENTION_GRAD, { dctx, probs: sp, q: sq, k: sk, v: sv }, attrs) as tf.Tensor[];
+          return [dq, dk, dv, tf.zerosLike(sm)];
+        },
+      };
+    },
+  );
   return f(q, k, v, tf.cast(mask, 'float32'));
 }
 
@@ -132,7 +164,7 @@ function nativeAdam(): NativeKernels | undefined {
 
 /** Whether a tensor's data has no other owner on the wasm backend (so a kernel may overwrite it in place). */
 function soleOwner(nk: NativeKernels, t: tf.Tensor): boolean {
-  const d = (nk.backend.dataIdMap.get(t.dataId) as unknown as { refCount?: number } | undefined);
+  const d = nk.backend.dataIdMap.get(t.dataId) as unknown as { refCount?: number } | undefined;
   return !!d && d.refCount === 1;
 }
 
@@ -164,8 +196,12 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    const grads = names.map((name, i) => (Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name]));
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
+    const grads = names.map((name, i) =>
+      Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name],
+    );
     this.update(names, (i, nk) => {
       const g = grads[i];
       if (!g) return undefined;
@@ -182,7 +218,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
    */
   applyPacked(names: string[], offsets: number[], has: boolean[], sources: GradSource[], weights: number[]): void {
     if (sources.length < 1 || sources.length > 2 || sources.length !== weights.length) {
-      throw new Error(`FusedAdamOptimizer.applyPacked: 1 or 2 gradient sources with one weight each, got ${sources.length} and ${weights.length}`);
+      throw new Error(
+        `FusedAdamOptimizer.applyPacked: 1 or 2 gradient sources with one weight each, got ${sources.length} and ${weights.length}`,
+      );
     }
     for (const src of sources) {
       if (!(src instanceof Float32Array) && names.some((_, i) => has[i] && !src[i])) {
@@ -192,7 +230,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     /** variable i's values in source k (plain arrays: the JavaScript path) */
     const valuesOf = (k: number, i: number, n: number): Float32Array => {
       const src = sources[k];
-      return src instanceof Float32Array ? src.subarray(offsets[i], offsets[i] + n) : ((src[i] as tf.Tensor).dataSync() as Float32Array);
+      return src instanceof Float32Array
+        ? src.subarray(offsets[i], offsets[i] + n)
+        : ((src[i] as tf.Tensor).dataSync() as Float32Array);
     };
     const nk = nativeAdam();
     if (!nk) {
@@ -221,18 +261,30 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     packed.forEach((src, k) => new Float32Array(nk.backend.wasm.HEAPF32.buffer, base + k * total * 4, total).set(src));
     const ptrOf = (k: number, i: number): number => {
       const src = sources[k];
-      return src instanceof Float32Array ? base + (packed.indexOf(src) * total + offsets[i]) * 4 : nk.ptr(src[i] as unknown as tf.TensorInfo);
+      return src instanceof Float32Array
+        ? base + (packed.indexOf(src) * total + offsets[i]) * 4
+        : nk.ptr(src[i] as unknown as tf.TensorInfo);
     };
-    this.update(names, (i) => (has[i] ? {
-      ptr: ptrOf(0, i),
-      ptr2: sources.length === 2 ? ptrOf(1, i) : 0,
-      wa: weights[0],
-      wb: sources.length === 2 ? weights[1] : 0,
-    } : undefined));
+    this.update(names, (i) =>
+      has[i]
+        ? {
+            ptr: ptrOf(0, i),
+            ptr2: sources.length === 2 ? ptrOf(1, i) : 0,
+            wa: weights[0],
+            wb: sources.length === 2 ? weights[1] : 0,
+          }
+        : undefined,
+    );
   }
 
   /** The shared step: per variable, its gradient (a tensor, or heap pointers on the native path), then Adam. */
-  private update(names: string[], gradOf: (i: number, nk?: NativeKernels) => { tensor?: tf.Tensor; ptr?: number; ptr2?: number; wa?: number; wb?: number } | undefined): void {
+  private update(
+    names: string[],
+    gradOf: (
+      i: number,
+      nk?: NativeKernels,
+    ) => { tensor?: tf.Tensor; ptr?: number; ptr2?: number; wa?: number; wb?: number } | undefined,
+  ): void {
     const self = this as unknown as AdamState;
     const c1 = 1 - self.accBeta1.dataSync()[0];
     const c2 = 1 - self.accBeta2.dataSync()[0];
@@ -242,10 +294,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
         if (self.accumulatedFirstMoment[i] == null) {
-          self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+          self.accumulatedFirstMoment[i] = {
+            originalName: `${name}/m`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
         }
         if (self.accumulatedSecondMoment[i] == null) {
-          self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+          self.accumulatedSecondMoment[i] = {
+            originalName: `${name}/v`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
         }
         const m = self.accumulatedFirstMoment[i].variable;
         const v = self.accumulatedSecondMoment[i].variable;
@@ -255,12 +313,31 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         if (inPlace && g.ptr !== undefined) {
           // in place: nothing else holds these buffers, so no tensor can observe the change
           const [pp, mp, vp] = [value, m, v].map((t) => inPlace.ptr(t as unknown as tf.TensorInfo));
-          inPlace.k.bst_adam(pp, mp, vp, pp, mp, vp, g.ptr, g.ptr2 ?? 0, g.wa ?? 1, g.wb ?? 0, value.size,
-            attrs.lr, attrs.beta1, attrs.beta2, attrs.epsilon, attrs.c1, attrs.c2);
+          inPlace.k.bst_adam(
+            pp,
+            mp,
+            vp,
+            pp,
+            mp,
+            vp,
+            g.ptr,
+            g.ptr2 ?? 0,
+            g.wa ?? 1,
+            g.wb ?? 0,
+            value.size,
+            attrs.lr,
+            attrs.beta1,
+            attrs.beta2,
+            attrs.epsilon,
+            attrs.c1,
+            attrs.c2,
+          );
           return;
         }
         const gt = g.tensor ?? this.packedToTensor(value, g);
-        const [p2, m2, v2] = tf.engine().runKernel(ADAM, { p: value, m, v, g: gt }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [p2, m2, v2] = tf
+          .engine()
+          .runKernel(ADAM, { p: value, m, v, g: gt }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(m2);
         v.assign(v2);
         value.assign(p2);
@@ -279,7 +356,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const a = heap.slice((g.ptr as number) / 4, (g.ptr as number) / 4 + n);
     if (g.ptr2) {
       const b = heap.subarray(g.ptr2 / 4, g.ptr2 / 4 + n);
-      const wa = Math.fround(g.wa ?? 1), wb = Math.fround(g.wb ?? 0);
+      const wa = Math.fround(g.wa ?? 1),
+        wb = Math.fround(g.wb ?? 0);
       for (let j = 0; j < n; j++) a[j] = Math.fround(Math.fround(a[j] * wa) + Math.fround(b[j] * wb));
     }
     return tf.tensor(a, value.shape, 'float32');

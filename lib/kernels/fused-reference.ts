@@ -37,7 +37,12 @@ export function layerNormRef(x: Float32Array, gamma: Float32Array, beta: Float32
 
 /** Reference gradient of layerNormRef: dx, dgamma, dbeta. */
 export function layerNormGradRef(
-  dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, d: number,
+  dy: Float32Array,
+  x: Float32Array,
+  gamma: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  d: number,
 ) {
   const rows = d === 0 ? 0 : x.length / d;
   const dx = new Float32Array(x.length);
@@ -73,7 +78,7 @@ export function adamRef(p: Float32Array, m: Float32Array, v: Float32Array, g: Fl
   for (let j = 0; j < p.length; j++) {
     m2[j] = m[j] * a.beta1 + g[j] * (1 - a.beta1);
     v2[j] = v[j] * a.beta2 + g[j] * g[j] * (1 - a.beta2);
-    p2[j] = p[j] - ((m2[j] / a.c1) / (Math.sqrt(v2[j] / a.c2) + a.epsilon)) * a.lr;
+    p2[j] = p[j] - (m2[j] / a.c1 / (Math.sqrt(v2[j] / a.c2) + a.epsilon)) * a.lr;
   }
   return { p2, m2, v2 };
 }
@@ -107,7 +112,16 @@ export function dropoutRef(x: Float32Array, seed: number, rate: number): Float32
 }
 
 /** Reference attention: ctx [B, L, D] and probs [B, H, L, L] (see bst_attention in bst_kernels.c). */
-export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array, B: number, L: number, D: number, H: number) {
+export function attentionRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  mask: Float32Array,
+  B: number,
+  L: number,
+  D: number,
+  H: number,
+) {
   const dh = D / H;
   const scale = 1 / Math.sqrt(dh);
   const ctx = new Float32Array(B * L * D);
@@ -124,7 +138,7 @@ export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, 
           mx = Math.max(mx, p[j]);
         }
         let z = 0;
-        for (let j = 0; j < L; j++) z += (p[j] = Math.exp(p[j] - mx));
+        for (let j = 0; j < L; j++) z += p[j] = Math.exp(p[j] - mx);
         for (let j = 0; j < L; j++) {
           p[j] /= z;
           for (let e = 0; e < dh; e++) ctx[(b * L + i) * D + h * dh + e] += p[j] * v[(b * L + j) * D + h * dh + e];
@@ -136,7 +150,17 @@ export function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, 
 }
 
 /** Reference gradient of attentionRef: dq, dk, dv [B, L, D]. */
-export function attentionGradRef(dctx: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, B: number, L: number, D: number, H: number) {
+export function attentionGradRef(
+  dctx: Float32Array,
+  probs: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  L: number,
+  D: number,
+  H: number,
+) {
   const dh = D / H;
   const scale = 1 / Math.sqrt(dh);
   const dq = new Float32Array(B * L * D);

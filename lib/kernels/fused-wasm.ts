@@ -1,6 +1,16 @@
 /** The fused kernels on the wasm backend: bst-lab's C (lib/kernels/native) through the native module. */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM, AdamAttrs, ATTENTION, ATTENTION_GRAD, DROPOUT, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD, prod } from './fused-reference';
+import {
+  ADAM,
+  AdamAttrs,
+  ATTENTION,
+  ATTENTION_GRAD,
+  DROPOUT,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  LEAKY_RELU_GRAD,
+  prod,
+} from './fused-reference';
 import { nativeFor } from './native-module';
 
 /** A tensor as rows of its last axis: the row width d and the number of rows (layer norm's view). */
@@ -19,8 +29,17 @@ export const WASM_FUSED_KERNELS: Record<string, tf.KernelFunc> = {
     const mean = nk.out([rows]);
     const rstd = nk.out([rows]);
     if (rows > 0) {
-      nk.k.bst_layernorm(y.ptr, mean.ptr, rstd.ptr, nk.ptr(x), nk.ptr(inputs.gamma as tf.TensorInfo), nk.ptr(inputs.beta as tf.TensorInfo),
-        rows, d, (attrs as { epsilon: number }).epsilon);
+      nk.k.bst_layernorm(
+        y.ptr,
+        mean.ptr,
+        rstd.ptr,
+        nk.ptr(x),
+        nk.ptr(inputs.gamma as tf.TensorInfo),
+        nk.ptr(inputs.beta as tf.TensorInfo),
+        rows,
+        d,
+        (attrs as { epsilon: number }).epsilon,
+      );
     }
     return [y.info, mean.info, rstd.info];
   },
@@ -31,15 +50,31 @@ export const WASM_FUSED_KERNELS: Record<string, tf.KernelFunc> = {
     const dx = nk.out(x.shape);
     const dg = nk.out([d]);
     const db = nk.out([d]);
-    nk.k.bst_layernorm_grad(dx.ptr, dg.ptr, db.ptr, nk.ptr(inputs.dy as tf.TensorInfo), nk.ptr(x), nk.ptr(inputs.gamma as tf.TensorInfo),
-      nk.ptr(inputs.mean as tf.TensorInfo), nk.ptr(inputs.rstd as tf.TensorInfo), rows, d);
+    nk.k.bst_layernorm_grad(
+      dx.ptr,
+      dg.ptr,
+      db.ptr,
+      nk.ptr(inputs.dy as tf.TensorInfo),
+      nk.ptr(x),
+      nk.ptr(inputs.gamma as tf.TensorInfo),
+      nk.ptr(inputs.mean as tf.TensorInfo),
+      nk.ptr(inputs.rstd as tf.TensorInfo),
+      rows,
+      d,
+    );
     return [dx.info, dg.info, db.info];
   },
   [LEAKY_RELU_GRAD]: ({ inputs, backend, attrs }) => {
     const nk = nativeFor(backend);
     const x = inputs.x as tf.TensorInfo;
     const dx = nk.out(x.shape);
-    nk.k.bst_leaky_grad(dx.ptr, nk.ptr(inputs.dy as tf.TensorInfo), nk.ptr(x), prod(x.shape), (attrs as { alpha: number }).alpha);
+    nk.k.bst_leaky_grad(
+      dx.ptr,
+      nk.ptr(inputs.dy as tf.TensorInfo),
+      nk.ptr(x),
+      prod(x.shape),
+      (attrs as { alpha: number }).alpha,
+    );
     return dx.info;
   },
   [ATTENTION]: ({ inputs, backend, attrs }) => {
@@ -49,8 +84,20 @@ export const WASM_FUSED_KERNELS: Record<string, tf.KernelFunc> = {
     const H = (attrs as { numHeads: number }).numHeads;
     const ctx = nk.out(q.shape);
     const probs = nk.out([B, H, L, L]);
-    nk.k.bst_attention(ctx.ptr, probs.ptr, nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
-      nk.ptr(inputs.mask as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H), nk.scratch(nk.k.bst_attention_scratch(L, D / H)));
+    nk.k.bst_attention(
+      ctx.ptr,
+      probs.ptr,
+      nk.ptr(q),
+      nk.ptr(inputs.k as tf.TensorInfo),
+      nk.ptr(inputs.v as tf.TensorInfo),
+      nk.ptr(inputs.mask as tf.TensorInfo),
+      B,
+      L,
+      D,
+      H,
+      1 / Math.sqrt(D / H),
+      nk.scratch(nk.k.bst_attention_scratch(L, D / H)),
+    );
     return [ctx.info, probs.info];
   },
   [ATTENTION_GRAD]: ({ inputs, backend, attrs }) => {
@@ -62,8 +109,22 @@ export const WASM_FUSED_KERNELS: Record<string, tf.KernelFunc> = {
     const dk = nk.out(q.shape);
     const dv = nk.out(q.shape);
     const scratch = nk.scratch(nk.k.bst_attention_grad_scratch(L, D / H));
-    nk.k.bst_attention_grad(dq.ptr, dk.ptr, dv.ptr, scratch, nk.ptr(inputs.dctx as tf.TensorInfo), nk.ptr(inputs.probs as tf.TensorInfo),
-      nk.ptr(q), nk.ptr(inputs.k as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo), B, L, D, H, 1 / Math.sqrt(D / H));
+    nk.k.bst_attention_grad(
+      dq.ptr,
+      dk.ptr,
+      dv.ptr,
+      scratch,
+      nk.ptr(inputs.dctx as tf.TensorInfo),
+      nk.ptr(inputs.probs as tf.TensorInfo),
+      nk.ptr(q),
+      nk.ptr(inputs.k as tf.TensorInfo),
+      nk.ptr(inputs.v as tf.TensorInfo),
+      B,
+      L,
+      D,
+      H,
+      1 / Math.sqrt(D / H),
+    );
     return [dq.info, dk.info, dv.info];
   },
   [DROPOUT]: ({ inputs, backend, attrs }) => {
@@ -81,8 +142,25 @@ export const WASM_FUSED_KERNELS: Record<string, tf.KernelFunc> = {
     const p2 = nk.out(p.shape);
     const m2 = nk.out(p.shape);
     const v2 = nk.out(p.shape);
-    nk.k.bst_adam(p2.ptr, m2.ptr, v2.ptr, nk.ptr(p), nk.ptr(inputs.m as tf.TensorInfo), nk.ptr(inputs.v as tf.TensorInfo),
-      nk.ptr(inputs.g as tf.TensorInfo), 0, 1, 0, prod(p.shape), a.lr, a.beta1, a.beta2, a.epsilon, a.c1, a.c2);
+    nk.k.bst_adam(
+      p2.ptr,
+      m2.ptr,
+      v2.ptr,
+      nk.ptr(p),
+      nk.ptr(inputs.m as tf.TensorInfo),
+      nk.ptr(inputs.v as tf.TensorInfo),
+      nk.ptr(inputs.g as tf.TensorInfo),
+      0,
+      1,
+      0,
+      prod(p.shape),
+      a.lr,
+      a.beta1,
+      a.beta2,
+      a.epsilon,
+      a.c1,
+      a.c2,
+    );
     return [p2.info, m2.info, v2.info];
   },
 };

@@ -57,7 +57,12 @@ export const gatherV2Wasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as WasmBackendLike;
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
   const axisDim = x.shape[parsedAxis];
-  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, parsedAxis, batchDims);
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
+    x as tf.Tensor,
+    indices as tf.Tensor,
+    parsedAxis,
+    batchDims,
+  );
   checkGatherIndices(b.typedArrayFromHeap(indices), axisDim);
   const out = b.makeOutput(info.outputShape, x.dtype);
   const idx = b.typedArrayFromHeap(indices); // views after the allocation (heap growth detaches older views)

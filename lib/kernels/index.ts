@@ -20,13 +20,46 @@ export { installKernels, uninstallKernels, kernelEntries, KERNEL_REGISTRY, repla
 export type { KernelEntry, KernelTier } from './install';
 export { checkGatherIndices, gatherSlicesInto, gatherV2Wasm } from './gather';
 export { leadingAxesCount, makeSumLeading, sumLeadingInto } from './sum-leading';
-export { segmentSumInto, segmentSumOutputShape, unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsorted-segment-sum';
-export { canFoldBatch, makeFixedFusedMatMul, makeTransposingMatMul, shouldMaterialiseTranspose } from './matmul-transpose';
+export {
+  segmentSumInto,
+  segmentSumOutputShape,
+  unsortedSegmentSumCpu,
+  unsortedSegmentSumWasm,
+} from './unsorted-segment-sum';
+export {
+  canFoldBatch,
+  makeFixedFusedMatMul,
+  makeTransposingMatMul,
+  shouldMaterialiseTranspose,
+} from './matmul-transpose';
 export type { FusedParts, TransposingMatMulOptions } from './matmul-transpose';
-export { instantiateNative, NATIVE_TFJS_VERSION, nativeFor, nativeUnavailableReason, relaxedSimdSupported } from './native-module';
-export { checkedMalloc, guardWasmMalloc, WASM_HEAP_LIMIT_BYTES, WASM_MAX_ALLOC_BYTES, wasmHeapBytes } from './native-module';
-export { ADAM, FUSED_KERNELS, FusedAdamOptimizer, fusedLayerNorm, hasFused, LAYER_NORM, LAYER_NORM_GRAD, LEAKY_RELU_GRAD,
-  adamRef, layerNormGradRef, layerNormRef } from './fused';
+export {
+  instantiateNative,
+  NATIVE_TFJS_VERSION,
+  nativeFor,
+  nativeUnavailableReason,
+  relaxedSimdSupported,
+} from './native-module';
+export {
+  checkedMalloc,
+  guardWasmMalloc,
+  WASM_HEAP_LIMIT_BYTES,
+  WASM_MAX_ALLOC_BYTES,
+  wasmHeapBytes,
+} from './native-module';
+export {
+  ADAM,
+  FUSED_KERNELS,
+  FusedAdamOptimizer,
+  fusedLayerNorm,
+  hasFused,
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  LEAKY_RELU_GRAD,
+  adamRef,
+  layerNormGradRef,
+  layerNormRef,
+} from './fused';
 
 /** Names of all fixes known for a backend (empty for backends without fixes). */
 export function knownKernelFixes(backendName: string): string[] {

@@ -17,7 +17,18 @@ import { FUSED_KERNELS } from './fused-reference';
 import { WASM_FUSED_KERNELS } from './fused-wasm';
 import { gatherV2Wasm } from './gather';
 import { makeFixedFusedMatMul, makeTransposingMatMul, TransposingMatMulOptions } from './matmul-transpose';
-import { nativeConcat, nativeGather, nativeLeakyRelu, nativeMatMul, nativeMultiply, nativeSegmentSum, nativeSplitV, nativeSum, nativeTranspose, sharingIdentity } from './native-kernels';
+import {
+  nativeConcat,
+  nativeGather,
+  nativeLeakyRelu,
+  nativeMatMul,
+  nativeMultiply,
+  nativeSegmentSum,
+  nativeSplitV,
+  nativeSum,
+  nativeTranspose,
+  sharingIdentity,
+} from './native-kernels';
 import { nativeFor, nativeUnavailableReason } from './native-module';
 import { KernelError } from './registry';
 import { makeSumLeading } from './sum-leading';
@@ -61,7 +72,10 @@ function withHooks(previous: tf.KernelConfig | undefined, kernelFunc: tf.KernelF
 
 function transposingMatMulFix(name: string, kernelName: string, options: TransposingMatMulOptions = {}): KernelEntry {
   return {
-    name, kernelName, backend: 'wasm', tier: 'fix',
+    name,
+    kernelName,
+    backend: 'wasm',
+    tier: 'fix',
     make: (original) => {
       const transpose = tf.getKernel('Transpose', 'wasm');
       if (!original || !transpose) return undefined; // wasm backend not loaded: nothing to wrap
@@ -72,33 +86,57 @@ function transposingMatMulFix(name: string, kernelName: string, options: Transpo
 
 /** A fix that wraps a stock wasm kernel (skipped when the wasm backend is not loaded). */
 function wrapWasm(name: string, kernelName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): KernelEntry {
-  return { name, kernelName, backend: 'wasm', tier: 'fix', make: (original) => (original ? withHooks(original, wrap(original.kernelFunc)) : undefined) };
+  return {
+    name,
+    kernelName,
+    backend: 'wasm',
+    tier: 'fix',
+    make: (original) => (original ? withHooks(original, wrap(original.kernelFunc)) : undefined),
+  };
 }
 
 /** A C kernel over the kernel it replaces (its fallback for the cases the C does not cover). */
 function native(kernelName: string, make: (previous: tf.KernelFunc) => tf.KernelFunc): KernelEntry {
   return {
-    name: `native:${kernelName}`, kernelName, backend: 'wasm', tier: 'native',
+    name: `native:${kernelName}`,
+    kernelName,
+    backend: 'wasm',
+    tier: 'native',
     make: (previous) => {
       const fallback: tf.KernelFunc = previous
         ? previous.kernelFunc
         : () => {
             throw new KernelError(`${kernelName}: no wasm kernel for this case`);
           };
-      return { kernelName, backendName: 'wasm', kernelFunc: make(fallback), setupFunc: previous?.setupFunc, disposeFunc: previous?.disposeFunc };
+      return {
+        kernelName,
+        backendName: 'wasm',
+        kernelFunc: make(fallback),
+        setupFunc: previous?.setupFunc,
+        disposeFunc: previous?.disposeFunc,
+      };
     },
   };
 }
 
 /** A fused kernel (registered only where tfjs has none of that name). */
 function fused(backend: 'wasm' | 'cpu', kernelName: string, table: Record<string, tf.KernelFunc>): KernelEntry {
-  return { name: `fused:${kernelName}`, kernelName, backend, tier: 'fused', make: (previous) => (previous ? undefined : { kernelName, backendName: backend, kernelFunc: table[kernelName] }) };
+  return {
+    name: `fused:${kernelName}`,
+    kernelName,
+    backend,
+    tier: 'fused',
+    make: (previous) => (previous ? undefined : { kernelName, backendName: backend, kernelFunc: table[kernelName] }),
+  };
 }
 
 /** Every kernel bst-lab installs, in install order (uninstall runs it backwards). */
 export const KERNEL_REGISTRY: readonly KernelEntry[] = [
   {
-    name: 'wasm:UnsortedSegmentSum', kernelName: 'UnsortedSegmentSum', backend: 'wasm', tier: 'fix',
+    name: 'wasm:UnsortedSegmentSum',
+    kernelName: 'UnsortedSegmentSum',
+    backend: 'wasm',
+    tier: 'fix',
     // Only fill the gap: if a later tfjs ships a native kernel, keep it.
     make: (original) => (original ? undefined : withHooks(undefined, unsortedSegmentSumWasm)),
   },
@@ -106,7 +144,10 @@ export const KERNEL_REGISTRY: readonly KernelEntry[] = [
   wrapWasm('wasm:GatherV2', 'GatherV2', () => gatherV2Wasm),
   wrapWasm('wasm:Sum-leading-axes', 'Sum', makeSumLeading),
   {
-    name: 'wasm:_FusedMatMul-transpose-bias', kernelName: '_FusedMatMul', backend: 'wasm', tier: 'fix',
+    name: 'wasm:_FusedMatMul-transpose-bias',
+    kernelName: '_FusedMatMul',
+    backend: 'wasm',
+    tier: 'fix',
     make: (original) => {
       const transpose = tf.getKernel('Transpose', 'wasm');
       const add = tf.getKernel('Add', 'wasm');
@@ -122,7 +163,13 @@ export const KERNEL_REGISTRY: readonly KernelEntry[] = [
       );
     },
   },
-  { name: 'cpu:UnsortedSegmentSum', kernelName: 'UnsortedSegmentSum', backend: 'cpu', tier: 'fix', make: (original) => withHooks(original, unsortedSegmentSumCpu) },
+  {
+    name: 'cpu:UnsortedSegmentSum',
+    kernelName: 'UnsortedSegmentSum',
+    backend: 'cpu',
+    tier: 'fix',
+    make: (original) => withHooks(original, unsortedSegmentSumCpu),
+  },
   native('BatchMatMul', (p) => nativeMatMul(p, false)),
   native('_FusedMatMul', (p) => nativeMatMul(p, true)),
   native('Sum', nativeSum),
@@ -159,7 +206,12 @@ function installEntry(entry: KernelEntry): boolean {
   const previous = tf.getKernel(entry.kernelName, entry.backend) ?? undefined;
   const made = entry.make(previous);
   if (!made) return false;
-  const config: InstalledConfig = Object.assign({}, made, { kernelName: entry.kernelName, backendName: entry.backend, bstKernel: entry.name, bstPrevious: previous });
+  const config: InstalledConfig = Object.assign({}, made, {
+    kernelName: entry.kernelName,
+    backendName: entry.backend,
+    bstKernel: entry.name,
+    bstPrevious: previous,
+  });
   if (entry.tier === 'fix') Object.assign(config, { bstFix: entry.name, bstOriginal: previous });
   if (entry.tier === 'native') config.bstNative = entry.name;
   if (previous) tf.unregisterKernel(entry.kernelName, entry.backend);
@@ -190,7 +242,9 @@ function installLeakyReluGrad(): void {
 /** Put the stock LeakyRelu gradient back once no backend has the fused LeakyRelu gradient kernel. */
 function restoreLeakyReluGrad(): void {
   if (!stockLeakyReluGrad) return;
-  const stillUsed = KERNEL_REGISTRY.some((e) => e.tier === 'fused' && e.kernelName === 'BstLeakyReluGrad' && isInstalled(e));
+  const stillUsed = KERNEL_REGISTRY.some(
+    (e) => e.tier === 'fused' && e.kernelName === 'BstLeakyReluGrad' && isInstalled(e),
+  );
   if (stillUsed) return;
   tf.registerGradient(stockLeakyReluGrad);
   stockLeakyReluGrad = undefined;
@@ -225,7 +279,10 @@ function nativeBlocker(): string | undefined {
  */
 export function installKernels(backend: string, level: 'fix' | 'native'): string[] {
   if (backend !== 'wasm' && backend !== 'cpu') return [];
-  if (level === 'fix') return kernelEntries(backend, 'fix').filter(installEntry).map((e) => e.name);
+  if (level === 'fix')
+    return kernelEntries(backend, 'fix')
+      .filter(installEntry)
+      .map((e) => e.name);
   installLeakyReluGrad();
   if (backend === 'wasm') {
     const why = nativeBlocker();
@@ -237,7 +294,11 @@ export function installKernels(backend: string, level: 'fix' | 'native'): string
     installKernels('wasm', 'fix');
   }
   const tiers: KernelTier[] = backend === 'wasm' ? ['native', 'fused'] : ['fused'];
-  return tiers.flatMap((t) => kernelEntries(backend, t).filter(installEntry).map((e) => e.name));
+  return tiers.flatMap((t) =>
+    kernelEntries(backend, t)
+      .filter(installEntry)
+      .map((e) => e.name),
+  );
 }
 
 /**

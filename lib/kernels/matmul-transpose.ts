@@ -31,7 +31,12 @@ function batchSize(shape: number[]): number {
 }
 
 /** Whether a matmul of these operands is worth rewriting: a transpose flag is set and there is no batch. */
-export function shouldMaterialiseTranspose(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): boolean {
+export function shouldMaterialiseTranspose(
+  aShape: number[],
+  bShape: number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): boolean {
   return (transposeA || transposeB) && batchSize(aShape) === 1 && batchSize(bShape) === 1;
 }
 
@@ -76,11 +81,16 @@ export function makeTransposingMatMul(
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
     const flagged = !!transposeA || !!transposeB;
     const fold = canFoldBatch(a.shape, b.shape);
-    const rewrite = fold || (options.always ? flagged : shouldMaterialiseTranspose(a.shape, b.shape, !!transposeA, !!transposeB));
+    const rewrite =
+      fold || (options.always ? flagged : shouldMaterialiseTranspose(a.shape, b.shape, !!transposeA, !!transposeB));
     if (!rewrite) return original(args);
     const temps: tf.TensorInfo[] = [];
     const swap = (t: tf.TensorInfo): tf.TensorInfo => {
-      const out = transpose({ inputs: { x: t }, backend, attrs: { perm: swapLastTwo(t.shape.length) } }) as tf.TensorInfo;
+      const out = transpose({
+        inputs: { x: t },
+        backend,
+        attrs: { perm: swapLastTwo(t.shape.length) },
+      }) as tf.TensorInfo;
       temps.push(out);
       return out;
     };
@@ -88,14 +98,26 @@ export function makeTransposingMatMul(
       let a2 = transposeA ? swap(a) : a; // [..., M, K]
       const b2 = transposeB ? swap(b) : b; // [..., K, N]
       if (!fold) {
-        return original({ inputs: { ...inputs, a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+        return original({
+          inputs: { ...inputs, a: a2, b: b2 },
+          backend,
+          attrs: { ...attrs, transposeA: false, transposeB: false },
+        });
       }
       const [m, k] = a2.shape.slice(-2);
       const n = b2.shape[b2.shape.length - 1];
-      const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
+      const outShape = [
+        ...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)),
+        m,
+        n,
+      ];
       a2 = { dataId: a2.dataId, dtype: a2.dtype, shape: [1, batchSize(a2.shape) * m, k] }; // same buffer, [1, batch*M, K]
       const b3 = { dataId: b2.dataId, dtype: b2.dtype, shape: [1, b2.shape[b2.shape.length - 2], n] }; // [1, K, N]
-      const out = original({ inputs: { ...inputs, a: a2, b: b3 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
+      const out = original({
+        inputs: { ...inputs, a: a2, b: b3 },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
       out.shape = outShape; // row-major [batch*M, N] is [..., M, N]
       return out;
     } finally {
@@ -134,7 +156,11 @@ const ACTIVATION_KERNELS: Record<string, string | undefined> = {
  *   bias is also misplaced with transposes).
  * - The rest go to the stock kernel.
  */
-export function makeFixedFusedMatMul(original: tf.KernelFunc, transpose: tf.KernelFunc, parts: FusedParts): tf.KernelFunc {
+export function makeFixedFusedMatMul(
+  original: tf.KernelFunc,
+  transpose: tf.KernelFunc,
+  parts: FusedParts,
+): tf.KernelFunc {
   const transposing = makeTransposingMatMul(original, transpose, { always: true });
   return (args) => {
     const { inputs, backend, attrs } = args;
@@ -154,7 +180,9 @@ export function makeFixedFusedMatMul(original: tf.KernelFunc, transpose: tf.Kern
     const keep = (t: tf.TensorInfo) => (temps.push(t), t);
     const free = (backend as WasmBackendLike).disposeData.bind(backend);
     try {
-      const product = keep(parts.matMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as tf.TensorInfo); // [batch, M, N]
+      const product = keep(
+        parts.matMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as tf.TensorInfo,
+      ); // [batch, M, N]
       const biased = parts.add({ inputs: { a: product, b: bias }, backend }) as tf.TensorInfo; // [batch, M, N]
       const actName = ACTIVATION_KERNELS[activation];
       if (actName === undefined) return biased;
@@ -164,7 +192,11 @@ export function makeFixedFusedMatMul(original: tf.KernelFunc, transpose: tf.Kern
       const out =
         actName === 'Prelu'
           ? act({ inputs: { x: biased, alpha: inputs.preluActivationWeights }, backend })
-          : act({ inputs: { x: biased }, backend, attrs: actName === 'LeakyRelu' ? { alpha: leakyreluAlpha ?? 0.2 } : {} });
+          : act({
+              inputs: { x: biased },
+              backend,
+              attrs: actName === 'LeakyRelu' ? { alpha: leakyreluAlpha ?? 0.2 } : {},
+            });
       return out as tf.TensorInfo;
     } finally {
       for (const t of temps) free(t.dataId);

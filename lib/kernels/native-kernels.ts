@@ -24,7 +24,12 @@ export function nativeMatMul(fallback: tf.KernelFunc, fused: boolean): tf.Kernel
     const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
     const at = attrs as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
     const act = fused ? ACT[at.activation ?? 'linear'] : 0;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || act === undefined || (fused && inputs.preluActivationWeights)) {
+    if (
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32' ||
+      act === undefined ||
+      (fused && inputs.preluActivationWeights)
+    ) {
       return fallback(args);
     }
     const ra = a.shape.length;
@@ -68,7 +73,15 @@ export function nativeMatMul(fallback: tf.KernelFunc, fused: boolean): tf.Kernel
         out.ptr + i * M * N * F,
         pa + (batchA > 1 ? i * M * K * F : 0),
         pb + (batchB > 1 ? i * K * N * F : 0),
-        M, K, N, at.transposeA ? 1 : 0, at.transposeB ? 1 : 0, scratch, pbias, act, alpha,
+        M,
+        K,
+        N,
+        at.transposeA ? 1 : 0,
+        at.transposeB ? 1 : 0,
+        scratch,
+        pbias,
+        act,
+        alpha,
       );
     }
     return out.info;
@@ -87,7 +100,9 @@ export function nativeSum(fallback: tf.KernelFunc): tf.KernelFunc {
     const leading = axes.every((v, i) => v === i);
     const trailing = axes.every((v, i) => v === r - axes.length + i);
     if (!leading && !trailing) return fallback(args);
-    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const outShape = keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
     const nk = nativeFor(args.backend);
     const out = nk.out(outShape);
     const size = prod(x.shape);
@@ -171,9 +186,13 @@ const WORD_DTYPES = new Set(['float32', 'int32']);
 export function nativeConcat(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const xs = (Array.isArray(args.inputs) ? args.inputs : Object.values(args.inputs)) as tf.TensorInfo[];
-    if (!xs.length || !WORD_DTYPES.has(xs[0].dtype) || xs.some((x) => x.dtype !== xs[0].dtype || x.shape.length === 0)) return fallback(args);
+    if (!xs.length || !WORD_DTYPES.has(xs[0].dtype) || xs.some((x) => x.dtype !== xs[0].dtype || x.shape.length === 0))
+      return fallback(args);
     const axis = tf.util.parseAxisParam((args.attrs as { axis: number | number[] }).axis, xs[0].shape)[0];
-    const outShape = tf.backend_util.computeOutShape(xs.map((x) => x.shape), axis);
+    const outShape = tf.backend_util.computeOutShape(
+      xs.map((x) => x.shape),
+      axis,
+    );
     const nk = nativeFor(args.backend);
     const out = nk.out(outShape, xs[0].dtype);
     const rows = prod(outShape.slice(0, axis));
@@ -234,8 +253,12 @@ export function nativeMultiply(fallback: tf.KernelFunc): tf.KernelFunc {
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;
     const rowScale = (x: tf.TensorInfo, s: tf.TensorInfo) =>
-      x.dtype === 'float32' && s.dtype === 'float32' && x.shape.length >= 2 && s.shape.length === x.shape.length &&
-      s.shape[s.shape.length - 1] === 1 && x.shape[x.shape.length - 1] > 1 &&
+      x.dtype === 'float32' &&
+      s.dtype === 'float32' &&
+      x.shape.length >= 2 &&
+      s.shape.length === x.shape.length &&
+      s.shape[s.shape.length - 1] === 1 &&
+      x.shape[x.shape.length - 1] > 1 &&
       s.shape.slice(0, -1).every((d, i) => d === x.shape[i]);
     const [x, s] = rowScale(a, b) ? [a, b] : rowScale(b, a) ? [b, a] : [undefined, undefined];
     if (!x || !s) return fallback(args);

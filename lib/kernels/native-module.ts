@@ -37,27 +37,101 @@ export interface NativeExports {
   bst_transpose_batched(out: number, x: number, batch: number, rows: number, cols: number): void;
   /** floats of scratch bst_matmul needs for a K x N right operand */
   bst_matmul_scratch(k: number, n: number): number;
-  bst_matmul(c: number, a: number, b: number, m: number, k: number, n: number, transA: number, transB: number,
-    scratch: number, bias: number, act: number, alpha: number): void;
+  bst_matmul(
+    c: number,
+    a: number,
+    b: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    transB: number,
+    scratch: number,
+    bias: number,
+    act: number,
+    alpha: number,
+  ): void;
   bst_sum_rows(out: number, x: number, rows: number, cols: number): void;
   bst_sum_last(out: number, x: number, rows: number, cols: number): void;
   bst_gather(out: number, x: number, idx: number, outer: number, dim: number, n: number, slice: number): void;
   bst_segment_sum(out: number, x: number, ids: number, n: number, inner: number, numSegments: number): void;
-  bst_layernorm(y: number, mean: number, rstd: number, x: number, gamma: number, beta: number, rows: number, d: number,
-    eps: number): void;
-  bst_layernorm_grad(dx: number, dgamma: number, dbeta: number, dy: number, x: number, gamma: number, mean: number,
-    rstd: number, rows: number, d: number): void;
+  bst_layernorm(
+    y: number,
+    mean: number,
+    rstd: number,
+    x: number,
+    gamma: number,
+    beta: number,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  bst_layernorm_grad(
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    dy: number,
+    x: number,
+    gamma: number,
+    mean: number,
+    rstd: number,
+    rows: number,
+    d: number,
+  ): void;
   bst_leaky(y: number, x: number, n: number, alpha: number): void;
   bst_leaky_grad(dx: number, dy: number, x: number, n: number, alpha: number): void;
-  bst_attention(ctx: number, probs: number, q: number, k: number, v: number, mask: number, b: number, l: number, d: number,
-    h: number, scale: number, scratch: number): void;
+  bst_attention(
+    ctx: number,
+    probs: number,
+    q: number,
+    k: number,
+    v: number,
+    mask: number,
+    b: number,
+    l: number,
+    d: number,
+    h: number,
+    scale: number,
+    scratch: number,
+  ): void;
   bst_attention_scratch(l: number, dh: number): number;
   bst_attention_grad_scratch(l: number, dh: number): number;
-  bst_attention_grad(dq: number, dk: number, dv: number, scratch: number, dctx: number, probs: number, q: number, k: number,
-    v: number, b: number, l: number, d: number, h: number, scale: number): void;
+  bst_attention_grad(
+    dq: number,
+    dk: number,
+    dv: number,
+    scratch: number,
+    dctx: number,
+    probs: number,
+    q: number,
+    k: number,
+    v: number,
+    b: number,
+    l: number,
+    d: number,
+    h: number,
+    scale: number,
+  ): void;
   bst_dropout(y: number, x: number, n: number, seed: number, rate: number, scale: number): void;
-  bst_adam(p2: number, m2: number, v2: number, p: number, m: number, v: number, g: number, g2: number, wa: number,
-    wb: number, n: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
+  bst_adam(
+    p2: number,
+    m2: number,
+    v2: number,
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    g2: number,
+    wa: number,
+    wb: number,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    c1: number,
+    c2: number,
+  ): void;
 }
 
 /** What this module uses of tfjs-backend-wasm 4.22's BackendWasm. */
@@ -106,7 +180,8 @@ function oom(what: string, bytes: number, heap: number): OutOfMemoryError {
  */
 export function checkedMalloc(backend: object, bytes: number, what: string): number {
   const be = backend as WasmBackendLike;
-  if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= WASM_MAX_ALLOC_BYTES)) throw oom(what, bytes, wasmHeapBytes(be));
+  if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= WASM_MAX_ALLOC_BYTES))
+    throw oom(what, bytes, wasmHeapBytes(be));
   let ptr = 0;
   try {
     ptr = be.wasm._malloc(bytes);
@@ -151,7 +226,11 @@ export class NativeKernels {
   private scratchPtr = 0;
   private scratchBytes = 0;
 
-  constructor(readonly backend: WasmBackendLike, readonly k: NativeExports, readonly relaxedSimd: boolean) {}
+  constructor(
+    readonly backend: WasmBackendLike,
+    readonly k: NativeExports,
+    readonly relaxedSimd: boolean,
+  ) {}
 
   /** Byte offset of a tensor's data in the shared memory. */
   ptr(t: tf.TensorInfo): number {
@@ -250,7 +329,8 @@ export function instantiateNative(backend: object, relaxed: boolean): NativeKern
   const be = backend as WasmBackendLike;
   const memory = be.wasm?.asm?.memory;
   if (!(memory instanceof WASM.Memory)) throw new Error('native kernels: the wasm backend does not expose its memory');
-  if (relaxed && !relaxedSimdSupported()) throw new Error('native kernels: relaxed SIMD is not available in this runtime');
+  if (relaxed && !relaxedSimdSupported())
+    throw new Error('native kernels: relaxed SIMD is not available in this runtime');
   if (!compiled.plain) compiled.plain = new WASM.Module(fs.readFileSync(NATIVE_WASM_FILE));
   const mod = relaxed ? (compiled.relaxed as object) : compiled.plain;
   const instance = new WASM.Instance(mod, { env: { memory } });

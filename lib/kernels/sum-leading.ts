@@ -27,7 +27,11 @@ export function leadingAxesCount(axis: number | number[], shape: number[]): numb
 }
 
 /** out[j] = sum over i of x[i * inner + j], accumulated in float32 order i = 0, 1, ... (out must be zeroed). */
-export function sumLeadingInto(x: ArrayLike<number>, inner: number, out: { [i: number]: number; length: number }): void {
+export function sumLeadingInto(
+  x: ArrayLike<number>,
+  inner: number,
+  out: { [i: number]: number; length: number },
+): void {
   const outer = inner === 0 ? 0 : x.length / inner;
   let p = 0;
   for (let i = 0; i < outer; i++) for (let j = 0; j < inner; j++) out[j] += x[p++];

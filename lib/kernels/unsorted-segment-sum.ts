@@ -29,7 +29,8 @@ interface CpuBackendLike {
 
 /** Output shape of UnsortedSegmentSum; throws KernelError when segmentIds' shape is not a prefix of x's. */
 export function segmentSumOutputShape(xShape: number[], idsShape: number[], numSegments: number): number[] {
-  const prefixOk = idsShape.length >= 1 && idsShape.length <= xShape.length && idsShape.every((d, i) => d === xShape[i]);
+  const prefixOk =
+    idsShape.length >= 1 && idsShape.length <= xShape.length && idsShape.every((d, i) => d === xShape[i]);
   if (!prefixOk) {
     throw new KernelError(
       `UnsortedSegmentSum: segmentIds shape [${idsShape}] must be a leading part of x shape [${xShape}]`,

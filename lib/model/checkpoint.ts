@@ -86,12 +86,16 @@ function joinWeightData(w: tf.io.WeightData | undefined): ArrayBuffer {
 }
 
 /** Serialise a model's topology and weights (tfjs layers format) without touching the file system. */
-export async function modelArtifacts(net: tf.LayersModel): Promise<{ topology: unknown; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer }> {
+export async function modelArtifacts(
+  net: tf.LayersModel,
+): Promise<{ topology: unknown; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer }> {
   let out: { topology: unknown; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } | undefined;
-  await net.save(tf.io.withSaveHandler(async (a) => {
-    out = { topology: a.modelTopology, specs: a.weightSpecs ?? [], data: joinWeightData(a.weightData) };
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await net.save(
+    tf.io.withSaveHandler(async (a) => {
+      out = { topology: a.modelTopology, specs: a.weightSpecs ?? [], data: joinWeightData(a.weightData) };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return out!;
 }
 
@@ -110,7 +114,10 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
   }
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(tmp, { recursive: true });
-  writeJsonAtomic(path.join(tmp, 'model.json'), { modelTopology: art.topology, weightsManifest: [{ paths: ['weights.bin'], weights: art.specs }] });
+  writeJsonAtomic(path.join(tmp, 'model.json'), {
+    modelTopology: art.topology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: art.specs }],
+  });
   writeFileAtomic(path.join(tmp, 'weights.bin'), new Uint8Array(art.data));
   if (opt) {
     writeJsonAtomic(path.join(tmp, 'optimizer.json'), { weights: opt.specs, ...opt.powers }); // float32 powers: exact in JSON
@@ -139,15 +146,25 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
 /** The folder holding the checkpoint `dir`: dir itself, or a copy moved aside by an interrupted save. */
 export function findCheckpoint(dir: string): string | undefined {
   if (fs.existsSync(path.join(dir, 'meta.json'))) return dir;
-  const parent = path.dirname(dir), base = path.basename(dir) + '.old-';
+  const parent = path.dirname(dir),
+    base = path.basename(dir) + '.old-';
   if (!fs.existsSync(parent)) return undefined;
-  const aside = fs.readdirSync(parent).filter((f) => f.startsWith(base) && fs.existsSync(path.join(parent, f, 'meta.json'))).sort();
+  const aside = fs
+    .readdirSync(parent)
+    .filter((f) => f.startsWith(base) && fs.existsSync(path.join(parent, f, 'meta.json')))
+    .sort();
   return aside.length ? path.join(parent, aside[aside.length - 1]) : undefined;
 }
 
-function readWeights(dir: string, manifestFile: string, binFile: string, key: 'weightsManifest' | 'weights'): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+function readWeights(
+  dir: string,
+  manifestFile: string,
+  binFile: string,
+  key: 'weightsManifest' | 'weights',
+): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const json = readJson<any>(path.join(dir, manifestFile));
-  const specs: tf.io.WeightsManifestEntry[] = key === 'weightsManifest' ? json.weightsManifest.flatMap((g: any) => g.weights) : json.weights;
+  const specs: tf.io.WeightsManifestEntry[] =
+    key === 'weightsManifest' ? json.weightsManifest.flatMap((g: any) => g.weights) : json.weights;
   const buf = fs.readFileSync(path.join(dir, binFile));
   return { specs, data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer };
 }
@@ -164,10 +181,13 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const found = findCheckpoint(dir);
   if (!found) throw new TrainingError(`no checkpoint in ${dir} (meta.json missing)`);
   const meta = readJson<CheckpointMeta>(path.join(found, 'meta.json'));
-  if (meta.format !== CHECKPOINT_FORMAT) throw new TrainingError(`${found}/meta.json: format ${JSON.stringify(meta.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new TrainingError(`${found}/meta.json: format ${JSON.stringify(meta.format)}, expected ${CHECKPOINT_FORMAT}`);
   const topo = readJson<any>(path.join(found, 'model.json')).modelTopology;
   const w = readWeights(found, 'model.json', 'weights.bin', 'weightsManifest');
-  const net = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topo, weightSpecs: w.specs, weightData: w.data }));
+  const net = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: topo, weightSpecs: w.specs, weightData: w.data }),
+  );
   return { model: { net, config: resolveConfig(meta.config), sizes: meta.sizes }, meta, dir: found };
 }
 
@@ -180,10 +200,13 @@ export function restoreWeights(model: BstModel, dir: string): CheckpointMeta {
   const values = w.specs.map((s) => map[s.name]);
   const current = model.net.weights;
   try {
-    if (values.length !== current.length) throw new TrainingError(`${found}: ${values.length} weight tensors, the model has ${current.length}`);
+    if (values.length !== current.length)
+      throw new TrainingError(`${found}: ${values.length} weight tensors, the model has ${current.length}`);
     values.forEach((v, i) => {
       if (v.shape.join('x') !== current[i].shape.join('x')) {
-        throw new TrainingError(`${found}: weight ${w.specs[i].name} has shape [${v.shape}], the model's ${current[i].name} has [${current[i].shape}]`);
+        throw new TrainingError(
+          `${found}: weight ${w.specs[i].name} has shape [${v.shape}], the model's ${current[i].name} has [${current[i].shape}]`,
+        );
       }
     });
     model.net.setWeights(values);
@@ -208,7 +231,9 @@ export async function restoreOptimizer(optimizer: tf.Optimizer, dir: string): Pr
     const v = saved[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
-      throw new TrainingError(`${path.join(found, 'optimizer.json')}: ${key} must be a number in (0, 1], got ${JSON.stringify(v)}`);
+      throw new TrainingError(
+        `${path.join(found, 'optimizer.json')}: ${key} must be a number in (0, 1], got ${JSON.stringify(v)}`,
+      );
     }
     powers[key] = v;
   }

@@ -230,20 +230,27 @@ export function validateConfig(c: BstConfig): void {
   posInt(c, 'epochs', 0);
   posInt(c, 'patience', 0);
   if (typeof c.seed !== 'number' || !Number.isInteger(c.seed)) bad('seed', c.seed, 'must be an integer');
-  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) bad('dropout', c.dropout, 'must be in [0, 1)');
-  if (typeof c.leakyAlpha !== 'number' || !(c.leakyAlpha >= 0 && c.leakyAlpha < 1)) bad('leakyAlpha', c.leakyAlpha, 'must be in [0, 1)');
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1))
+    bad('dropout', c.dropout, 'must be in [0, 1)');
+  if (typeof c.leakyAlpha !== 'number' || !(c.leakyAlpha >= 0 && c.leakyAlpha < 1))
+    bad('leakyAlpha', c.leakyAlpha, 'must be in [0, 1)');
   if (typeof c.learningRate !== 'number' || !(c.learningRate > 0)) bad('learningRate', c.learningRate, 'must be > 0');
   if (typeof c.l2 !== 'number' || !(c.l2 >= 0)) bad('l2', c.l2, 'must be >= 0');
-  if (typeof c.timeMaxSeconds !== 'number' || !(c.timeMaxSeconds > 0)) bad('timeMaxSeconds', c.timeMaxSeconds, 'must be > 0');
-  if (typeof c.huberDelta !== 'number' || !(c.huberDelta > 0 && Number.isFinite(c.huberDelta))) bad('huberDelta', c.huberDelta, 'must be a finite number > 0');
-  if (c.outputBias !== null && (typeof c.outputBias !== 'number' || !Number.isFinite(c.outputBias))) bad('outputBias', c.outputBias, 'must be a finite number or null');
-  if (!Array.isArray(c.mlpUnits) || c.mlpUnits.some((u) => !Number.isInteger(u) || u < 1)) bad('mlpUnits', c.mlpUnits, 'must be a list of positive integers');
+  if (typeof c.timeMaxSeconds !== 'number' || !(c.timeMaxSeconds > 0))
+    bad('timeMaxSeconds', c.timeMaxSeconds, 'must be > 0');
+  if (typeof c.huberDelta !== 'number' || !(c.huberDelta > 0 && Number.isFinite(c.huberDelta)))
+    bad('huberDelta', c.huberDelta, 'must be a finite number > 0');
+  if (c.outputBias !== null && (typeof c.outputBias !== 'number' || !Number.isFinite(c.outputBias)))
+    bad('outputBias', c.outputBias, 'must be a finite number or null');
+  if (!Array.isArray(c.mlpUnits) || c.mlpUnits.some((u) => !Number.isInteger(u) || u < 1))
+    bad('mlpUnits', c.mlpUnits, 'must be a list of positive integers');
   for (const k of ['useUserId', 'useDemographics', 'useGenres', 'useYear', 'useHistoryRatings'] as const) {
     if (typeof c[k] !== 'boolean') bad(k, c[k], 'must be true or false');
   }
   oneOf(c, 'positionKind', ['learned', 'sinusoidal', 'time', 'none']);
   oneOf(c, 'sequenceOutput', ['flatten', 'target']);
-  if (typeof c.attentionScale !== 'number' || !(c.attentionScale >= 0 && Number.isFinite(c.attentionScale))) bad('attentionScale', c.attentionScale, 'must be a finite number >= 0');
+  if (typeof c.attentionScale !== 'number' || !(c.attentionScale >= 0 && Number.isFinite(c.attentionScale)))
+    bad('attentionScale', c.attentionScale, 'must be a finite number >= 0');
   oneOf(c, 'task', ['rating', 'like']);
   oneOf(c, 'optimizer', ['adam', 'adagrad']);
   oneOf(c, 'headInit', DENSE_INITS);
@@ -252,8 +259,13 @@ export function validateConfig(c: BstConfig): void {
   oneOf(c, 'loss', LOSS_KINDS);
   const d = modelWidth(c);
   if (d % c.numHeads !== 0) {
-    bad('numHeads', c.numHeads, `must divide the transformer width ${d} = embedDim ${c.embedDim}` +
-      (c.positionKind === 'none' ? '' : ` + posDim ${c.posDim}`) + (c.useHistoryRatings ? ` + ratingDim ${c.ratingDim}` : ''));
+    bad(
+      'numHeads',
+      c.numHeads,
+      `must divide the transformer width ${d} = embedDim ${c.embedDim}` +
+        (c.positionKind === 'none' ? '' : ` + posDim ${c.posDim}`) +
+        (c.useHistoryRatings ? ` + ratingDim ${c.ratingDim}` : ''),
+    );
   }
 }
 
@@ -265,7 +277,10 @@ export function validateConfig(c: BstConfig): void {
 export function parseOverrides(text: string): Partial<BstConfig> {
   const base = defaultConfig() as any;
   const out: any = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new ConfigError(`override '${part}' is not key=value`);
     const key = part.slice(0, eq).trim();
@@ -274,7 +289,11 @@ export function parseOverrides(text: string): Partial<BstConfig> {
     const ref = base[key];
     if (raw === 'null' && key === 'outputBias') out[key] = null;
     else if (Array.isArray(ref)) {
-      const nums = raw.replace(/^\[|\]$/g, '').split(/[\/\- ]+/).filter((s) => s.length > 0).map(Number);
+      const nums = raw
+        .replace(/^\[|\]$/g, '')
+        .split(/[\/\- ]+/)
+        .filter((s) => s.length > 0)
+        .map(Number);
       if (nums.some((v) => !Number.isFinite(v))) bad(key, raw, 'must be numbers separated by / (e.g. 64/32)');
       out[key] = nums;
     } else if (typeof ref === 'boolean') {

@@ -43,20 +43,27 @@ export function checkSamples(samples: Samples, config: BstConfig, sizes: Feature
   for (const spec of inputSpecs(config, sizes)) {
     const arr = samples[spec.name] as ArrayLike<number>;
     const want = n * spec.shape.reduce((a, b) => a * b, 1);
-    if (!arr || arr.length !== want) throw new DataError(`Samples.${spec.name} has ${arr ? arr.length : 'no'} values, expected ${want} (n=${n} x ${spec.shape})`);
+    if (!arr || arr.length !== want)
+      throw new DataError(
+        `Samples.${spec.name} has ${arr ? arr.length : 'no'} values, expected ${want} (n=${n} x ${spec.shape})`,
+      );
     const vocab = spec.vocab;
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i];
       if (vocab !== undefined ? !(v >= 0 && v < vocab && Number.isInteger(v)) : !Number.isFinite(v)) {
         const per = spec.shape.reduce((a, b) => a * b, 1);
-        throw new DataError(`Samples.${spec.name}[sample ${Math.floor(i / per)}] = ${v}` + (vocab !== undefined ? ` outside vocabulary 0..${vocab - 1}` : ' is not finite'));
+        throw new DataError(
+          `Samples.${spec.name}[sample ${Math.floor(i / per)}] = ${v}` +
+            (vocab !== undefined ? ` outside vocabulary 0..${vocab - 1}` : ' is not finite'),
+        );
       }
     }
   }
   if (config.useHistoryRatings) {
     for (let i = 0; i < samples.ratingSeq.length; i++) {
       const r = samples.ratingSeq[i];
-      if (r < 0 || r > 5) throw new DataError(`Samples.ratingSeq[sample ${Math.floor(i / samples.seqLen)}] = ${r} outside 0..5`);
+      if (r < 0 || r > 5)
+        throw new DataError(`Samples.ratingSeq[sample ${Math.floor(i / samples.seqLen)}] = ${r} outside 0..5`);
     }
   }
 }
@@ -64,8 +71,8 @@ export function checkSamples(samples: Samples, config: BstConfig, sizes: Feature
 /** The model's input tensors for a batch, in inputSpecs order (the caller disposes them). */
 export function samplesToInputs(samples: Samples, sizes: FeatureSizes, config: BstConfig): tf.Tensor[] {
   checkSamples(samples, config, sizes);
-  return inputSpecs(config, sizes).map((s) =>
-    tf.tensor(samples[s.name] as Int32Array | Float32Array, [samples.n, ...s.shape], s.dtype), // [n, ...shape]
+  return inputSpecs(config, sizes).map(
+    (s) => tf.tensor(samples[s.name] as Int32Array | Float32Array, [samples.n, ...s.shape], s.dtype), // [n, ...shape]
   );
 }
 

@@ -19,8 +19,11 @@ export function setDropoutStep(model: BstModel, step: number): void {
 function l2Weights(model: BstModel): tf.Variable[] {
   const out: tf.Variable[] = [];
   for (const layer of model.net.layers) {
-    const isTable = layer instanceof LearnedPositionEmbedding || layer instanceof TimeDeltaEmbedding ||
-      layer instanceof RatingEmbedding || layer.getClassName() === 'Embedding';
+    const isTable =
+      layer instanceof LearnedPositionEmbedding ||
+      layer instanceof TimeDeltaEmbedding ||
+      layer instanceof RatingEmbedding ||
+      layer.getClassName() === 'Embedding';
     if (isTable) continue;
     for (const w of layer.trainableWeights) if (w.shape.length === 2) out.push(w.read() as tf.Variable);
   }
@@ -45,4 +48,3 @@ export function lossFunction(model: BstModel, samples: Samples): () => tf.Scalar
     return l;
   };
 }
-

@@ -65,13 +65,13 @@ export function countParams(c: BstConfig, sizes: FeatureSizes): number {
   const ffn = c.ffnMult * D;
   p += c.numBlocks * (4 * (D * D + D) + (D * ffn + ffn) + (ffn * D + D) + 4 * D);
   let features = L * D;
-  if (c.useUserId) (p += sizes.numUsers * c.userDim), (features += c.userDim);
+  if (c.useUserId) ((p += sizes.numUsers * c.userDim), (features += c.userDim));
   if (c.useDemographics) {
     p += (sizes.numGenders + sizes.numAges + sizes.numOccupations + sizes.numZips) * c.demoDim;
     features += 4 * c.demoDim;
   }
-  if (c.useGenres) (p += sizes.numGenres * c.genreDim + c.genreDim), (features += c.genreDim);
-  if (c.useYear) (p += sizes.numYears * c.yearDim), (features += c.yearDim);
+  if (c.useGenres) ((p += sizes.numGenres * c.genreDim + c.genreDim), (features += c.genreDim));
+  if (c.useYear) ((p += sizes.numYears * c.yearDim), (features += c.yearDim));
   let inDim = features;
   for (const u of [...c.mlpUnits, 1]) {
     p += inDim * u + u;
@@ -87,8 +87,12 @@ export function estimateTrainingMemory(c: BstConfig, sizes: FeatureSizes): Memor
   const L = c.seqLen;
   const D = modelWidth(c);
   const f = ACTIVATION_FACTOR;
-  const features = L * D + (c.useUserId ? c.userDim : 0) + (c.useDemographics ? 4 * c.demoDim : 0) +
-    (c.useGenres ? c.genreDim : 0) + (c.useYear ? c.yearDim : 0);
+  const features =
+    L * D +
+    (c.useUserId ? c.userDim : 0) +
+    (c.useDemographics ? 4 * c.demoDim : 0) +
+    (c.useGenres ? c.genreDim : 0) +
+    (c.useYear ? c.yearDim : 0);
   const mlpUnits = c.mlpUnits.reduce((a, u) => a + u, 0);
   const terms: MemoryTerms = {
     weights: params * F32,
@@ -112,13 +116,19 @@ const MB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
  * with a ConfigError giving the estimate, the limit, the dominant term and a batch size / sequence length that
  * would fit. Returns the estimate otherwise.
  */
-export function checkTrainingMemory(c: BstConfig, sizes: FeatureSizes, opts: { limitBytes: number; what?: string }): MemoryEstimate {
+export function checkTrainingMemory(
+  c: BstConfig,
+  sizes: FeatureSizes,
+  opts: { limitBytes: number; what?: string },
+): MemoryEstimate {
   const est = estimateTrainingMemory(c, sizes);
   if (est.heapBytes <= opts.limitBytes) return est;
   let batch = c.batchSize;
-  while (batch > 1 && estimateTrainingMemory({ ...c, batchSize: batch }, sizes).heapBytes > opts.limitBytes) batch = Math.floor(batch / 2);
+  while (batch > 1 && estimateTrainingMemory({ ...c, batchSize: batch }, sizes).heapBytes > opts.limitBytes)
+    batch = Math.floor(batch / 2);
   let seqLen = c.seqLen;
-  while (seqLen > 1 && estimateTrainingMemory({ ...c, seqLen }, sizes).heapBytes > opts.limitBytes) seqLen = Math.floor(seqLen / 2);
+  while (seqLen > 1 && estimateTrainingMemory({ ...c, seqLen }, sizes).heapBytes > opts.limitBytes)
+    seqLen = Math.floor(seqLen / 2);
   const fitsBatch = estimateTrainingMemory({ ...c, batchSize: batch }, sizes).heapBytes <= opts.limitBytes;
   const fitsSeq = estimateTrainingMemory({ ...c, seqLen }, sizes).heapBytes <= opts.limitBytes;
   const terms = (Object.keys(est.terms) as Array<keyof MemoryTerms>).map((k) => `${k} ${MB(est.terms[k])}`).join(', ');

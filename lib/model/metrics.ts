@@ -45,11 +45,12 @@ export function auc(score: ArrayLike<number>, label: ArrayLike<number>): number 
 /** AUC, log loss and accuracy at 0.5. */
 export function classificationMetrics(prob: ArrayLike<number>, y: ArrayLike<number>): EvalMetrics {
   const n = prob.length;
-  let ll = 0, correct = 0;
+  let ll = 0,
+    correct = 0;
   for (let i = 0; i < n; i++) {
     const p = Math.min(1 - 1e-7, Math.max(1e-7, prob[i]));
     ll -= y[i] > 0.5 ? Math.log(p) : Math.log(1 - p);
-    if ((p >= 0.5) === (y[i] > 0.5)) correct++;
+    if (p >= 0.5 === y[i] > 0.5) correct++;
   }
   return { n, auc: auc(prob, y), logLoss: n ? ll / n : NaN, accuracy: n ? correct / n : NaN };
 }

@@ -66,7 +66,9 @@ export interface BstParts {
 function layerNamed(model: BstModel, name: string): tf.layers.Layer {
   const layer = model.net.layers.find((l) => l.name === name);
   if (!layer) {
-    throw new ConfigError(`lib/model/parts.ts: the BST network '${model.net.name}' has no layer '${name}' (layers: ${model.net.layers.map((l) => l.name).join(', ')})`);
+    throw new ConfigError(
+      `lib/model/parts.ts: the BST network '${model.net.name}' has no layer '${name}' (layers: ${model.net.layers.map((l) => l.name).join(', ')})`,
+    );
   }
   return layer;
 }
@@ -84,7 +86,10 @@ function weightsOf(layer: tf.layers.Layer): Record<string, tf.Tensor> {
 /** One named weight of a layer, or a ConfigError naming the layer and the weights it has. */
 function weightOf(layer: tf.layers.Layer, weight: string): tf.Tensor {
   const w = weightsOf(layer);
-  if (!(weight in w)) throw new ConfigError(`lib/model/parts.ts: layer '${layer.name}' has no weight '${weight}' (weights: ${Object.keys(w).join(', ')})`);
+  if (!(weight in w))
+    throw new ConfigError(
+      `lib/model/parts.ts: layer '${layer.name}' has no weight '${weight}' (weights: ${Object.keys(w).join(', ')})`,
+    );
   return w[weight];
 }
 
@@ -115,18 +120,27 @@ export function headInputWidths(model: BstModel): HeadInputWidths {
 
 /** The MLP head: its dense layers in order and the output layer. */
 export function headWeights(model: BstModel): { mlp: DenseWeights[]; output: DenseWeights } {
-  return { mlp: model.config.mlpUnits.map((_, i) => denseNamed(model, BST_LAYERS.mlp(i))), output: denseNamed(model, BST_LAYERS.output) };
+  return {
+    mlp: model.config.mlpUnits.map((_, i) => denseNamed(model, BST_LAYERS.mlp(i))),
+    output: denseNamed(model, BST_LAYERS.output),
+  };
 }
 
 /** Every factored part of the BST (see BstParts), checked against the config's widths. */
 export function bstParts(model: BstModel): BstParts {
   const c = model.config;
-  const users: UserFeature[] = [...(c.useUserId ? ['userIdx' as const] : []), ...(c.useDemographics ? ['gender' as const, 'age' as const, 'occupation' as const, 'zip' as const] : [])];
+  const users: UserFeature[] = [
+    ...(c.useUserId ? ['userIdx' as const] : []),
+    ...(c.useDemographics ? ['gender' as const, 'age' as const, 'occupation' as const, 'zip' as const] : []),
+  ];
   const head = headWeights(model);
   const parts: BstParts = {
     itemEmbedding: itemEmbeddingWeights(model),
     blocks: model.net.layers.filter((l): l is TransformerBlock => l instanceof TransformerBlock),
-    userEmbeddings: users.map((feature) => ({ feature, table: embeddingNamed(model, BST_LAYERS.featureEmbedding(feature)) })),
+    userEmbeddings: users.map((feature) => ({
+      feature,
+      table: embeddingNamed(model, BST_LAYERS.featureEmbedding(feature)),
+    })),
     genreProjection: c.useGenres ? denseNamed(model, BST_LAYERS.genreProjection) : null,
     yearEmbedding: c.useYear ? embeddingNamed(model, BST_LAYERS.featureEmbedding('yearIdx')) : null,
     headInput: headInputWidths(model),
@@ -135,7 +149,9 @@ export function bstParts(model: BstModel): BstParts {
   const rows = parts.headInput.sequence + parts.headInput.user + parts.headInput.item;
   const first = head.mlp[0].kernel.shape[0];
   if (rows !== first) {
-    throw new ConfigError(`lib/model/parts.ts: layer '${BST_LAYERS.mlp(0)}' has ${first} input rows but the config gives sequence ${parts.headInput.sequence} + user ${parts.headInput.user} + item ${parts.headInput.item} = ${rows}`);
+    throw new ConfigError(
+      `lib/model/parts.ts: layer '${BST_LAYERS.mlp(0)}' has ${first} input rows but the config gives sequence ${parts.headInput.sequence} + user ${parts.headInput.user} + item ${parts.headInput.item} = ${rows}`,
+    );
   }
   return parts;
 }

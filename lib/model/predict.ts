@@ -60,7 +60,10 @@ export function predict(model: BstModel, batches: Iterable<Samples>): Float32Arr
   }
   const all = new Float32Array(total);
   let o = 0;
-  for (const c of chunks) { all.set(c, o); o += c.length; }
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.length;
+  }
   return all;
 }
 
@@ -89,7 +92,8 @@ export function meanPredictions(predictions: Float32Array[]): Float32Array {
   const n = predictions[0].length;
   const sum = new Float64Array(n);
   predictions.forEach((p, j) => {
-    if (p.length !== n) throw new ConfigError(`meanPredictions: vector ${j} has ${p.length} predictions, vector 0 has ${n}`);
+    if (p.length !== n)
+      throw new ConfigError(`meanPredictions: vector ${j} has ${p.length} predictions, vector 0 has ${n}`);
     for (let i = 0; i < n; i++) sum[i] += p[i];
   });
   return meanOf(sum, predictions.length);
@@ -131,17 +135,26 @@ export function evaluate(model: BstModel, batches: Iterable<Samples>): EvalMetri
     labels.push(labelsOf(b, model.config));
   }
   const n = preds.reduce((a, p) => a + p.length, 0);
-  const p = new Float32Array(n), y = new Float32Array(n);
+  const p = new Float32Array(n),
+    y = new Float32Array(n);
   let o = 0;
-  preds.forEach((chunk, i) => { p.set(chunk, o); y.set(labels[i], o); o += chunk.length; });
+  preds.forEach((chunk, i) => {
+    p.set(chunk, o);
+    y.set(labels[i], o);
+    o += chunk.length;
+  });
   return evaluatePredictions(model.config, p, y);
 }
 
 /** The metrics of evaluate() for given predictions `p` and labels `y` (e.g. a seed ensemble's mean predictions). */
-export function evaluatePredictions(config: BstConfig, p: Float32Array, y: Float32Array): EvalMetrics & { loss: number } {
+export function evaluatePredictions(
+  config: BstConfig,
+  p: Float32Array,
+  y: Float32Array,
+): EvalMetrics & { loss: number } {
   if (config.task === 'rating') {
     const m = regressionMetrics(p, y);
-    return { ...m, loss: config.loss === 'mse' ? m.mse as number : ratingObjective(config, p, y) };
+    return { ...m, loss: config.loss === 'mse' ? (m.mse as number) : ratingObjective(config, p, y) };
   }
   const m = classificationMetrics(p, y);
   return { ...m, loss: m.logLoss as number };
@@ -167,10 +180,14 @@ const blockInputModels = new WeakMap<tf.LayersModel, Map<number, tf.LayersModel>
  */
 export function attentionWeights(model: BstModel, samples: Samples, block = 0): AttentionMap {
   const blocks = transformerBlocks(model);
-  if (!(block >= 0 && block < blocks.length)) throw new ConfigError(`attentionWeights: block=${block} but the model has ${blocks.length} transformer block(s)`);
+  if (!(block >= 0 && block < blocks.length))
+    throw new ConfigError(`attentionWeights: block=${block} but the model has ${blocks.length} transformer block(s)`);
   const layer = blocks[block];
   let cache = blockInputModels.get(model.net);
-  if (!cache) { cache = new Map(); blockInputModels.set(model.net, cache); }
+  if (!cache) {
+    cache = new Map();
+    blockInputModels.set(model.net, cache);
+  }
   let sub = cache.get(block);
   if (!sub) {
     sub = tf.model({ inputs: model.net.inputs, outputs: layer.input as tf.SymbolicTensor[] });

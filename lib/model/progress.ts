@@ -27,7 +27,9 @@ export interface ProgressOptions {
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
   const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
   return (h > 0 ? `${h}:` : '') + `${mm}:${String(r).padStart(2, '0')}`;
 }
@@ -46,7 +48,11 @@ export class ProgressBar {
     this.o = {
       total: opts.total,
       label: opts.label ?? '',
-      write: opts.write ?? ((s: string) => { process.stdout.write(s); }),
+      write:
+        opts.write ??
+        ((s: string) => {
+          process.stdout.write(s);
+        }),
       isTTY: opts.isTTY ?? !!process.stdout.isTTY,
       everyPercent: opts.everyPercent ?? 10,
       everySeconds: opts.everySeconds ?? 10,
@@ -68,10 +74,17 @@ export class ProgressBar {
       const frac = Math.min(1, done / total);
       const width = 20;
       const filled = Math.round(frac * width);
-      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}`);
+      parts.push(
+        `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total}`,
+      );
     } else parts.push(`${done}`);
     parts.push(`${Math.round(rate)} samples/s`);
-    if (total && total > 0) parts.push(done >= total ? `${formatDuration(elapsed)} elapsed` : `ETA ${formatDuration(rate > 0 ? (total - done) / rate : NaN)}`);
+    if (total && total > 0)
+      parts.push(
+        done >= total
+          ? `${formatDuration(elapsed)} elapsed`
+          : `ETA ${formatDuration(rate > 0 ? (total - done) / rate : NaN)}`,
+      );
     else parts.push(`${formatDuration(elapsed)} elapsed`);
     if (extra) parts.push(extra);
     return parts.join(' ');

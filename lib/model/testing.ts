@@ -8,7 +8,16 @@ import { Rng } from '../util/rng';
 
 /** Tiny vocabularies for fast tests. */
 export function tinySizes(): FeatureSizes {
-  return { numUsers: 12, numItems: 20, numGenres: 5, numYears: 6, numGenders: 3, numAges: 4, numOccupations: 5, numZips: 6 };
+  return {
+    numUsers: 12,
+    numItems: 20,
+    numGenres: 5,
+    numYears: 6,
+    numGenders: 3,
+    numAges: 4,
+    numOccupations: 5,
+    numZips: 6,
+  };
 }
 
 /** Options of syntheticSamples. */
@@ -60,7 +69,7 @@ export function syntheticSamples(o: SyntheticOptions): Samples {
     let r = 1 + rng.int(5);
     const last = h > 0 ? i * L + L - 2 : -1;
     if (signal === 'previous-rating' && last >= 0) r = s.ratingSeq[last];
-    if (signal === 'genre-match' && last >= 0) r = (s.itemSeq[last] % 2) === (target % 2) ? 4 + rng.int(2) : 1 + rng.int(2);
+    if (signal === 'genre-match' && last >= 0) r = s.itemSeq[last] % 2 === target % 2 ? 4 + rng.int(2) : 1 + rng.int(2);
     s.rating[i] = r;
     s.liked[i] = r >= 4 ? 1 : 0;
   }

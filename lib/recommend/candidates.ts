@@ -10,7 +10,9 @@ import { DataError } from '../util/errors';
 export function userIndex(data: PreparedData, userId: number): number {
   const r = data.vocabs.user.index(userId);
   if (r <= 0) {
-    throw new DataError(`user ${userId} is unknown to the model (no training ratings); known ids run ${data.vocabs.user.values[0]}..${data.vocabs.user.values[data.vocabs.user.values.length - 1]}`);
+    throw new DataError(
+      `user ${userId} is unknown to the model (no training ratings); known ids run ${data.vocabs.user.values[0]}..${data.vocabs.user.values[data.vocabs.user.values.length - 1]}`,
+    );
   }
   return r;
 }
@@ -47,10 +49,12 @@ export function candidateSamplesAt(data: PreparedData, cut: HistoryCut, items: A
   const G = sizes.numGenres;
   const n = items.length;
   const u = cut.user;
-  if (!(Number.isInteger(u) && u >= 1 && u < it.userOffsets.length - 1)) throw new DataError(`user index ${u} is outside 1..${it.userOffsets.length - 2}`);
+  if (!(Number.isInteger(u) && u >= 1 && u < it.userOffsets.length - 1))
+    throw new DataError(`user index ${u} is outside 1..${it.userOffsets.length - 2}`);
   const start = it.userOffsets[u];
   const end = cut.end;
-  if (!(end >= start && end <= it.userOffsets[u + 1])) throw new DataError(`history end ${end} is outside user ${u}'s positions ${start}..${it.userOffsets[u + 1]}`);
+  if (!(end >= start && end <= it.userOffsets[u + 1]))
+    throw new DataError(`history end ${end} is outside user ${u}'s positions ${start}..${it.userOffsets[u + 1]}`);
   const now = cut.now;
   const hist = Math.min(L - 1, end - start);
   const s = allocSamples(n, L, G);
@@ -73,7 +77,8 @@ export function candidateSamplesAt(data: PreparedData, cut: HistoryCut, items: A
   }
   for (let i = 0; i < n; i++) {
     const target = items[i];
-    if (!(target >= 1 && target < sizes.numItems)) throw new DataError(`candidate item index ${target} is outside 1..${sizes.numItems - 1}`);
+    if (!(target >= 1 && target < sizes.numItems))
+      throw new DataError(`candidate item index ${target} is outside 1..${sizes.numItems - 1}`);
     s.itemSeq.set(rowItems, i * L);
     s.ratingSeq.set(rowRatings, i * L);
     s.timeDelta.set(rowDelta, i * L);
@@ -87,7 +92,8 @@ export function candidateSamplesAt(data: PreparedData, cut: HistoryCut, items: A
 /** The cut for recommending "now": user run `u`'s whole run is history, time reference = their latest rating. */
 export function latestCut(data: PreparedData, u: number): HistoryCut {
   const it = data.interactions;
-  if (!(Number.isInteger(u) && u >= 1 && u < it.userOffsets.length - 1)) throw new DataError(`user index ${u} is outside 1..${it.userOffsets.length - 2}`);
+  if (!(Number.isInteger(u) && u >= 1 && u < it.userOffsets.length - 1))
+    throw new DataError(`user index ${u} is outside 1..${it.userOffsets.length - 2}`);
   const end = it.userOffsets[u + 1];
   if (end <= it.userOffsets[u]) throw new DataError(`user index ${u} has no ratings`);
   return { user: u, end, now: it.timestamp[end - 1] };
@@ -100,7 +106,8 @@ export function latestCut(data: PreparedData, u: number): HistoryCut {
  */
 export function heldOutCut(data: PreparedData, position: number): HistoryCut {
   const it = data.interactions;
-  if (!(Number.isInteger(position) && position >= 0 && position < it.item.length)) throw new DataError(`position ${position} is outside 0..${it.item.length - 1}`);
+  if (!(Number.isInteger(position) && position >= 0 && position < it.item.length))
+    throw new DataError(`position ${position} is outside 0..${it.item.length - 1}`);
   return { user: it.user[position], end: position, now: it.timestamp[position] };
 }
 

@@ -17,7 +17,12 @@ export interface MovieCatalog {
 /** Build the catalogue of a prepared split's item vocabulary from the dataset's movies table. */
 export function movieCatalog(dataset: Dataset, data: PreparedData): MovieCatalog {
   const n = data.sizes.numItems;
-  const cat: MovieCatalog = { movieId: new Int32Array(n), title: new Array(n).fill(''), year: new Int32Array(n), genres: Array.from({ length: n }, () => []) };
+  const cat: MovieCatalog = {
+    movieId: new Int32Array(n),
+    title: new Array(n).fill(''),
+    year: new Int32Array(n),
+    genres: Array.from({ length: n }, () => []),
+  };
   const ids = dataset.movies.array('movieId') as ArrayLike<number>;
   const titles = dataset.movies.array('title') as ArrayLike<string>;
   const years = dataset.movies.array('year') as ArrayLike<number>;
@@ -31,7 +36,8 @@ export function movieCatalog(dataset: Dataset, data: PreparedData): MovieCatalog
   }
   for (let i = 1; i < n; i++) {
     const id = data.vocabs.item.value(i);
-    if (id === undefined) throw new DataError(`item index ${i} has no movie id in the vocabulary (size ${data.vocabs.item.size})`);
+    if (id === undefined)
+      throw new DataError(`item index ${i} has no movie id in the vocabulary (size ${data.vocabs.item.size})`);
     cat.movieId[i] = id;
     if (cat.title[i] === '') cat.title[i] = `movie ${id}`; // rated but missing from the movies file
   }
@@ -42,13 +48,19 @@ export function movieCatalog(dataset: Dataset, data: PreparedData): MovieCatalog
 export function vocabCatalog(data: PreparedData): MovieCatalog {
   const n = data.sizes.numItems;
   const G = data.sizes.numGenres;
-  const cat: MovieCatalog = { movieId: new Int32Array(n), title: new Array(n).fill(''), year: new Int32Array(n), genres: Array.from({ length: n }, () => []) };
+  const cat: MovieCatalog = {
+    movieId: new Int32Array(n),
+    title: new Array(n).fill(''),
+    year: new Int32Array(n),
+    genres: Array.from({ length: n }, () => []),
+  };
   for (let i = 1; i < n; i++) {
     const id = data.vocabs.item.value(i) ?? 0;
     cat.movieId[i] = id;
     cat.title[i] = `movie ${id}`;
     cat.year[i] = data.vocabs.year.value(data.features.itemYear[i]) ?? 0;
-    for (let g = 0; g < G; g++) if (data.features.itemGenres[i * G + g] > 0) cat.genres[i].push(data.vocabs.genre.value(g + 1) ?? `genre ${g}`);
+    for (let g = 0; g < G; g++)
+      if (data.features.itemGenres[i * G + g] > 0) cat.genres[i].push(data.vocabs.genre.value(g + 1) ?? `genre ${g}`);
   }
   return cat;
 }

@@ -15,9 +15,12 @@ export interface GenreTable {
 export function genreCosine(t: GenreTable, a: number, b: number): number {
   const G = t.numGenres;
   const g = t.itemGenres;
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let k = 0; k < G; k++) {
-    const x = g[a * G + k], y = g[b * G + k];
+    const x = g[a * G + k],
+      y = g[b * G + k];
     dot += x * y;
     na += x * x;
     nb += y * y;
@@ -41,8 +44,9 @@ export function catalogueCoverage(lists: ArrayLike<number>[], numItems: number):
   for (const l of lists) {
     for (let t = 0; t < l.length; t++) {
       const i = l[t];
-      if (!(i >= 1 && i < numItems)) throw new ConfigError(`catalogueCoverage: item ${i} is outside 1..${numItems - 1}`);
-      if (!seen[i]) (seen[i] = 1), distinct++;
+      if (!(i >= 1 && i < numItems))
+        throw new ConfigError(`catalogueCoverage: item ${i} is outside 1..${numItems - 1}`);
+      if (!seen[i]) ((seen[i] = 1), distinct++);
     }
   }
   return numItems > 1 ? distinct / (numItems - 1) : 0;
@@ -53,7 +57,8 @@ export function catalogueCoverage(lists: ArrayLike<number>[], numItems: number):
  * `popularity` is [numItems] (e.g. training rating counts; index 0 is ignored).
  */
 export function shortHead(popularity: ArrayLike<number>, topFraction: number): Uint8Array {
-  if (!(topFraction > 0 && topFraction <= 1)) throw new ConfigError(`topFraction must be in (0, 1], got ${topFraction}`);
+  if (!(topFraction > 0 && topFraction <= 1))
+    throw new ConfigError(`topFraction must be in (0, 1], got ${topFraction}`);
   const n = popularity.length;
   const items = Int32Array.from({ length: n - 1 }, (_, i) => i + 1);
   const pop = Float64Array.from(items, (i) => popularity[i]);
@@ -65,8 +70,9 @@ export function shortHead(popularity: ArrayLike<number>, topFraction: number): U
 
 /** Share of recommended items (over all lists, with repeats) that lie in the popularity short head. */
 export function popularityShare(lists: ArrayLike<number>[], head: Uint8Array): number {
-  let inHead = 0, total = 0;
-  for (const l of lists) for (let t = 0; t < l.length; t++) (inHead += head[l[t]]), total++;
+  let inHead = 0,
+    total = 0;
+  for (const l of lists) for (let t = 0; t < l.length; t++) ((inHead += head[l[t]]), total++);
   return total > 0 ? inHead / total : 0;
 }
 
@@ -83,7 +89,12 @@ export interface DiversityReport {
 }
 
 /** Intra-list diversity, coverage and popularity share of `lists` (defaults: short head = top 10%). */
-export function diversityReport(o: { lists: ArrayLike<number>[]; genres: GenreTable; popularity: ArrayLike<number>; topFraction?: number }): DiversityReport {
+export function diversityReport(o: {
+  lists: ArrayLike<number>[];
+  genres: GenreTable;
+  popularity: ArrayLike<number>;
+  topFraction?: number;
+}): DiversityReport {
   const topFraction = o.topFraction ?? 0.1;
   const n = o.lists.length;
   let ild = 0;
@@ -121,23 +132,26 @@ export function mmrRerank(o: MmrOptions): RankedItems {
   const pool = topK(o.items, o.scores, o.pool ?? Math.max(5 * k, 50));
   const n = pool.items.length;
   const m = Math.min(k, n);
-  let lo = Infinity, hi = -Infinity;
-  for (let t = 0; t < n; t++) (lo = Math.min(lo, pool.scores[t])), (hi = Math.max(hi, pool.scores[t]));
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let t = 0; t < n; t++) ((lo = Math.min(lo, pool.scores[t])), (hi = Math.max(hi, pool.scores[t])));
   const rel = Float64Array.from(pool.scores, (s) => (hi > lo ? (s - lo) / (hi - lo) : 1));
   const maxSim = new Float64Array(n); // max cosine to the picked items
   const taken = new Uint8Array(n);
   const out: RankedItems = { items: new Int32Array(m), scores: new Float32Array(m) };
   for (let r = 0; r < m; r++) {
-    let best = -1, bestV = -Infinity;
+    let best = -1,
+      bestV = -Infinity;
     for (let t = 0; t < n; t++) {
       if (taken[t]) continue;
       const v = lambda * rel[t] - (1 - lambda) * (r === 0 ? 0 : maxSim[t]);
-      if (v > bestV) (bestV = v), (best = t);
+      if (v > bestV) ((bestV = v), (best = t));
     }
     taken[best] = 1;
     out.items[r] = pool.items[best];
     out.scores[r] = pool.scores[best];
-    for (let t = 0; t < n; t++) if (!taken[t]) maxSim[t] = Math.max(maxSim[t], genreCosine(o.genres, pool.items[t], pool.items[best]));
+    for (let t = 0; t < n; t++)
+      if (!taken[t]) maxSim[t] = Math.max(maxSim[t], genreCosine(o.genres, pool.items[t], pool.items[best]));
   }
   return out;
 }

@@ -89,10 +89,20 @@ function repeatRows(s: Samples, times: number): Samples {
   const L = s.seqLen;
   const G = s.n > 0 ? s.genres.length / s.n : 0;
   const out: Samples = {
-    n, seqLen: L,
-    userIdx: new Int32Array(n), itemSeq: new Int32Array(n * L), ratingSeq: new Float32Array(n * L), timeDelta: new Float32Array(n * L),
-    genres: new Float32Array(n * G), yearIdx: new Int32Array(n), gender: new Int32Array(n), age: new Int32Array(n),
-    occupation: new Int32Array(n), zip: new Int32Array(n), rating: new Float32Array(n), liked: new Float32Array(n),
+    n,
+    seqLen: L,
+    userIdx: new Int32Array(n),
+    itemSeq: new Int32Array(n * L),
+    ratingSeq: new Float32Array(n * L),
+    timeDelta: new Float32Array(n * L),
+    genres: new Float32Array(n * G),
+    yearIdx: new Int32Array(n),
+    gender: new Int32Array(n),
+    age: new Int32Array(n),
+    occupation: new Int32Array(n),
+    zip: new Int32Array(n),
+    rating: new Float32Array(n),
+    liked: new Float32Array(n),
   };
   for (let r = 0; r < s.n; r++) {
     for (let t = 0; t < times; t++) {
@@ -139,7 +149,8 @@ export interface ExplainOptions {
  */
 export function explainItems(o: ExplainOptions): Reason[][] {
   const top = o.top ?? 2;
-  if (!(Number.isInteger(top) && top >= 1)) throw new ConfigError(`explainItems: top must be an integer >= 1, got ${top}`);
+  if (!(Number.isInteger(top) && top >= 1))
+    throw new ConfigError(`explainItems: top must be an integer >= 1, got ${top}`);
   const min = o.minContribution ?? DEFAULT_MIN_CONTRIBUTION;
   if (!(min >= 0)) throw new ConfigError(`explainItems: minContribution must be >= 0, got ${min}`);
   const occ = occlusion({ model: o.model, data: o.data, cut: o.cut, items: o.items, chunkSize: o.chunkSize });
@@ -148,12 +159,23 @@ export function explainItems(o: ExplainOptions): Reason[][] {
   const out: Reason[][] = [];
   for (let b = 0; b < o.items.length; b++) {
     const c = occ.contribution.subarray(b * hist, b * hist + hist);
-    const order = Array.from({ length: hist }, (_, j) => j).filter((j) => c[j] > min).sort((x, y) => c[y] - c[x] || y - x);
-    out.push(order.slice(0, top).map((j) => {
-      const q = occ.positions[j];
-      const item = it.item[q];
-      return { position: q, item, movieId: o.catalog.movieId[item], title: o.catalog.title[item] || 'an unknown movie', rating: it.rating[q], contribution: c[j] };
-    }));
+    const order = Array.from({ length: hist }, (_, j) => j)
+      .filter((j) => c[j] > min)
+      .sort((x, y) => c[y] - c[x] || y - x);
+    out.push(
+      order.slice(0, top).map((j) => {
+        const q = occ.positions[j];
+        const item = it.item[q];
+        return {
+          position: q,
+          item,
+          movieId: o.catalog.movieId[item],
+          title: o.catalog.title[item] || 'an unknown movie',
+          rating: it.rating[q],
+          contribution: c[j],
+        };
+      }),
+    );
   }
   return out;
 }
@@ -169,7 +191,9 @@ export const NO_SINGLE_REASON = 'no single history item matters much';
 /** "because you rated Heat 5 and Ronin 4"; NO_SINGLE_REASON when there are no reasons. */
 export function explanationText(reasons: Reason[]): string {
   if (reasons.length === 0) return NO_SINGLE_REASON;
-  const parts = reasons.map((r) => `${shortTitle(r.title)} ${Number.isInteger(r.rating) ? r.rating : r.rating.toFixed(1)}`);
+  const parts = reasons.map(
+    (r) => `${shortTitle(r.title)} ${Number.isInteger(r.rating) ? r.rating : r.rating.toFixed(1)}`,
+  );
   const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
   return `because you rated ${list}`;
 }

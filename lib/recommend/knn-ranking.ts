@@ -44,7 +44,8 @@ export function trainSequences(data: PreparedData): SequenceSet {
  */
 export function itemKnnRankingScorer(data: PreparedData, o: ItemKnnRankingOptions = {}): ItemScorer {
   const lastItems = o.lastItems ?? 3;
-  if (!(Number.isInteger(lastItems) && lastItems >= 1)) throw new ConfigError(`itemKnnRankingScorer: lastItems must be an integer >= 1, got ${lastItems}`);
+  if (!(Number.isInteger(lastItems) && lastItems >= 1))
+    throw new ConfigError(`itemKnnRankingScorer: lastItems must be an integer >= 1, got ${lastItems}`);
   const model: ItemKnnModel = fitItemKnn(trainSequences(data), data.sizes.numItems, o.neighbours ?? 50);
   const it = data.interactions;
   const held = new Map<number, number>();

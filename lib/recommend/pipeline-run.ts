@@ -23,8 +23,18 @@ import { ConfigError, DataError } from '../util/errors';
 import { readJson, writeJsonAtomic } from '../util/files';
 import { bstCandidateScores, checkLooCompatible, PipelineSetting, pipelineScorer, RankingPipeline } from './pipeline';
 import {
-  hasTwoTower, loadTwoTower, retrievalFeatures, retrieveMany, sasRecRetriever, Retriever, saveTwoTower, trainTwoTower, TwoTowerConfig, twoTowerConfig,
-  TwoTowerModel, twoTowerRetriever,
+  hasTwoTower,
+  loadTwoTower,
+  retrievalFeatures,
+  retrieveMany,
+  sasRecRetriever,
+  Retriever,
+  saveTwoTower,
+  trainTwoTower,
+  TwoTowerConfig,
+  twoTowerConfig,
+  TwoTowerModel,
+  twoTowerRetriever,
 } from '../retrieval/index';
 import { HardNegativeOptions, trainRanker, TrainRankerResult } from './rank-train';
 
@@ -70,7 +80,11 @@ export function chooseSetting(o: ChooseSettingOptions): { setting: PipelineSetti
   const inputs = cases.map((c) => c.input);
   const items = retrieveMany(o.retriever, inputs, Math.max(...ms), inputs);
   const cand = { cases, items, ranker: bstCandidateScores({ model: o.model, data: o.data, positions, items }) };
-  const ev = (s: PipelineSetting) => evaluateNextItem(pipelineScorer(cand, o.split.numItems, s), cases, { numItems: o.split.numItems, fit: o.split.val.fit });
+  const ev = (s: PipelineSetting) =>
+    evaluateNextItem(pipelineScorer(cand, o.split.numItems, s), cases, {
+      numItems: o.split.numItems,
+      fit: o.split.val.fit,
+    });
   const alone = { setting: { m: Math.max(...ms), weight: 1 }, val: ev({ m: Math.max(...ms), weight: 1 }) };
   let best: { setting: PipelineSetting; val: NextItemMetrics } | undefined;
   for (const m of ms) {
@@ -127,8 +141,16 @@ export async function trainRankingPipeline(o: TrainRankingPipelineOptions): Prom
   switch (kind) {
     case 'sasrec': {
       const config = seqRecConfig({ maxSeconds: 600, ...(o.retriever ?? {}) });
-      const sr = trainSeqRec({ config, numItems: split.numItems, fit: split.val.fit, val: split.val.cases, log: o.log ?? undefined });
-      o.log?.(`retriever (SASRec-style): ${sr.epochsRun} epochs in ${sr.seconds.toFixed(0)} s, best epoch ${sr.bestEpoch}, val HR@10 ${sr.bestVal?.hr10.toFixed(4)}`);
+      const sr = trainSeqRec({
+        config,
+        numItems: split.numItems,
+        fit: split.val.fit,
+        val: split.val.cases,
+        log: o.log ?? undefined,
+      });
+      o.log?.(
+        `retriever (SASRec-style): ${sr.epochsRun} epochs in ${sr.seconds.toFixed(0)} s, best epoch ${sr.bestEpoch}, val HR@10 ${sr.bestVal?.hr10.toFixed(4)}`,
+      );
       retriever = sasRecRetriever(sr.model);
       models = { seqrec: sr.model };
       break;
@@ -137,7 +159,9 @@ export async function trainRankingPipeline(o: TrainRankingPipelineOptions): Prom
       const config = twoTowerConfig({ ...TWO_TOWER_PIPELINE_DEFAULTS, ...(o.twoTower ?? {}) });
       const features = retrievalFeatures(o.dataset, split.itemIds);
       const tt = trainTwoTower({ config, features, fit: split.val.fit, val: split.val.cases, log: o.log ?? undefined });
-      o.log?.(`retriever (two-tower): ${tt.epochsRun} epochs in ${tt.seconds.toFixed(0)} s, best epoch ${tt.bestEpoch}, val HR@10 ${tt.bestVal?.val.hr10.toFixed(4)}`);
+      o.log?.(
+        `retriever (two-tower): ${tt.epochsRun} epochs in ${tt.seconds.toFixed(0)} s, best epoch ${tt.bestEpoch}, val HR@10 ${tt.bestVal?.val.hr10.toFixed(4)}`,
+      );
       retriever = twoTowerRetriever(tt.model);
       models = { twoTower: tt.model };
       break;
@@ -146,11 +170,21 @@ export async function trainRankingPipeline(o: TrainRankingPipelineOptions): Prom
       throw new ConfigError(`retriever kind must be one of ${RETRIEVER_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   }
   const r = await trainRanker({
-    data: o.data, retriever, config: o.config, negatives: o.negatives, maxPerUser: o.maxPerUser, maxUsers: o.maxUsers, seed: o.seed,
-    checkpointDir: o.checkpointDir, log: o.log, progress: o.progress,
+    data: o.data,
+    retriever,
+    config: o.config,
+    negatives: o.negatives,
+    maxPerUser: o.maxPerUser,
+    maxUsers: o.maxUsers,
+    seed: o.seed,
+    checkpointDir: o.checkpointDir,
+    log: o.log,
+    progress: o.progress,
   });
   const { setting, val } = chooseSetting({ model: r.model, data: o.data, split, retriever });
-  o.log?.(`pipeline: validation chose M=${setting.m}, blend weight ${setting.weight} (HR@10 ${val.hr10.toFixed(4)}, NDCG@10 ${val.ndcg10.toFixed(4)})`);
+  o.log?.(
+    `pipeline: validation chose M=${setting.m}, blend weight ${setting.weight} (HR@10 ${val.hr10.toFixed(4)}, NDCG@10 ${val.ndcg10.toFixed(4)})`,
+  );
   return { ...r, ...models, setting, val };
 }
 
@@ -171,13 +205,23 @@ export interface PipelineManifest {
 }
 
 /** Save the retriever (the SASRec-style model or the two-tower one) and the chosen setting into `<runDir>/retriever/`. */
-export function saveRunPipeline(runDir: string, p: { seqrec?: SeqRecModel; twoTower?: TwoTowerModel; setting: PipelineSetting; val?: NextItemMetrics }): void {
+export function saveRunPipeline(
+  runDir: string,
+  p: { seqrec?: SeqRecModel; twoTower?: TwoTowerModel; setting: PipelineSetting; val?: NextItemMetrics },
+): void {
   const dir = path.join(runDir, 'retriever');
-  if ((p.seqrec === undefined) === (p.twoTower === undefined)) throw new ConfigError('saveRunPipeline: give exactly one retriever model (seqrec or twoTower)');
+  if ((p.seqrec === undefined) === (p.twoTower === undefined))
+    throw new ConfigError('saveRunPipeline: give exactly one retriever model (seqrec or twoTower)');
   if (p.seqrec) saveSeqRec(p.seqrec, dir);
   else saveTwoTower(p.twoTower!, dir);
   const retriever: RetrieverKind = p.seqrec ? 'sasrec' : 'two-tower';
-  const manifest: PipelineManifest = { format: PIPELINE_FORMAT, retriever, m: p.setting.m, weight: p.setting.weight, val: p.val };
+  const manifest: PipelineManifest = {
+    format: PIPELINE_FORMAT,
+    retriever,
+    m: p.setting.m,
+    weight: p.setting.weight,
+    val: p.val,
+  };
   writeJsonAtomic(path.join(dir, 'pipeline.json'), manifest);
 }
 
@@ -187,9 +231,15 @@ export function loadRunPipeline(runDir: string, numItems: number): RankingPipeli
   const file = path.join(dir, 'pipeline.json');
   if (!fs.existsSync(file) || !(hasSeqRec(dir) || hasTwoTower(dir))) return undefined;
   const m = readJson<PipelineManifest>(file);
-  if (m.format !== PIPELINE_FORMAT) throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${PIPELINE_FORMAT}`, file);
-  if (!(RETRIEVER_KINDS as readonly string[]).includes(m.retriever)) throw new DataError(`retriever ${JSON.stringify(m.retriever)} is not one this version loads (${RETRIEVER_KINDS.join(', ')})`, file);
-  if (!(Number.isInteger(m.m) && m.m >= 1) || !(m.weight >= 0 && m.weight <= 1)) throw new ConfigError(`${file}: m ${m.m} or weight ${m.weight} is out of range`);
+  if (m.format !== PIPELINE_FORMAT)
+    throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${PIPELINE_FORMAT}`, file);
+  if (!(RETRIEVER_KINDS as readonly string[]).includes(m.retriever))
+    throw new DataError(
+      `retriever ${JSON.stringify(m.retriever)} is not one this version loads (${RETRIEVER_KINDS.join(', ')})`,
+      file,
+    );
+  if (!(Number.isInteger(m.m) && m.m >= 1) || !(m.weight >= 0 && m.weight <= 1))
+    throw new ConfigError(`${file}: m ${m.m} or weight ${m.weight} is out of range`);
   let loaded: { retriever: Retriever; numItems: number; file: string };
   if (m.retriever === 'sasrec') {
     const s = loadSeqRec(dir).model;
@@ -200,7 +250,10 @@ export function loadRunPipeline(runDir: string, numItems: number): RankingPipeli
   }
   if (loaded.numItems !== numItems) {
     loaded.retriever.dispose?.();
-    throw new DataError(`the retriever knows ${loaded.numItems - 1} movies, the ranker ${numItems - 1}`, path.join(dir, loaded.file));
+    throw new DataError(
+      `the retriever knows ${loaded.numItems - 1} movies, the ranker ${numItems - 1}`,
+      path.join(dir, loaded.file),
+    );
   }
   return { retriever: loaded.retriever, setting: { m: m.m, weight: m.weight } };
 }

@@ -23,18 +23,24 @@ import { ConfigError, DataError } from '../util/errors';
 import { heldOutCut, HistoryCut } from './candidates';
 import { exactScores } from './two-stage';
 
-
 /**
  * Check that the BST data (leave-last-k, k=1) and a leave-one-out split agree: same item catalogue (index i is
  * the same movie), and each case's target and input are the BST's held-out position and the history before it.
  * Returns the BST position of every case of the phase; throws a DataError naming the first disagreement.
  */
 export function checkLooCompatible(data: PreparedData, split: NextItemSplit, phase: 'val' | 'test'): Int32Array {
-  if (split.protocol !== 'leave-one-out') throw new DataError(`checkLooCompatible: the split's protocol is ${split.protocol}, not leave-one-out`);
+  if (split.protocol !== 'leave-one-out')
+    throw new DataError(`checkLooCompatible: the split's protocol is ${split.protocol}, not leave-one-out`);
   const ids = data.vocabs.item.values as number[];
-  if (ids.length !== split.numItems - 1) throw new DataError(`checkLooCompatible: the BST knows ${ids.length} movies, the leave-one-out catalogue ${split.numItems - 1}`);
+  if (ids.length !== split.numItems - 1)
+    throw new DataError(
+      `checkLooCompatible: the BST knows ${ids.length} movies, the leave-one-out catalogue ${split.numItems - 1}`,
+    );
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] !== split.itemIds[i + 1]) throw new DataError(`checkLooCompatible: item index ${i + 1} is movie ${ids[i]} for the BST but ${split.itemIds[i + 1]} in the split`);
+    if (ids[i] !== split.itemIds[i + 1])
+      throw new DataError(
+        `checkLooCompatible: item index ${i + 1} is movie ${ids[i]} for the BST but ${split.itemIds[i + 1]} in the split`,
+      );
   }
   const it = data.interactions;
   const posOf = new Map<number, number>();
@@ -44,12 +50,20 @@ export function checkLooCompatible(data: PreparedData, split: NextItemSplit, pha
   cases.forEach((c, r) => {
     const u = data.vocabs.user.index(c.user);
     const p = posOf.get(u);
-    if (u <= 0 || p === undefined) throw new DataError(`checkLooCompatible: user ${c.user} has a ${phase} case but no ${phase} position in the BST data`);
-    if (it.item[p] !== c.target) throw new DataError(`checkLooCompatible: user ${c.user}'s ${phase} target is item ${c.target} in the split but ${it.item[p]} in the BST data`);
+    if (u <= 0 || p === undefined)
+      throw new DataError(
+        `checkLooCompatible: user ${c.user} has a ${phase} case but no ${phase} position in the BST data`,
+      );
+    if (it.item[p] !== c.target)
+      throw new DataError(
+        `checkLooCompatible: user ${c.user}'s ${phase} target is item ${c.target} in the split but ${it.item[p]} in the BST data`,
+      );
     const hist: number[] = [];
     for (let q = it.userOffsets[u]; q < p; q++) if (it.item[q] > 0) hist.push(it.item[q]);
     if (hist.length !== c.input.length || hist.some((x, i) => x !== c.input[i])) {
-      throw new DataError(`checkLooCompatible: user ${c.user}'s ${phase} input differs (split ${c.input.length} items, BST history ${hist.length})`);
+      throw new DataError(
+        `checkLooCompatible: user ${c.user}'s ${phase} input differs (split ${c.input.length} items, BST history ${hist.length})`,
+      );
     }
     out[r] = p;
   });
@@ -140,7 +154,10 @@ export function pipelineScorer(cand: PipelineCandidates, numItems: number, s: Pi
     const out = new Float32Array(inputs.length * numItems).fill(NOT_RETRIEVED);
     inputs.forEach((inp, r) => {
       const c = cursor + r;
-      if (c >= cand.cases.length || cand.cases[c].input !== inp) throw new ConfigError(`pipelineScorer: input ${c} is not case ${c}'s input (evaluate the candidates' own cases, in order)`);
+      if (c >= cand.cases.length || cand.cases[c].input !== inp)
+        throw new ConfigError(
+          `pipelineScorer: input ${c} is not case ${c}'s input (evaluate the candidates' own cases, in order)`,
+        );
       const items = cand.items[c];
       const sc = blendScores(cand.ranker[c], s.m, s.weight);
       for (let i = 0; i < sc.length; i++) out[r * numItems + items[i]] = sc[i];
@@ -168,12 +185,21 @@ export interface PipelineList {
  * `setting.m` among the items not in `exclude` (the user's rated movies), scored by the BST and blended.
  * Returns them in retrieval order with their scores (rank them with topK or mmrRerank).
  */
-export function pipelineCandidatesAt(model: BstModel, data: PreparedData, cut: HistoryCut, exclude: ArrayLike<number>, p: RankingPipeline): PipelineList {
+export function pipelineCandidatesAt(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  exclude: ArrayLike<number>,
+  p: RankingPipeline,
+): PipelineList {
   const it = data.interactions;
   const hist: number[] = [];
   for (let q = it.userOffsets[cut.user]; q < cut.end; q++) if (it.item[q] > 0) hist.push(it.item[q]);
   // the Retriever contract's `user` is the raw userId (a two-tower model's user features), undefined for a history of no known user
-  const userId = cut.user >= 1 && cut.user < data.sizes.numUsers ? data.vocabs.user.value(cut.user) as number | undefined : undefined;
+  const userId =
+    cut.user >= 1 && cut.user < data.sizes.numUsers
+      ? (data.vocabs.user.value(cut.user) as number | undefined)
+      : undefined;
   const items = p.retriever.retrieve(Int32Array.from(hist), p.setting.m, exclude, userId);
   if (items.length === 0) return { items, scores: new Float32Array(0) };
   const raw = exactScores(model, data, cut, items);

@@ -64,7 +64,12 @@ export function rankingPositions(data: PreparedData, o: { maxPerUser?: number; m
  * The retriever's top `pool` for the history before each position (excluding that history), batched.
  * Returns a map position -> candidates (best first).
  */
-export function retrieverCandidates(data: PreparedData, retriever: Retriever, positions: Int32Array, pool: number): Map<number, Int32Array> {
+export function retrieverCandidates(
+  data: PreparedData,
+  retriever: Retriever,
+  positions: Int32Array,
+  pool: number,
+): Map<number, Int32Array> {
   const hist = Array.from(positions, (p) => historyBefore(data, p));
   const lists = retrieveMany(retriever, hist, pool, hist);
   const out = new Map<number, Int32Array>();
@@ -78,22 +83,33 @@ export function retrieverCandidates(data: PreparedData, retriever: Retriever, po
  * position has fewer usable candidates than `hard`, the uniform draw makes up the difference (the count per
  * positive stays hard + uniform). A position without candidates gets only uniform negatives.
  */
-export function hardNegativeSource(candidates: Map<number, Int32Array>, o: Pick<HardNegativeOptions, 'hard' | 'uniform'>): NegativeSource {
+export function hardNegativeSource(
+  candidates: Map<number, Int32Array>,
+  o: Pick<HardNegativeOptions, 'hard' | 'uniform'>,
+): NegativeSource {
   const { hard, uniform } = o;
-  if (!(Number.isInteger(hard) && hard >= 0)) throw new ConfigError(`hard negatives must be an integer >= 0, got ${hard}`);
-  if (!(Number.isInteger(uniform) && uniform >= 0)) throw new ConfigError(`uniform negatives must be an integer >= 0, got ${uniform}`);
+  if (!(Number.isInteger(hard) && hard >= 0))
+    throw new ConfigError(`hard negatives must be an integer >= 0, got ${hard}`);
+  if (!(Number.isInteger(uniform) && uniform >= 0))
+    throw new ConfigError(`uniform negatives must be an integer >= 0, got ${uniform}`);
   return (p, exclude, rng, numItems) => {
     const banned = new Set<number>(Array.from(exclude));
     const usable = Array.from(candidates.get(p) ?? []).filter((i) => !banned.has(i));
     const take = Math.min(hard, usable.length);
-    for (let t = 0; t < take; t++) { // partial Fisher-Yates
+    for (let t = 0; t < take; t++) {
+      // partial Fisher-Yates
       const j = t + rng.int(usable.length - t);
       const x = usable[j];
       usable[j] = usable[t];
       usable[t] = x;
     }
     const picked = usable.slice(0, take);
-    const more = sampleNegatives({ rng, numItems, exclude: [...Array.from(exclude), ...picked], count: hard - take + uniform });
+    const more = sampleNegatives({
+      rng,
+      numItems,
+      exclude: [...Array.from(exclude), ...picked],
+      count: hard - take + uniform,
+    });
     const out = new Int32Array(picked.length + more.length);
     out.set(picked);
     out.set(more, picked.length);
@@ -139,26 +155,56 @@ export async function trainRanker(o: TrainRankerOptions): Promise<TrainRankerRes
   const { data } = o;
   const config = resolveConfig({ ...o.config, task: 'like', seqLen: data.seqLen });
   const neg: HardNegativeOptions = { ...DEFAULT_HARD_NEGATIVES, ...(o.negatives ?? {}) };
-  if (!(Number.isInteger(neg.pool) && neg.pool >= 1)) throw new ConfigError(`hard-negative pool must be an integer >= 1, got ${neg.pool}`);
-  if (neg.hard + neg.uniform < 1) throw new ConfigError(`the ranker needs negatives: hard ${neg.hard} + uniform ${neg.uniform} = 0`);
+  if (!(Number.isInteger(neg.pool) && neg.pool >= 1))
+    throw new ConfigError(`hard-negative pool must be an integer >= 1, got ${neg.pool}`);
+  if (neg.hard + neg.uniform < 1)
+    throw new ConfigError(`the ranker needs negatives: hard ${neg.hard} + uniform ${neg.uniform} = 0`);
   const seed = o.seed ?? config.seed;
   const t0 = Date.now();
   const trainPos = rankingPositions(data, { maxPerUser: o.maxPerUser, maxUsers: o.maxUsers });
-  const valPos = data.positions('val').filter((p) => data.interactions.item[p] > 0 && (o.maxUsers === undefined || data.interactions.user[p] <= o.maxUsers));
-  if (trainPos.length === 0 || valPos.length === 0) throw new ConfigError(`trainRanker: ${trainPos.length} training and ${valPos.length} validation targets`);
+  const valPos = data
+    .positions('val')
+    .filter(
+      (p) => data.interactions.item[p] > 0 && (o.maxUsers === undefined || data.interactions.user[p] <= o.maxUsers),
+    );
+  if (trainPos.length === 0 || valPos.length === 0)
+    throw new ConfigError(`trainRanker: ${trainPos.length} training and ${valPos.length} validation targets`);
   const cands = retrieverCandidates(data, o.retriever, Int32Array.from([...trainPos, ...valPos]), neg.pool);
   const retrieveSeconds = (Date.now() - t0) / 1000;
-  o.log?.(`ranker: ${o.retriever.name} top ${neg.pool} for ${trainPos.length} training + ${valPos.length} validation positions in ${retrieveSeconds.toFixed(1)} s`);
+  o.log?.(
+    `ranker: ${o.retriever.name} top ${neg.pool} for ${trainPos.length} training + ${valPos.length} validation positions in ${retrieveSeconds.toFixed(1)} s`,
+  );
   const source = hardNegativeSource(cands, neg);
   const per = 1 + neg.hard + neg.uniform;
   const exclude = trainItemsByUser(data);
   const model = buildBst(config, data.sizes);
   const training = await train({
-    model, checkpointDir: o.checkpointDir, vocabularies: vocabsToJSON(data.vocabs), log: o.log, progress: o.progress ?? false, workers: o.workers ?? workersFromEnv(),
-    trainBatches: (epoch) => likeBatches(data, { positions: trainPos, negatives: per - 1, positivesPerBatch: Math.max(1, Math.floor(config.batchSize / per)), seed: mixSeed(seed, epoch + 1), shuffle: true, exclude, negativeSource: source }),
-    valBatches: () => likeBatches(data, { positions: valPos, negatives: per - 1, positivesPerBatch: 1024, seed: mixSeed(seed, 0), exclude, negativeSource: source }),
+    model,
+    checkpointDir: o.checkpointDir,
+    vocabularies: vocabsToJSON(data.vocabs),
+    log: o.log,
+    progress: o.progress ?? false,
+    workers: o.workers ?? workersFromEnv(),
+    trainBatches: (epoch) =>
+      likeBatches(data, {
+        positions: trainPos,
+        negatives: per - 1,
+        positivesPerBatch: Math.max(1, Math.floor(config.batchSize / per)),
+        seed: mixSeed(seed, epoch + 1),
+        shuffle: true,
+        exclude,
+        negativeSource: source,
+      }),
+    valBatches: () =>
+      likeBatches(data, {
+        positions: valPos,
+        negatives: per - 1,
+        positivesPerBatch: 1024,
+        seed: mixSeed(seed, 0),
+        exclude,
+        negativeSource: source,
+      }),
     trainSamplesPerEpoch: trainPos.length * per,
   });
   return { model, training, positions: trainPos.length, retrieveSeconds, seconds: (Date.now() - t0) / 1000 };
 }
-

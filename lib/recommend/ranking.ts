@@ -6,7 +6,13 @@
  */
 import { PreparedData } from '../data/index';
 import {
-  evaluateRanking, ItemScorer, lastTestPositions, ndcgAtK, popularityScorer, popularityScores, rankingCandidates,
+  evaluateRanking,
+  ItemScorer,
+  lastTestPositions,
+  ndcgAtK,
+  popularityScorer,
+  popularityScores,
+  rankingCandidates,
   RankingResult,
 } from '../eval/ranking';
 import { BstModel } from '../model/index';
@@ -19,7 +25,8 @@ import { DEFAULT_CHUNK, RankedItems, scoreItems, topK } from './score';
 export function heldOutPositions(data: PreparedData, maxUsers?: number): Int32Array {
   const all = lastTestPositions(data.interactions, data.split);
   if (maxUsers === undefined) return all;
-  if (!(Number.isInteger(maxUsers) && maxUsers >= 1)) throw new ConfigError(`maxUsers must be an integer >= 1, got ${maxUsers}`);
+  if (!(Number.isInteger(maxUsers) && maxUsers >= 1))
+    throw new ConfigError(`maxUsers must be an integer >= 1, got ${maxUsers}`);
   return all.filter((p) => data.interactions.user[p] <= maxUsers);
 }
 
@@ -39,7 +46,9 @@ export function bstRankingScorer(model: BstModel, data: PreparedData, chunkSize 
 
 /** The popularity baseline's ItemScorer (training rating counts), on the same protocol. */
 export function popularityRankingScorer(data: PreparedData): ItemScorer {
-  return popularityScorer(popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: data.sizes.numItems }));
+  return popularityScorer(
+    popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: data.sizes.numItems }),
+  );
 }
 
 /** Options of `evaluateRecommender`. */
@@ -126,7 +135,10 @@ export function evaluateLists(
     }
     const candidates = rankingCandidates({ interactions: it, user: u, target, numItems, mode, numNegatives, seed });
     const raw = scorer(u, candidates);
-    if (raw.length !== candidates.length) throw new ConfigError(`evaluateLists: scorer returned ${raw.length} scores for ${candidates.length} candidates (user ${u})`);
+    if (raw.length !== candidates.length)
+      throw new ConfigError(
+        `evaluateLists: scorer returned ${raw.length} scores for ${candidates.length} candidates (user ${u})`,
+      );
     const scores = Float64Array.from(raw);
     scores[0] -= Math.abs(scores[0]) * 2 ** -40 + 1e-300; // pessimistic ties
     names.forEach((name, j) => {
@@ -140,7 +152,11 @@ export function evaluateLists(
     });
     o.onProgress?.(t + 1, positions.length);
   }
-  const popularity = o.popularity ?? popularityScores({ interactions: it, positions: data.split.train, numItems }).map((x) => (Number.isFinite(x) ? x : 0));
+  const popularity =
+    o.popularity ??
+    popularityScores({ interactions: it, positions: data.split.train, numItems }).map((x) =>
+      Number.isFinite(x) ? x : 0,
+    );
   const genres = { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres };
   return names.map((name, j) => ({
     name,

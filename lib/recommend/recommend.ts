@@ -97,7 +97,13 @@ export interface RecommendOptions {
 function entry(data: PreparedData, catalog: MovieCatalog, p: number): HistoryEntry {
   const it = data.interactions;
   const i = it.item[p];
-  return { movieId: catalog.movieId[i], title: catalog.title[i] || 'an unknown movie', genres: catalog.genres[i], rating: it.rating[p], timestamp: it.timestamp[p] };
+  return {
+    movieId: catalog.movieId[i],
+    title: catalog.title[i] || 'an unknown movie',
+    genres: catalog.genres[i],
+    rating: it.rating[p],
+    timestamp: it.timestamp[p],
+  };
 }
 
 function toRecommendations(list: RankedItems, catalog: MovieCatalog, reasons?: Reason[][]): Recommendation[] {
@@ -123,35 +129,78 @@ export function recommend(o: RecommendOptions): RecommendResult {
   if (u <= 0) {
     if (o.fallback === 'popular') return coldStart({ data, catalog, userId: o.userId, history: o.history ?? [], k });
     const v = data.vocabs.user.values;
-    throw new DataError(`user ${o.userId} is unknown to the model (no training ratings; known ids run ${v[0]}..${v[v.length - 1]}); ` +
-      `use the cold-start fallback (--cold-start, with --history movie ids) for new users`);
+    throw new DataError(
+      `user ${o.userId} is unknown to the model (no training ratings; known ids run ${v[0]}..${v[v.length - 1]}); ` +
+        `use the cold-start fallback (--cold-start, with --history movie ids) for new users`,
+    );
   }
   const cut = latestCut(data, u);
   const candidates = unratedItems(data, u);
   const mode = o.mode ?? 'exact';
-  const mmrPool = o.diversity && o.diversity.lambda < 1 ? o.diversity.pool ?? Math.max(5 * k, 50) : k;
+  const mmrPool = o.diversity && o.diversity.lambda < 1 ? (o.diversity.pool ?? Math.max(5 * k, 50)) : k;
   const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, o.twoStage?.pool ?? DEFAULT_POOL)));
   const t0 = performance.now();
   let items = candidates;
   let scores: Float32Array;
   if (o.pipeline) {
     const m = Math.max(mmrPool, o.pipeline.setting.m);
-    ({ items, scores } = pipelineCandidatesAt(model, data, cut, unratedExclude(candidates, data.sizes.numItems), { ...o.pipeline, setting: { ...o.pipeline.setting, m } }));
-  } else scores = scoreItemsMode(model, data, cut, candidates, mode, { ...o.twoStage, pool, engine: o.engine ?? o.twoStage?.engine, chunkSize: o.chunkSize ?? DEFAULT_CHUNK });
+    ({ items, scores } = pipelineCandidatesAt(model, data, cut, unratedExclude(candidates, data.sizes.numItems), {
+      ...o.pipeline,
+      setting: { ...o.pipeline.setting, m },
+    }));
+  } else
+    scores = scoreItemsMode(model, data, cut, candidates, mode, {
+      ...o.twoStage,
+      pool,
+      engine: o.engine ?? o.twoStage?.engine,
+      chunkSize: o.chunkSize ?? DEFAULT_CHUNK,
+    });
   const scoreMs = performance.now() - t0;
-  const list = o.diversity && o.diversity.lambda < 1
-    ? mmrRerank({ items, scores, k, lambda: o.diversity.lambda, pool: o.diversity.pool, genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres } })
-    : topK(items, scores, k);
+  const list =
+    o.diversity && o.diversity.lambda < 1
+      ? mmrRerank({
+          items,
+          scores,
+          k,
+          lambda: o.diversity.lambda,
+          pool: o.diversity.pool,
+          genres: { itemGenres: data.features.itemGenres, numGenres: data.sizes.numGenres },
+        })
+      : topK(items, scores, k);
   const top = o.explain ?? 2;
-  const reasons = top > 0 ? explainItems({ model, data, catalog, cut, items: list.items, top, minContribution: o.minContribution }) : undefined;
+  const reasons =
+    top > 0
+      ? explainItems({ model, data, catalog, cut, items: list.items, top, minContribution: o.minContribution })
+      : undefined;
   const start = data.interactions.userOffsets[u];
   const shown = Math.max(0, o.historyShown ?? 10);
   const history: HistoryEntry[] = [];
   for (let p = Math.max(start, cut.end - shown); p < cut.end; p++) history.push(entry(data, catalog, p));
   if (o.pipeline) {
-    return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, mode: 'pipeline', modeLabel: pipelineModeLabel(o.pipeline), reranked: items.length, scoreMs };
+    return {
+      userId: o.userId,
+      user: u,
+      coldStart: false,
+      history,
+      items: toRecommendations(list, catalog, reasons),
+      candidates: candidates.length,
+      mode: 'pipeline',
+      modeLabel: pipelineModeLabel(o.pipeline),
+      reranked: items.length,
+      scoreMs,
+    };
   }
-  return { userId: o.userId, user: u, coldStart: false, history, items: toRecommendations(list, catalog, reasons), candidates: candidates.length, mode, reranked: mode === 'exact' ? candidates.length : Math.min(pool, candidates.length), scoreMs };
+  return {
+    userId: o.userId,
+    user: u,
+    coldStart: false,
+    history,
+    items: toRecommendations(list, catalog, reasons),
+    candidates: candidates.length,
+    mode,
+    reranked: mode === 'exact' ? candidates.length : Math.min(pool, candidates.length),
+    scoreMs,
+  };
 }
 
 /** Every item index 1..numItems-1 that is not among the (ascending) unrated `candidates`: the rated ones. */
@@ -168,7 +217,13 @@ function unratedExclude(candidates: Int32Array, numItems: number): Int32Array {
  * history (movie ids; unknown ids throw a DataError). Without a history: the most popular movies. Movies
  * of the history are never recommended.
  */
-export function coldStart(o: { data: PreparedData; catalog: MovieCatalog; userId?: number; history: number[]; k?: number }): RecommendResult {
+export function coldStart(o: {
+  data: PreparedData;
+  catalog: MovieCatalog;
+  userId?: number;
+  history: number[];
+  k?: number;
+}): RecommendResult {
   const { data, catalog } = o;
   const k = o.k ?? 10;
   const G = data.sizes.numGenres;
@@ -187,28 +242,55 @@ export function coldStart(o: { data: PreparedData; catalog: MovieCatalog; userId
     if (seen[i]) continue;
     let match = 1;
     if (wSum > 0) {
-      let dot = 0, cnt = 0;
-      for (let c = 0; c < G; c++) (dot += w[c] * g[i * G + c]), (cnt += g[i * G + c]);
+      let dot = 0,
+        cnt = 0;
+      for (let c = 0; c < G; c++) ((dot += w[c] * g[i * G + c]), (cnt += g[i * G + c]));
       match = cnt > 0 ? dot / (wSum * cnt) : 0;
     }
     items.push(i);
     scores.push(pop[i] * match);
   }
   const list = topK(items, scores, k);
-  const history: HistoryEntry[] = Array.from(hist, (i) => ({ movieId: catalog.movieId[i], title: catalog.title[i], genres: catalog.genres[i], rating: NaN, timestamp: NaN }));
-  const recs = toRecommendations(list, catalog).map((r) => ({ ...r, explanation: wSum > 0 ? 'popular in the genres you watch' : 'popular with everyone' }));
-  return { userId: o.userId ?? 0, user: 0, coldStart: true, history, items: recs, candidates: items.length, mode: 'exact', reranked: 0, scoreMs: 0 };
+  const history: HistoryEntry[] = Array.from(hist, (i) => ({
+    movieId: catalog.movieId[i],
+    title: catalog.title[i],
+    genres: catalog.genres[i],
+    rating: NaN,
+    timestamp: NaN,
+  }));
+  const recs = toRecommendations(list, catalog).map((r) => ({
+    ...r,
+    explanation: wSum > 0 ? 'popular in the genres you watch' : 'popular with everyone',
+  }));
+  return {
+    userId: o.userId ?? 0,
+    user: 0,
+    coldStart: true,
+    history,
+    items: recs,
+    candidates: items.length,
+    mode: 'exact',
+    reranked: 0,
+    scoreMs: 0,
+  };
 }
 
 /** Plain-text table of a result (for the CLI and consoles). */
 export function formatRecommendations(r: RecommendResult): string {
-  const how = r.coldStart ? `${r.candidates} movies ranked by popularity`
-    : r.mode === 'pipeline' ? `mode: ${r.modeLabel}; ${r.reranked} of ${r.candidates} movies retrieved and scored in ${r.scoreMs.toFixed(1)} ms`
-    : r.mode === 'two-stage' ? `two-stage: ${r.reranked} of ${r.candidates} movies re-ranked by the model in ${r.scoreMs.toFixed(1)} ms; mode: two-stage`
-    : `${r.candidates} movies scored in ${r.scoreMs.toFixed(1)} ms; mode: exact (the BST scores every unrated movie)`;
-  const lines = [`${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${how})`];
+  const how = r.coldStart
+    ? `${r.candidates} movies ranked by popularity`
+    : r.mode === 'pipeline'
+      ? `mode: ${r.modeLabel}; ${r.reranked} of ${r.candidates} movies retrieved and scored in ${r.scoreMs.toFixed(1)} ms`
+      : r.mode === 'two-stage'
+        ? `two-stage: ${r.reranked} of ${r.candidates} movies re-ranked by the model in ${r.scoreMs.toFixed(1)} ms; mode: two-stage`
+        : `${r.candidates} movies scored in ${r.scoreMs.toFixed(1)} ms; mode: exact (the BST scores every unrated movie)`;
+  const lines = [
+    `${r.coldStart ? 'cold start (user unknown to the model): ' : ''}top ${r.items.length} for user ${r.userId} (${how})`,
+  ];
   for (const x of r.items) {
-    lines.push(`${String(x.rank).padStart(3)}. ${x.title}  [${x.genres.join('|')}]  score ${x.score.toFixed(3)}${x.explanation ? `  -- ${x.explanation}` : ''}`);
+    lines.push(
+      `${String(x.rank).padStart(3)}. ${x.title}  [${x.genres.join('|')}]  score ${x.score.toFixed(3)}${x.explanation ? `  -- ${x.explanation}` : ''}`,
+    );
   }
   return lines.join('\n');
 }

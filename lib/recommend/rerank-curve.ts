@@ -42,13 +42,23 @@ export interface RerankCurveOptions {
 /** HR@k, NDCG@k, coverage and intra-list diversity of MMR lists at every lambda (see the module comment). */
 export function rerankCurve(o: RerankCurveOptions): RerankPoint[] {
   const k = o.k ?? 10;
-  if (o.lists.length !== o.cases.length) throw new ConfigError(`rerankCurve: ${o.lists.length} candidate lists for ${o.cases.length} cases`);
+  if (o.lists.length !== o.cases.length)
+    throw new ConfigError(`rerankCurve: ${o.lists.length} candidate lists for ${o.cases.length} cases`);
   if (!(Number.isInteger(k) && k >= 1)) throw new ConfigError(`rerankCurve: k must be an integer >= 1, got ${k}`);
   const n = Math.max(1, o.cases.length);
   return o.lambdas.map((lambda) => {
-    let hits = 0, ndcg = 0, div = 0;
+    let hits = 0,
+      ndcg = 0,
+      div = 0;
     const shown: Int32Array[] = o.lists.map((c, r) => {
-      const list = mmrRerank({ items: c.items, scores: c.scores, k, lambda, genres: o.genres, pool: o.pool ?? c.items.length }).items;
+      const list = mmrRerank({
+        items: c.items,
+        scores: c.scores,
+        k,
+        lambda,
+        genres: o.genres,
+        pool: o.pool ?? c.items.length,
+      }).items;
       const at = o.cases[r].target > 0 ? list.indexOf(o.cases[r].target) : -1;
       if (at >= 0) {
         hits++;

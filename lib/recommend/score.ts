@@ -9,15 +9,23 @@ export const DEFAULT_CHUNK = 4096;
 
 /** The model's score of every sample (predicted rating, or like probability), `chunkSize` samples per pass. */
 export function scoreSamples(model: BstModel, samples: Samples, chunkSize = DEFAULT_CHUNK): Float32Array {
-  if (!(Number.isInteger(chunkSize) && chunkSize >= 1)) throw new ConfigError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
+  if (!(Number.isInteger(chunkSize) && chunkSize >= 1))
+    throw new ConfigError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
   if (samples.n <= chunkSize) return predict(model, [samples]);
   const chunks: Samples[] = [];
-  for (let i = 0; i < samples.n; i += chunkSize) chunks.push(sliceSamples(samples, i, Math.min(samples.n, i + chunkSize)));
+  for (let i = 0; i < samples.n; i += chunkSize)
+    chunks.push(sliceSamples(samples, i, Math.min(samples.n, i + chunkSize)));
   return predict(model, chunks);
 }
 
 /** Scores of `items` (item indices) for the history `cut`. */
-export function scoreItems(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>, chunkSize = DEFAULT_CHUNK): Float32Array {
+export function scoreItems(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: ArrayLike<number>,
+  chunkSize = DEFAULT_CHUNK,
+): Float32Array {
   if (items.length === 0) return new Float32Array(0);
   return scoreSamples(model, candidateSamplesAt(data, cut, items), chunkSize);
 }
@@ -53,7 +61,8 @@ export function topK(items: ArrayLike<number>, scores: ArrayLike<number>, k: num
   if (items.length !== scores.length) throw new ConfigError(`topK: ${items.length} items but ${scores.length} scores`);
   if (!(Number.isInteger(k) && k >= 0)) throw new ConfigError(`topK: k must be an integer >= 0, got ${k}`);
   const order = Array.from({ length: items.length }, (_, i) => i);
-  for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i])) throw new ConfigError(`topK: score ${i} (item ${items[i]}) is NaN`);
+  for (let i = 0; i < scores.length; i++)
+    if (Number.isNaN(scores[i])) throw new ConfigError(`topK: score ${i} (item ${items[i]}) is NaN`);
   order.sort((a, b) => scores[b] - scores[a] || items[a] - items[b]);
   const m = Math.min(k, order.length);
   const out: RankedItems = { items: new Int32Array(m), scores: new Float32Array(m) };

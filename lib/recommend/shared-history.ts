@@ -19,7 +19,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PreparedData } from '../data/index';
-import { BstModel, bstParts, headInputWidths, samplesToInputs, TransformerBlock, transformerBlocks, UserFeature } from '../model/index';
+import {
+  BstModel,
+  bstParts,
+  headInputWidths,
+  samplesToInputs,
+  TransformerBlock,
+  transformerBlocks,
+  UserFeature,
+} from '../model/index';
 import { ConfigError } from '../util/errors';
 import { candidateSamplesAt, HistoryCut } from './candidates';
 import { DEFAULT_CHUNK, scoreItems } from './score';
@@ -62,7 +70,12 @@ const caches = new WeakMap<BstModel, ModelCache>();
 /** True when the shared-history path applies to this model (exactly one transformer block). */
 export function sharedHistorySupported(model: BstModel): boolean {
   const c = model.config;
-  return c.numBlocks === 1 && transformerBlocks(model).length === 1 && (c.attentionScale ?? 1) === 1 && (c.sequenceOutput ?? 'flatten') === 'flatten';
+  return (
+    c.numBlocks === 1 &&
+    transformerBlocks(model).length === 1 &&
+    (c.attentionScale ?? 1) === 1 &&
+    (c.sequenceOutput ?? 'flatten') === 'flatten'
+  );
 }
 
 function layerWeights(layer: tf.layers.Layer): Record<string, tf.Tensor> {
@@ -96,8 +109,11 @@ function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): Model
     const table = parts.itemEmbedding; // [numItems, E]
     const tail = tf.slice(x, [0, L - 1, E], [1, 1, D - E]).reshape([1, D - E]); // [1, D-E]
     const xc = (D > E ? tf.concat([table, tf.tile(tail, [numItems, 1])], 1) : table) as tf.Tensor2D; // [numItems, D]
-    const proj = (a: tf.Tensor2D, k: string) => tf.add(tf.matMul(a, w['w' + k] as tf.Tensor2D), w['b' + k]) as tf.Tensor2D; // [n, D]
-    const qc = proj(xc, 'q'), kc = proj(xc, 'k'), vc = proj(xc, 'v');
+    const proj = (a: tf.Tensor2D, k: string) =>
+      tf.add(tf.matMul(a, w['w' + k] as tf.Tensor2D), w['b' + k]) as tf.Tensor2D; // [n, D]
+    const qc = proj(xc, 'q'),
+      kc = proj(xc, 'k'),
+      vc = proj(xc, 'v');
     const dh = D / H;
     const wo = w.wo.reshape([H, dh, D]); // [H, dh, D]
     const vHeads = tf.transpose(vc.reshape([numItems, H, dh]), [1, 0, 2]); // [H, numItems, dh]
@@ -121,16 +137,38 @@ function buildCache(model: BstModel, data: PreparedData, cut: HistoryCut): Model
       const itemFeats = feats.length === 1 ? feats[0] : tf.concat(feats, 1); // [numItems, Fi]
       itemContrib = tf.matMul(itemFeats, tf.slice(first.kernel, [L * D + fu, 0], [fi, U1])) as tf.Tensor2D; // [numItems, U1]
     }
-    const made: Record<string, tf.Tensor> = { xc: xc === table ? tf.clone(table) : xc, qc, kc, vc, rc, selfScore, itemContrib, w1seq };
+    const made: Record<string, tf.Tensor> = {
+      xc: xc === table ? tf.clone(table) : xc,
+      qc,
+      kc,
+      vc,
+      rc,
+      selfScore,
+      itemContrib,
+      w1seq,
+    };
     if (w1user) made.w1user = w1user;
     return made;
   });
   const mlp = parts.mlp.slice(1);
   return {
-    block, sub, w, xc: made.xc as tf.Tensor2D, qc: made.qc as tf.Tensor2D, kc: made.kc as tf.Tensor2D, vc: made.vc as tf.Tensor2D,
-    rc: made.rc as tf.Tensor3D, selfScore: made.selfScore as tf.Tensor2D, itemContrib: made.itemContrib as tf.Tensor2D,
-    w1seq: made.w1seq as tf.Tensor2D, w1user: (made.w1user as tf.Tensor2D | undefined) ?? null, b1: first.bias, mlp,
-    out: parts.output, owned: Object.values(made), stamp: weightStamp(model),
+    block,
+    sub,
+    w,
+    xc: made.xc as tf.Tensor2D,
+    qc: made.qc as tf.Tensor2D,
+    kc: made.kc as tf.Tensor2D,
+    vc: made.vc as tf.Tensor2D,
+    rc: made.rc as tf.Tensor3D,
+    selfScore: made.selfScore as tf.Tensor2D,
+    itemContrib: made.itemContrib as tf.Tensor2D,
+    w1seq: made.w1seq as tf.Tensor2D,
+    w1user: (made.w1user as tf.Tensor2D | undefined) ?? null,
+    b1: first.bias,
+    mlp,
+    out: parts.output,
+    owned: Object.values(made),
+    stamp: weightStamp(model),
   };
 }
 
@@ -150,14 +188,22 @@ export function releaseSharedHistory(model: BstModel): void {
  * float rounding. Throws a ConfigError for a model without exactly one transformer block
  * (see `sharedHistorySupported`); scoreItemsExact picks the right path.
  */
-export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>): Float32Array {
+export function scoreSharedHistory(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: ArrayLike<number>,
+): Float32Array {
   if (!sharedHistorySupported(model)) {
-    throw new ConfigError(`shared-history scoring needs exactly 1 transformer block, attentionScale 1 and sequenceOutput 'flatten'; the model has ${model.config.numBlocks}, ${model.config.attentionScale}, '${model.config.sequenceOutput}'`);
+    throw new ConfigError(
+      `shared-history scoring needs exactly 1 transformer block, attentionScale 1 and sequenceOutput 'flatten'; the model has ${model.config.numBlocks}, ${model.config.attentionScale}, '${model.config.sequenceOutput}'`,
+    );
   }
   const C = items.length;
   if (C === 0) return new Float32Array(0);
   for (let t = 0; t < C; t++) {
-    if (!(items[t] >= 1 && items[t] < model.sizes.numItems)) throw new ConfigError(`candidate item index ${items[t]} is outside 1..${model.sizes.numItems - 1}`);
+    if (!(items[t] >= 1 && items[t] < model.sizes.numItems))
+      throw new ConfigError(`candidate item index ${items[t]} is outside 1..${model.sizes.numItems - 1}`);
   }
   let cache = caches.get(model);
   if (cache) {
@@ -211,7 +257,9 @@ export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: His
       const qh = tf.add(tf.matMul(xh, w.wq as tf.Tensor2D), w.bq); // [h, D]
       const kh = tf.add(tf.matMul(xh, w.wk as tf.Tensor2D), w.bk); // [h, D]
       const vh = tf.add(tf.matMul(xh, w.wv as tf.Tensor2D), w.bv); // [h, D]
-      const qH = headsOf(qh, h), kH = headsOf(kh, h), vH = headsOf(vh, h); // [H, h, dh]
+      const qH = headsOf(qh, h),
+        kH = headsOf(kh, h),
+        vH = headsOf(vh, h); // [H, h, dh]
       const wo = w.wo.reshape([H, dh, D]); // [H, dh, D]
       const uH = tf.matMul(vH, wo); // [H, h, D] history values through the output projection
       // target row scores on the history keys: [C, H, h]
@@ -262,7 +310,8 @@ export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: His
       bias = tf.add(bias, tf.matMul(uf, m.w1user)); // [1, U1]
     }
     let act = tf.leakyRelu(tf.add(h1, bias), c.leakyAlpha); // [C, U1]
-    for (const layer of m.mlp) act = tf.leakyRelu(tf.add(tf.matMul(act as tf.Tensor2D, layer.kernel), layer.bias), c.leakyAlpha); // [C, units]
+    for (const layer of m.mlp)
+      act = tf.leakyRelu(tf.add(tf.matMul(act as tf.Tensor2D, layer.kernel), layer.bias), c.leakyAlpha); // [C, units]
     const y = tf.add(tf.matMul(act as tf.Tensor2D, m.out.kernel), m.out.bias); // [C, 1]
     return c.task === 'like' ? tf.sigmoid(y) : y;
   });
@@ -275,9 +324,15 @@ export function scoreSharedHistory(model: BstModel, data: PreparedData, cut: His
 function userFeatures(model: BstModel, data: PreparedData, u: number): tf.Tensor2D {
   const f = data.features;
   const index: Record<UserFeature, number> = {
-    userIdx: u < model.sizes.numUsers ? u : 0, gender: f.userGender[u], age: f.userAge[u], occupation: f.userOccupation[u], zip: f.userZip[u],
+    userIdx: u < model.sizes.numUsers ? u : 0,
+    gender: f.userGender[u],
+    age: f.userAge[u],
+    occupation: f.userOccupation[u],
+    zip: f.userZip[u],
   };
-  const rows = bstParts(model).userEmbeddings.map(({ feature, table }) => tf.gather(table, tf.tensor1d([index[feature]], 'int32'))); // each [1, dim]
+  const rows = bstParts(model).userEmbeddings.map(({ feature, table }) =>
+    tf.gather(table, tf.tensor1d([index[feature]], 'int32')),
+  ); // each [1, dim]
   return (rows.length === 1 ? rows[0] : tf.concat(rows, 1)) as tf.Tensor2D;
 }
 
@@ -285,7 +340,13 @@ function userFeatures(model: BstModel, data: PreparedData, u: number): tf.Tensor
  * Exact scores of `items` for `cut`: the shared-history path when the model has one transformer block,
  * else the plain forward pass (scoreItems). Both give the model's own scores (up to float rounding).
  */
-export function scoreItemsExact(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>, chunkSize = DEFAULT_CHUNK): Float32Array {
+export function scoreItemsExact(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: ArrayLike<number>,
+  chunkSize = DEFAULT_CHUNK,
+): Float32Array {
   if (!sharedHistorySupported(model)) return scoreItems(model, data, cut, items, chunkSize);
   const out = new Float32Array(items.length);
   for (let i = 0; i < items.length; i += chunkSize) {

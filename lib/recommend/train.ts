@@ -60,17 +60,35 @@ function concatSamples(parts: Samples[]): Samples {
   const L = parts[0].seqLen;
   const G = parts[0].n > 0 ? parts[0].genres.length / parts[0].n : 0;
   const out: Samples = {
-    n, seqLen: L,
-    userIdx: new Int32Array(n), itemSeq: new Int32Array(n * L), ratingSeq: new Float32Array(n * L), timeDelta: new Float32Array(n * L),
-    genres: new Float32Array(n * G), yearIdx: new Int32Array(n), gender: new Int32Array(n), age: new Int32Array(n),
-    occupation: new Int32Array(n), zip: new Int32Array(n), rating: new Float32Array(n), liked: new Float32Array(n),
+    n,
+    seqLen: L,
+    userIdx: new Int32Array(n),
+    itemSeq: new Int32Array(n * L),
+    ratingSeq: new Float32Array(n * L),
+    timeDelta: new Float32Array(n * L),
+    genres: new Float32Array(n * G),
+    yearIdx: new Int32Array(n),
+    gender: new Int32Array(n),
+    age: new Int32Array(n),
+    occupation: new Int32Array(n),
+    zip: new Int32Array(n),
+    rating: new Float32Array(n),
+    liked: new Float32Array(n),
   };
   let o = 0;
   for (const p of parts) {
-    out.userIdx.set(p.userIdx, o); out.itemSeq.set(p.itemSeq, o * L); out.ratingSeq.set(p.ratingSeq, o * L);
-    out.timeDelta.set(p.timeDelta, o * L); out.genres.set(p.genres, o * G); out.yearIdx.set(p.yearIdx, o);
-    out.gender.set(p.gender, o); out.age.set(p.age, o); out.occupation.set(p.occupation, o); out.zip.set(p.zip, o);
-    out.rating.set(p.rating, o); out.liked.set(p.liked, o);
+    out.userIdx.set(p.userIdx, o);
+    out.itemSeq.set(p.itemSeq, o * L);
+    out.ratingSeq.set(p.ratingSeq, o * L);
+    out.timeDelta.set(p.timeDelta, o * L);
+    out.genres.set(p.genres, o * G);
+    out.yearIdx.set(p.yearIdx, o);
+    out.gender.set(p.gender, o);
+    out.age.set(p.age, o);
+    out.occupation.set(p.occupation, o);
+    out.zip.set(p.zip, o);
+    out.rating.set(p.rating, o);
+    out.liked.set(p.liked, o);
     o += p.n;
   }
   return out;
@@ -84,8 +102,10 @@ function concatSamples(parts: Samples[]): Samples {
  */
 export function* likeBatches(data: PreparedData, o: LikeBatchOptions): Generator<Samples, void, undefined> {
   const { negatives, positivesPerBatch, seed } = o;
-  if (!(Number.isInteger(negatives) && negatives >= 0)) throw new ConfigError(`negatives must be an integer >= 0, got ${negatives}`);
-  if (!(Number.isInteger(positivesPerBatch) && positivesPerBatch >= 1)) throw new ConfigError(`positivesPerBatch must be an integer >= 1, got ${positivesPerBatch}`);
+  if (!(Number.isInteger(negatives) && negatives >= 0))
+    throw new ConfigError(`negatives must be an integer >= 0, got ${negatives}`);
+  if (!(Number.isInteger(positivesPerBatch) && positivesPerBatch >= 1))
+    throw new ConfigError(`positivesPerBatch must be an integer >= 1, got ${positivesPerBatch}`);
   const it = data.interactions;
   const exclude = o.exclude ?? trainItemsByUser(data);
   let order = o.positions;
@@ -142,7 +162,8 @@ export interface TrainRecommenderOptions {
 /** Keep the positions whose user run is < limit + 1 (runs 1..limit). */
 function firstUsers(data: PreparedData, positions: Int32Array, maxUsers?: number): Int32Array {
   if (maxUsers === undefined) return positions;
-  if (!(Number.isInteger(maxUsers) && maxUsers >= 1)) throw new ConfigError(`maxUsers must be an integer >= 1, got ${maxUsers}`);
+  if (!(Number.isInteger(maxUsers) && maxUsers >= 1))
+    throw new ConfigError(`maxUsers must be an integer >= 1, got ${maxUsers}`);
   return positions.filter((p) => data.interactions.user[p] <= maxUsers);
 }
 
@@ -151,32 +172,58 @@ function firstUsers(data: PreparedData, positions: Int32Array, maxUsers?: number
  * so each holds batchSize / (1 + negatives) positives), validation on the val targets with their own seeded
  * negatives; 'rating': the split's ordinary rating targets. Early stopping on the validation loss.
  */
-export async function trainRecommender(o: TrainRecommenderOptions): Promise<{ model: BstModel; training: TrainResult; seconds: number }> {
+export async function trainRecommender(
+  o: TrainRecommenderOptions,
+): Promise<{ model: BstModel; training: TrainResult; seconds: number }> {
   const config = resolveConfig({ ...o.config, seqLen: o.data.seqLen });
   const data = o.data;
   const seed = o.seed ?? config.seed;
   const model = buildBst(config, data.sizes);
   const trainPos = firstUsers(data, data.positions('train'), o.maxUsers);
   const valPos = firstUsers(data, data.positions('val'), o.maxUsers);
-  if (trainPos.length === 0 || valPos.length === 0) throw new ConfigError(`trainRecommender: ${trainPos.length} training and ${valPos.length} validation targets`);
+  if (trainPos.length === 0 || valPos.length === 0)
+    throw new ConfigError(`trainRecommender: ${trainPos.length} training and ${valPos.length} validation targets`);
   const t0 = Date.now();
   let training: TrainResult;
-  const common = { model, checkpointDir: o.checkpointDir, vocabularies: vocabsToJSON(data.vocabs), log: o.log, progress: o.progress ?? false, workers: o.workers ?? workersFromEnv() };
+  const common = {
+    model,
+    checkpointDir: o.checkpointDir,
+    vocabularies: vocabsToJSON(data.vocabs),
+    log: o.log,
+    progress: o.progress ?? false,
+    workers: o.workers ?? workersFromEnv(),
+  };
   if (config.task === 'like') {
     const m = o.negatives ?? 4;
     const exclude = trainItemsByUser(data);
     const per = Math.max(1, Math.floor(config.batchSize / (1 + m)));
     training = await train({
       ...common,
-      trainBatches: (epoch) => likeBatches(data, { positions: trainPos, negatives: m, positivesPerBatch: per, seed: mixSeed(seed, epoch + 1), shuffle: true, exclude }),
-      valBatches: () => likeBatches(data, { positions: valPos, negatives: m, positivesPerBatch: 1024, seed: mixSeed(seed, 0), exclude }),
+      trainBatches: (epoch) =>
+        likeBatches(data, {
+          positions: trainPos,
+          negatives: m,
+          positivesPerBatch: per,
+          seed: mixSeed(seed, epoch + 1),
+          shuffle: true,
+          exclude,
+        }),
+      valBatches: () =>
+        likeBatches(data, {
+          positions: valPos,
+          negatives: m,
+          positivesPerBatch: 1024,
+          seed: mixSeed(seed, 0),
+          exclude,
+        }),
       trainSamplesPerEpoch: trainPos.length * (1 + m),
     });
   } else {
-    const g = (positions: Int32Array, bs: number, shuffle: boolean, s: number) => function* () {
-      const ord = shuffle ? new Rng(s).shuffle(positions.slice()) : positions;
-      for (let i = 0; i < ord.length; i += bs) yield data.gather(ord.subarray(i, Math.min(ord.length, i + bs)));
-    };
+    const g = (positions: Int32Array, bs: number, shuffle: boolean, s: number) =>
+      function* () {
+        const ord = shuffle ? new Rng(s).shuffle(positions.slice()) : positions;
+        for (let i = 0; i < ord.length; i += bs) yield data.gather(ord.subarray(i, Math.min(ord.length, i + bs)));
+      };
     training = await train({
       ...common,
       trainBatches: (epoch) => g(trainPos, config.batchSize, true, mixSeed(seed, epoch + 1))(),

@@ -66,7 +66,11 @@ export function itemEmbeddingTable(model: BstModel): Float32Array {
 function popularityOf(data: PreparedData): Float32Array {
   let p = popularity.get(data);
   if (!p) {
-    p = popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: data.sizes.numItems });
+    p = popularityScores({
+      interactions: data.interactions,
+      positions: data.split.train,
+      numItems: data.sizes.numItems,
+    });
     popularity.set(data, p);
   }
   return p;
@@ -76,7 +80,13 @@ function popularityOf(data: PreparedData): Float32Array {
  * First-stage scores of `items` for the history `cut` (higher = retrieve first): see the module comment.
  * 'mixed' has no single score; use `retrievePool` for it.
  */
-export function retrievalScores(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>, kind: 'popularity' | 'embedding'): Float32Array {
+export function retrievalScores(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: ArrayLike<number>,
+  kind: 'popularity' | 'embedding',
+): Float32Array {
   const out = new Float32Array(items.length);
   switch (kind) {
     case 'popularity': {
@@ -109,9 +119,18 @@ export function retrievalScores(model: BstModel, data: PreparedData, cut: Histor
  * smaller item index). 'mixed' takes the best of the popularity and embedding lists in turn until `pool`
  * distinct candidates are kept.
  */
-export function retrievePool(model: BstModel, data: PreparedData, cut: HistoryCut, items: Int32Array, pool: number, kind: RetrievalKind): Int32Array {
-  if (!(Number.isInteger(pool) && pool >= 1)) throw new ConfigError(`two-stage pool must be an integer >= 1, got ${pool}`);
-  if (!RETRIEVAL_KINDS.includes(kind)) throw new ConfigError(`unknown retrieval kind ${JSON.stringify(kind)}; use ${RETRIEVAL_KINDS.join(', ')}`);
+export function retrievePool(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: Int32Array,
+  pool: number,
+  kind: RetrievalKind,
+): Int32Array {
+  if (!(Number.isInteger(pool) && pool >= 1))
+    throw new ConfigError(`two-stage pool must be an integer >= 1, got ${pool}`);
+  if (!RETRIEVAL_KINDS.includes(kind))
+    throw new ConfigError(`unknown retrieval kind ${JSON.stringify(kind)}; use ${RETRIEVAL_KINDS.join(', ')}`);
   const n = items.length;
   if (pool >= n) return Int32Array.from({ length: n }, (_, i) => i);
   const idx = Int32Array.from({ length: n }, (_, i) => i);
@@ -151,7 +170,13 @@ export interface TwoStageScores {
 }
 
 /** Two-stage scores of `items` for the history `cut` (see the module comment). */
-export function scoreTwoStage(model: BstModel, data: PreparedData, cut: HistoryCut, items: Int32Array, o: TwoStageOptions = {}): TwoStageScores {
+export function scoreTwoStage(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: Int32Array,
+  o: TwoStageOptions = {},
+): TwoStageScores {
   const n = items.length;
   const pool = retrievePool(model, data, cut, items, o.pool ?? DEFAULT_POOL, o.retrieval ?? DEFAULT_RETRIEVAL);
   if (n === 0) return { scores: new Float32Array(0), pool: new Int32Array(0) };
@@ -161,14 +186,23 @@ export function scoreTwoStage(model: BstModel, data: PreparedData, cut: HistoryC
   for (let t = 0; t < s.length; t++) min = Math.min(min, s[t]);
   const scores = new Float32Array(n);
   const inPool = new Uint8Array(n);
-  pool.forEach((i, t) => { scores[i] = s[t]; inPool[i] = 1; });
+  pool.forEach((i, t) => {
+    scores[i] = s[t];
+    inPool[i] = 1;
+  });
   let r = 0;
   for (let i = 0; i < n; i++) if (!inPool[i]) scores[i] = min - 1 - (r++ + 1) / (n + 1);
   return { scores, pool };
 }
 
 /** Exact BST scores of `items` for `cut` with the chosen engine (see ExactEngine). */
-export function exactScores(model: BstModel, data: PreparedData, cut: HistoryCut, items: ArrayLike<number>, o: { engine?: ExactEngine; chunkSize?: number } = {}): Float32Array {
+export function exactScores(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: ArrayLike<number>,
+  o: { engine?: ExactEngine; chunkSize?: number } = {},
+): Float32Array {
   const chunk = o.chunkSize ?? DEFAULT_CHUNK;
   switch (o.engine ?? 'shared-history') {
     case 'shared-history':
@@ -181,7 +215,14 @@ export function exactScores(model: BstModel, data: PreparedData, cut: HistoryCut
 }
 
 /** Scores of `items` for `cut` in the given mode ('exact': every item through the BST; 'two-stage': scoreTwoStage). */
-export function scoreItemsMode(model: BstModel, data: PreparedData, cut: HistoryCut, items: Int32Array, mode: ScoringMode, o: TwoStageOptions = {}): Float32Array {
+export function scoreItemsMode(
+  model: BstModel,
+  data: PreparedData,
+  cut: HistoryCut,
+  items: Int32Array,
+  mode: ScoringMode,
+  o: TwoStageOptions = {},
+): Float32Array {
   switch (mode) {
     case 'exact':
       return exactScores(model, data, cut, items, o);
@@ -191,4 +232,3 @@ export function scoreItemsMode(model: BstModel, data: PreparedData, cut: History
       throw new ConfigError(`unknown scoring mode ${JSON.stringify(mode)}; use exact or two-stage`);
   }
 }
-

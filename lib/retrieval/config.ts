@@ -75,8 +75,19 @@ export const DEFAULT_TWO_TOWER_CONFIG: TwoTowerConfig = {
 /** Defaults overridden by `over`, validated; throws a ConfigError naming the bad field and value. */
 export function twoTowerConfig(over: Partial<TwoTowerConfig> = {}): TwoTowerConfig {
   const c: TwoTowerConfig = { ...DEFAULT_TWO_TOWER_CONFIG, ...over };
-  const bad = (k: keyof TwoTowerConfig, rule: string) => new ConfigError(`TwoTowerConfig.${k} must be ${rule}, got ${JSON.stringify(c[k])}`);
-  for (const k of ['maxLen', 'dim', 'vectorDim', 'blocks', 'heads', 'userFeatureDim', 'batchSize', 'epochs', 'evalEvery'] as const) {
+  const bad = (k: keyof TwoTowerConfig, rule: string) =>
+    new ConfigError(`TwoTowerConfig.${k} must be ${rule}, got ${JSON.stringify(c[k])}`);
+  for (const k of [
+    'maxLen',
+    'dim',
+    'vectorDim',
+    'blocks',
+    'heads',
+    'userFeatureDim',
+    'batchSize',
+    'epochs',
+    'evalEvery',
+  ] as const) {
     if (!(Number.isInteger(c[k]) && c[k] >= 1)) throw bad(k, 'an integer >= 1');
   }
   for (const k of ['patience', 'extraNegatives', 'seed'] as const) {

@@ -31,12 +31,16 @@ export function recallAtM(scorer: NextItemScorer, cases: NextItemCase[], o: Reca
   const ms = o.ms ?? RECALL_MS;
   const V = o.numItems;
   const bs = o.batchSize ?? 256;
-  for (const m of ms) if (!(Number.isInteger(m) && m >= 1)) throw new ConfigError(`recallAtM: every M must be an integer >= 1, got ${m}`);
+  for (const m of ms)
+    if (!(Number.isInteger(m) && m >= 1)) throw new ConfigError(`recallAtM: every M must be an integer >= 1, got ${m}`);
   const hits = new Float64Array(ms.length);
   for (let b0 = 0; b0 < cases.length; b0 += bs) {
     const batch = cases.slice(b0, b0 + bs);
     const scores = scorer(batch.map((c) => c.input));
-    if (scores.length !== batch.length * V) throw new ConfigError(`recallAtM: the scorer returned ${scores.length} scores for ${batch.length} inputs x ${V} items`);
+    if (scores.length !== batch.length * V)
+      throw new ConfigError(
+        `recallAtM: the scorer returned ${scores.length} scores for ${batch.length} inputs x ${V} items`,
+      );
     batch.forEach((c, r) => {
       const rank = pessimisticRank(scores.subarray(r * V, (r + 1) * V), c.target, c.input);
       ms.forEach((m, i) => {

@@ -53,7 +53,8 @@ function indexOf<K>(map: Map<K, number>, key: K): number {
 
 /** Build the features of catalogue `itemIds` (a NextItemSplit's) from a Dataset's movies and users tables. */
 export function retrievalFeatures(tables: RetrievalTables, itemIds: Int32Array): RetrievalFeatures {
-  if (itemIds.length < 2) throw new ConfigError(`retrievalFeatures: the catalogue has ${itemIds.length - 1} items; need at least 1`);
+  if (itemIds.length < 2)
+    throw new ConfigError(`retrievalFeatures: the catalogue has ${itemIds.length - 1} items; need at least 1`);
   const V = itemIds.length;
   const mid = tables.movies.array('movieId') as ArrayLike<number>;
   const year = tables.movies.array('year') as ArrayLike<number>;
@@ -80,9 +81,12 @@ export function retrievalFeatures(tables: RetrievalTables, itemIds: Int32Array):
     const gender = tables.users.array('gender') as ArrayLike<string>;
     const age = tables.users.array('age') as ArrayLike<number>;
     const occ = tables.users.array('occupation') as ArrayLike<string>;
-    const gm = new Map<string, number>(), am = new Map<number, number>(), om = new Map<string, number>();
+    const gm = new Map<string, number>(),
+      am = new Map<number, number>(),
+      om = new Map<string, number>();
     const byUserId = new Map<number, [number, number, number]>();
-    for (let r = 0; r < uid.length; r++) byUserId.set(uid[r], [indexOf(gm, gender[r]), indexOf(am, age[r]), indexOf(om, occ[r])]);
+    for (let r = 0; r < uid.length; r++)
+      byUserId.set(uid[r], [indexOf(gm, gender[r]), indexOf(am, age[r]), indexOf(om, occ[r])]);
     out.users = { numGenders: gm.size + 1, numAges: am.size + 1, numOccupations: om.size + 1, byUserId };
   }
   return out;

@@ -40,22 +40,39 @@ export interface TwoTowerManifest {
 
 function featuresToJson(f: RetrievalFeatures): FeaturesJson {
   const out: FeaturesJson = {
-    numItems: f.numItems, itemIds: Array.from(f.itemIds), genres: f.genres, itemGenres: Array.from(f.itemGenres), numYears: f.numYears, itemYear: Array.from(f.itemYear),
+    numItems: f.numItems,
+    itemIds: Array.from(f.itemIds),
+    genres: f.genres,
+    itemGenres: Array.from(f.itemGenres),
+    numYears: f.numYears,
+    itemYear: Array.from(f.itemYear),
   };
   if (f.users) {
     const rows = Array.from(f.users.byUserId, ([u, x]) => [u, ...x] as [number, number, number, number]);
-    out.users = { numGenders: f.users.numGenders, numAges: f.users.numAges, numOccupations: f.users.numOccupations, rows };
+    out.users = {
+      numGenders: f.users.numGenders,
+      numAges: f.users.numAges,
+      numOccupations: f.users.numOccupations,
+      rows,
+    };
   }
   return out;
 }
 
 function featuresFromJson(j: FeaturesJson): RetrievalFeatures {
   const out: RetrievalFeatures = {
-    numItems: j.numItems, itemIds: Int32Array.from(j.itemIds), genres: j.genres, itemGenres: Float32Array.from(j.itemGenres), numYears: j.numYears, itemYear: Int32Array.from(j.itemYear),
+    numItems: j.numItems,
+    itemIds: Int32Array.from(j.itemIds),
+    genres: j.genres,
+    itemGenres: Float32Array.from(j.itemGenres),
+    numYears: j.numYears,
+    itemYear: Int32Array.from(j.itemYear),
   };
   if (j.users) {
     out.users = {
-      numGenders: j.users.numGenders, numAges: j.users.numAges, numOccupations: j.users.numOccupations,
+      numGenders: j.users.numGenders,
+      numAges: j.users.numAges,
+      numOccupations: j.users.numOccupations,
       byUserId: new Map(j.users.rows.map(([u, g, a, o]) => [u, [g, a, o] as [number, number, number]])),
     };
   }
@@ -72,7 +89,13 @@ export function saveTwoTower(model: TwoTowerModel, dir: string, meta?: Record<st
     o += p.length;
   }
   writeFileAtomic(path.join(dir, 'twotower.bin'), new Uint8Array(all.buffer));
-  const manifest: TwoTowerManifest = { format: TWO_TOWER_FORMAT, config: model.config, features: featuresToJson(model.features), shapes: model.vars.map((v) => v.shape), meta };
+  const manifest: TwoTowerManifest = {
+    format: TWO_TOWER_FORMAT,
+    config: model.config,
+    features: featuresToJson(model.features),
+    shapes: model.vars.map((v) => v.shape),
+    meta,
+  };
   writeJsonAtomic(path.join(dir, 'twotower.json'), manifest);
 }
 
@@ -86,16 +109,25 @@ export function loadTwoTower(dir: string): { model: TwoTowerModel; meta?: Record
   const jsonFile = path.join(dir, 'twotower.json');
   const binFile = path.join(dir, 'twotower.bin');
   const m = readJson<TwoTowerManifest>(jsonFile);
-  if (m.format !== TWO_TOWER_FORMAT) throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${TWO_TOWER_FORMAT}`, jsonFile);
+  if (m.format !== TWO_TOWER_FORMAT)
+    throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${TWO_TOWER_FORMAT}`, jsonFile);
   const model = createTwoTower(twoTowerConfig(m.config), featuresFromJson(m.features));
   const buf = fs.readFileSync(binFile);
   const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const want = model.vars.reduce((a, v) => a + v.size, 0);
-  if (values.length !== want) throw new DataError(`holds ${values.length} float32 values, the model described by twotower.json needs ${want}`, binFile);
+  if (values.length !== want)
+    throw new DataError(
+      `holds ${values.length} float32 values, the model described by twotower.json needs ${want}`,
+      binFile,
+    );
   let o = 0;
   model.vars.forEach((v, i) => {
     const s = m.shapes[i];
-    if (!s || s.join('x') !== v.shape.join('x')) throw new DataError(`variable ${i} has shape ${JSON.stringify(s)}, the model needs ${JSON.stringify(v.shape)}`, jsonFile);
+    if (!s || s.join('x') !== v.shape.join('x'))
+      throw new DataError(
+        `variable ${i} has shape ${JSON.stringify(s)}, the model needs ${JSON.stringify(v.shape)}`,
+        jsonFile,
+      );
     const t = tf.tensor(values.slice(o, o + v.size), v.shape, 'float32');
     v.assign(t);
     t.dispose();

@@ -72,7 +72,8 @@ export interface SampledSoftmaxOptions {
 export function sampledSoftmaxLoss(scores: tf.Tensor2D, labels: Int32Array, o: SampledSoftmaxOptions): tf.Scalar {
   const [N, C] = scores.shape;
   if (labels.length !== N) throw new ConfigError(`sampledSoftmaxLoss: ${labels.length} labels for ${N} rows`);
-  if (o.logQ && o.logQ.length !== C) throw new ConfigError(`sampledSoftmaxLoss: logQ has ${o.logQ.length} entries for ${C} candidates`);
+  if (o.logQ && o.logQ.length !== C)
+    throw new ConfigError(`sampledSoftmaxLoss: logQ has ${o.logQ.length} entries for ${C} candidates`);
   let logits = tf.div(scores, o.temperature) as tf.Tensor2D; // [N, C]
   if (o.logQ) logits = tf.sub(logits, tf.tensor2d(o.logQ, [1, C])) as tf.Tensor2D; // [N, C] the log-q correction
   return softmaxCrossEntropy(logits, labels);

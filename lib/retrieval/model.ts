@@ -29,12 +29,16 @@ export interface TwoTowerModel {
   useUsers: boolean;
   /** the user tower's sequence encoder (its itemEmb is the movie id table when shared) */
   encoder: SeqRecModel;
-  genderEmb?: tf.Variable; ageEmb?: tf.Variable; occEmb?: tf.Variable; // [n, F]
-  userW: tf.Variable; userB: tf.Variable; // [D + 3F or D, d], [d]
+  genderEmb?: tf.Variable;
+  ageEmb?: tf.Variable;
+  occEmb?: tf.Variable; // [n, F]
+  userW: tf.Variable;
+  userB: tf.Variable; // [D + 3F or D, d], [d]
   movieEmb: tf.Variable; // [V, D] (=== encoder.itemEmb when shared)
   genreW: tf.Variable; // [G, D]
   yearEmb: tf.Variable; // [numYears, D]
-  movieW: tf.Variable; movieB: tf.Variable; // [D, d], [d]
+  movieW: tf.Variable;
+  movieB: tf.Variable; // [D, d], [d]
   genres: tf.Tensor2D; // [V, G] constant multi-hot
   years: tf.Tensor1D; // [V] int32 constant
   /** every trainable variable, in a fixed order */
@@ -55,11 +59,20 @@ export function createTwoTower(config: TwoTowerConfig, features: RetrievalFeatur
   const V = features.numItems;
   const G = features.genres.length;
   if (features.itemGenres.length !== V * G || features.itemYear.length !== V) {
-    throw new ConfigError(`createTwoTower: features hold ${features.itemGenres.length} genre cells and ${features.itemYear.length} years for ${V} items x ${G} genres`);
+    throw new ConfigError(
+      `createTwoTower: features hold ${features.itemGenres.length} genre cells and ${features.itemYear.length} years for ${V} items x ${G} genres`,
+    );
   }
   const { dim: D, vectorDim: d, userFeatureDim: F } = config;
   const encoder = createSeqRec(
-    seqRecConfig({ maxLen: config.maxLen, dim: D, blocks: config.blocks, heads: config.heads, dropout: config.dropout, seed: config.seed }),
+    seqRecConfig({
+      maxLen: config.maxLen,
+      dim: D,
+      blocks: config.blocks,
+      heads: config.heads,
+      dropout: config.dropout,
+      seed: config.seed,
+    }),
     V,
   );
   const rng = new Rng(config.seed + 7919);
@@ -121,13 +134,21 @@ export function userFeatureIndices(m: TwoTowerModel, users: ArrayLike<number | u
  * User vectors at every position [B, L, d] of left-padded histories ids [B, L] (int32); `userIdx` [B, 3]
  * int32 (gender, age, occupation) when the model uses user features. `dropoutSeed` set: training mode.
  */
-export function userTower(m: TwoTowerModel, ids: tf.Tensor2D, userIdx?: tf.Tensor2D, dropoutSeed?: string): tf.Tensor3D {
+export function userTower(
+  m: TwoTowerModel,
+  ids: tf.Tensor2D,
+  userIdx?: tf.Tensor2D,
+  dropoutSeed?: string,
+): tf.Tensor3D {
   const L = ids.shape[1];
   let h: tf.Tensor = seqRecHidden(m.encoder, ids, dropoutSeed); // [B, L, D]
   if (m.useUsers) {
     if (!userIdx) throw new ConfigError('userTower: the model uses user features; pass userIdx [B, 3]');
     const cols = tf.unstack(userIdx, 1); // 3 x [B]
-    const f = tf.concat([tf.gather(m.genderEmb!, cols[0]), tf.gather(m.ageEmb!, cols[1]), tf.gather(m.occEmb!, cols[2])], 1); // [B, 3F]
+    const f = tf.concat(
+      [tf.gather(m.genderEmb!, cols[0]), tf.gather(m.ageEmb!, cols[1]), tf.gather(m.occEmb!, cols[2])],
+      1,
+    ); // [B, 3F]
     const fl = tf.tile(tf.expandDims(f, 1), [1, L, 1]); // [B, L, 3F]
     h = tf.concat([h, fl], 2); // [B, L, D + 3F]
   }
@@ -158,14 +179,22 @@ export function movieVectors(m: TwoTowerModel): Float32Array {
  * User vectors (inference) from each history's last maxLen items and, when the model uses them, the raw userIds'
  * features: Float32Array [histories.length * vectorDim].
  */
-export function userVectors(m: TwoTowerModel, histories: ArrayLike<number>[], users?: ArrayLike<number | undefined>, batchSize = 256): Float32Array {
+export function userVectors(
+  m: TwoTowerModel,
+  histories: ArrayLike<number>[],
+  users?: ArrayLike<number | undefined>,
+  batchSize = 256,
+): Float32Array {
   const L = m.config.maxLen;
   const d = m.config.vectorDim;
   const out = new Float32Array(histories.length * d);
   for (let s = 0; s < histories.length; s += batchSize) {
     const part = histories.slice(s, s + batchSize);
     const B = part.length;
-    const uIdx = userFeatureIndices(m, Array.from({ length: B }, (_, i) => users?.[s + i]));
+    const uIdx = userFeatureIndices(
+      m,
+      Array.from({ length: B }, (_, i) => users?.[s + i]),
+    );
     const v = tf.tidy(() => {
       const ids = tf.tensor2d(padLeft(part, L), [B, L], 'int32'); // [B, L]
       const u = userTower(m, ids, m.useUsers ? tf.tensor2d(uIdx, [B, 3], 'int32') : undefined); // [B, L, d]
@@ -178,7 +207,12 @@ export function userVectors(m: TwoTowerModel, histories: ArrayLike<number>[], us
 }
 
 /** Scores [histories.length * numItems]: each user vector's inner product with every movie vector (row-major). */
-export function twoTowerScores(m: TwoTowerModel, histories: ArrayLike<number>[], users?: ArrayLike<number | undefined>, movies?: Float32Array): Float32Array {
+export function twoTowerScores(
+  m: TwoTowerModel,
+  histories: ArrayLike<number>[],
+  users?: ArrayLike<number | undefined>,
+  movies?: Float32Array,
+): Float32Array {
   const d = m.config.vectorDim;
   const V = m.numItems;
   const mv = movies ?? movieVectors(m);

@@ -4,7 +4,14 @@
  * metrics once, then movie vectors for the catalogue and user vectors from each user's latest history (all
  * their known events, the held-out ones included: vectors for serving, not for evaluation).
  */
-import { NextItemMetrics, NextItemSplit, SequenceSet, eventsFromTable, evaluateNextItem, leaveOneOutSplit } from '../eval/next-item';
+import {
+  NextItemMetrics,
+  NextItemSplit,
+  SequenceSet,
+  eventsFromTable,
+  evaluateNextItem,
+  leaveOneOutSplit,
+} from '../eval/next-item';
 import { TwoTowerConfig } from './config';
 import { RetrievalTables, retrievalFeatures } from './features';
 import { RecallAtM, recallAtM } from './evaluate';
@@ -41,7 +48,8 @@ export interface TrainAndExportResult {
 export function latestHistories(split: NextItemSplit): SequenceSet {
   const byUser = new Map<number, Int32Array>();
   split.test.fit.items.forEach((s, u) => byUser.set(split.test.fit.users[u], s));
-  for (const c of split.test.cases) byUser.set(c.user, c.target > 0 ? Int32Array.from([...c.input, c.target]) : c.input);
+  for (const c of split.test.cases)
+    byUser.set(c.user, c.target > 0 ? Int32Array.from([...c.input, c.target]) : c.input);
   const users = Array.from(byUser.keys()).sort((a, b) => a - b);
   return { users: Int32Array.from(users), items: users.map((u) => byUser.get(u)!), times: [] };
 }

@@ -27,12 +27,15 @@ export function topMExcluding(scores: ArrayLike<number>, m: number, exclude: Arr
   const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
   const down = (i: number) => {
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let w = i;
       if (l < size && worse(heap[l], heap[w])) w = l;
       if (r < size && worse(heap[r], heap[w])) w = r;
       if (w === i) return;
-      const x = heap[i]; heap[i] = heap[w]; heap[w] = x;
+      const x = heap[i];
+      heap[i] = heap[w];
+      heap[w] = x;
       i = w;
     }
   };
@@ -45,7 +48,9 @@ export function topMExcluding(scores: ArrayLike<number>, m: number, exclude: Arr
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (!worse(heap[i], heap[p])) break;
-        const x = heap[i]; heap[i] = heap[p]; heap[p] = x;
+        const x = heap[i];
+        heap[i] = heap[p];
+        heap[p] = x;
         i = p;
       }
     } else if (worse(heap[0], j)) {
@@ -64,8 +69,13 @@ export function scorerRetriever(name: string, scorer: NextItemScorer, numItems: 
     for (let s = 0; s < histories.length; s += batchSize) {
       const part = histories.slice(s, s + batchSize);
       const rows = scorer(part); // [part.length * numItems]
-      if (rows.length !== part.length * numItems) throw new ConfigError(`retriever ${name}: the scorer returned ${rows.length} scores for ${part.length} histories x ${numItems} items`);
-      part.forEach((_, r) => out.push(topMExcluding(rows.subarray(r * numItems, (r + 1) * numItems), m, excludes[s + r])));
+      if (rows.length !== part.length * numItems)
+        throw new ConfigError(
+          `retriever ${name}: the scorer returned ${rows.length} scores for ${part.length} histories x ${numItems} items`,
+        );
+      part.forEach((_, r) =>
+        out.push(topMExcluding(rows.subarray(r * numItems, (r + 1) * numItems), m, excludes[s + r])),
+      );
     }
     return out;
   };
@@ -78,7 +88,10 @@ export function scorerRetriever(name: string, scorer: NextItemScorer, numItems: 
 
 /** The SASRec-style model (lib/seqrec) as a retriever: its next-item logits from the last maxLen history items. */
 export function sasRecRetriever(model: SeqRecModel): Retriever {
-  return { ...scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems), dispose: () => disposeSeqRec(model) };
+  return {
+    ...scorerRetriever('sasrec', (inputs) => seqRecScores(model, inputs), model.numItems),
+    dispose: () => disposeSeqRec(model),
+  };
 }
 
 /** Item-KNN (lib/eval/next-item-baselines) as a retriever. */
@@ -94,8 +107,14 @@ export function popularityRetriever(fit: SequenceSet, numItems: number): Retriev
 }
 
 /** `retriever`'s top m for each history (its batched form when it has one). */
-export function retrieveMany(retriever: Retriever, histories: Int32Array[], m: number, excludes: ArrayLike<number>[]): Int32Array[] {
-  if (histories.length !== excludes.length) throw new ConfigError(`retrieveMany: ${histories.length} histories but ${excludes.length} exclude lists`);
+export function retrieveMany(
+  retriever: Retriever,
+  histories: Int32Array[],
+  m: number,
+  excludes: ArrayLike<number>[],
+): Int32Array[] {
+  if (histories.length !== excludes.length)
+    throw new ConfigError(`retrieveMany: ${histories.length} histories but ${excludes.length} exclude lists`);
   if (retriever.retrieveBatch) return retriever.retrieveBatch(histories, m, excludes);
   return histories.map((h, i) => retriever.retrieve(h, m, excludes[i]));
 }
@@ -117,7 +136,9 @@ export function twoTowerRetriever(model: TwoTowerModel): Retriever {
     retrieveBatch(histories, m, excludes) {
       checkM('two-tower', m);
       const u = userVectors(model, histories); // [B * d], no user features (the batched form has no user ids)
-      return histories.map((_, r) => retrieveTopM(u.subarray(r * d, (r + 1) * d), movies, m, [0, ...Array.from(excludes[r])]));
+      return histories.map((_, r) =>
+        retrieveTopM(u.subarray(r * d, (r + 1) * d), movies, m, [0, ...Array.from(excludes[r])]),
+      );
     },
     dispose: () => disposeTwoTower(model),
   };
@@ -127,7 +148,11 @@ export function twoTowerRetriever(model: TwoTowerModel): Retriever {
  * The vectors of a two-tower model for export: every catalogue movie (rows = item indices 1..numItems-1, ids =
  * raw movieIds) and every user of `histories` (vector from the latest maxLen items of their sequence).
  */
-export function twoTowerVectorSet(model: TwoTowerModel, histories: SequenceSet, meta?: Record<string, unknown>): VectorSet {
+export function twoTowerVectorSet(
+  model: TwoTowerModel,
+  histories: SequenceSet,
+  meta?: Record<string, unknown>,
+): VectorSet {
   const d = model.config.vectorDim;
   const all = movieVectors(model);
   return {

@@ -14,7 +14,15 @@ import { TwoTowerConfig } from './config';
 import { RetrievalFeatures } from './features';
 import { RecallAtM, recallAtM } from './evaluate';
 import { batchCandidates, candidateLogQ, sampledSoftmaxLoss } from './loss';
-import { TwoTowerModel, createTwoTower, movieTower, movieVectors, twoTowerScores, userFeatureIndices, userTower } from './model';
+import {
+  TwoTowerModel,
+  createTwoTower,
+  movieTower,
+  movieVectors,
+  twoTowerScores,
+  userFeatureIndices,
+  userTower,
+} from './model';
 
 /** Training windows: left-padded inputs and next-item targets [n * L] (0 = none) and each window's raw userId. */
 export interface TwoTowerWindows {
@@ -48,7 +56,13 @@ export function twoTowerScorer(m: TwoTowerModel, cases: NextItemCase[] = []): Ne
   const userOf = new Map<Int32Array, number>();
   for (const c of cases) userOf.set(c.input, c.user);
   const movies = movieVectors(m);
-  return (inputs) => twoTowerScores(m, inputs, inputs.map((x) => userOf.get(x)), movies);
+  return (inputs) =>
+    twoTowerScores(
+      m,
+      inputs,
+      inputs.map((x) => userOf.get(x)),
+      movies,
+    );
 }
 
 /** One validation of the training history. */
@@ -85,7 +99,11 @@ export interface TrainTwoTowerResult {
 }
 
 /** Validation metrics of a model on cases: HR/NDCG (evaluateNextItem) and recall@M. */
-export function evaluateTwoTower(m: TwoTowerModel, cases: NextItemCase[], fit: SequenceSet): { val: NextItemMetrics; recall: RecallAtM } {
+export function evaluateTwoTower(
+  m: TwoTowerModel,
+  cases: NextItemCase[],
+  fit: SequenceSet,
+): { val: NextItemMetrics; recall: RecallAtM } {
   const scorer = twoTowerScorer(m, cases);
   return {
     val: evaluateNextItem(scorer, cases, { numItems: m.numItems, fit }),
@@ -104,10 +122,11 @@ export function trainTwoTower(o: TrainTwoTowerOptions): TrainTwoTowerResult {
   // p_j: item j's share of the training positives (the targets of the windows), for log q
   const counts = new Float64Array(V);
   let total = 0;
-  for (let p = 0; p < w.targets.length; p++) if (w.targets[p] > 0) {
-    counts[w.targets[p]]++;
-    total++;
-  }
+  for (let p = 0; p < w.targets.length; p++)
+    if (w.targets[p] > 0) {
+      counts[w.targets[p]]++;
+      total++;
+    }
   const prob = Float64Array.from(counts, (x) => x / total);
   // q_j for a batch of the mean number of positives (full batches dominate; the last partial batch is close enough)
   const candidateLogQAll = candidateLogQ(prob, total / Math.ceil(w.n / c.batchSize), c.extraNegatives);
@@ -127,7 +146,8 @@ export function trainTwoTower(o: TrainTwoTowerOptions): TrainTwoTowerResult {
   while (epoch < c.epochs) {
     epoch++;
     rng.shuffle(order);
-    let lossSum = 0, count = 0;
+    let lossSum = 0,
+      count = 0;
     for (let s = 0; s < w.n; s += c.batchSize) {
       const rows = order.subarray(s, s + c.batchSize);
       const B = rows.length;
@@ -147,29 +167,50 @@ export function trainTwoTower(o: TrainTwoTowerOptions): TrainTwoTowerResult {
       const extra = Int32Array.from({ length: c.extraNegatives }, () => 1 + rng.int(V - 1));
       const cand = batchCandidates(pos, extra);
       const logQ = c.logQ ? Float32Array.from(cand.items, (j) => candidateLogQAll[j]) : undefined;
-      const uIdx = userFeatureIndices(model, Array.from(rows, (r) => w.users[r]));
+      const uIdx = userFeatureIndices(
+        model,
+        Array.from(rows, (r) => w.users[r]),
+      );
       const loss = tf.tidy(() => {
         const idsT = tf.tensor2d(ids, [B, L], 'int32'); // [B, L]
         const uT = model.useUsers ? tf.tensor2d(uIdx, [B, 3], 'int32') : undefined; // [B, 3]
         const validT = tf.tensor1d(Int32Array.from(valid), 'int32'); // [N]
         const candT = tf.tensor1d(cand.items, 'int32'); // [C]
-        return opt.minimize(() => {
-          const u = tf.gather(tf.reshape(userTower(model, idsT, uT, `twotower${c.seed}/${step}`), [-1, c.vectorDim]), validT) as tf.Tensor2D; // [N, d]
-          const v = movieTower(model, candT); // [C, d]
-          return sampledSoftmaxLoss(tf.matMul(u, tf.transpose(v)) as tf.Tensor2D, cand.labels, { temperature: c.temperature, logQ }); // [] over N
-        }, true, model.vars) as tf.Scalar;
+        return opt.minimize(
+          () => {
+            const u = tf.gather(
+              tf.reshape(userTower(model, idsT, uT, `twotower${c.seed}/${step}`), [-1, c.vectorDim]),
+              validT,
+            ) as tf.Tensor2D; // [N, d]
+            const v = movieTower(model, candT); // [C, d]
+            return sampledSoftmaxLoss(tf.matMul(u, tf.transpose(v)) as tf.Tensor2D, cand.labels, {
+              temperature: c.temperature,
+              logQ,
+            }); // [] over N
+          },
+          true,
+          model.vars,
+        ) as tf.Scalar;
       });
       const lv = loss.dataSync()[0];
       loss.dispose();
       step++;
-      if (!Number.isFinite(lv)) throw new TrainingError(`trainTwoTower: loss is ${lv} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`);
+      if (!Number.isFinite(lv))
+        throw new TrainingError(
+          `trainTwoTower: loss is ${lv} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`,
+        );
       lossSum += lv * valid.length;
       count += valid.length;
     }
     const over = c.maxSeconds > 0 && (Date.now() - t0) / 1000 > c.maxSeconds;
     if (o.val && (epoch % c.evalEvery === 0 || epoch === c.epochs || over)) {
       const ev = evaluateTwoTower(model, o.val, o.fit);
-      const rec: TwoTowerEpoch = { epoch, trainLoss: lossSum / Math.max(1, count), ...ev, seconds: (Date.now() - t0) / 1000 };
+      const rec: TwoTowerEpoch = {
+        epoch,
+        trainLoss: lossSum / Math.max(1, count),
+        ...ev,
+        seconds: (Date.now() - t0) / 1000,
+      };
       history.push(rec);
       const improved = !bestVal || score(rec) > score(bestVal);
       if (improved) {

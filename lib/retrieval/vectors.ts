@@ -80,13 +80,17 @@ function checkTable(t: VectorTable, dim: number, name: string): void {
     throw new ConfigError(`exportVectors: ${name} has ${t.vectors.length} values for ${t.ids.length} ids x dim ${dim}`);
   }
   for (let i = 0; i < t.vectors.length; i++) {
-    if (!Number.isFinite(t.vectors[i])) throw new ConfigError(`exportVectors: ${name} row ${Math.floor(i / dim)} (id ${t.ids[Math.floor(i / dim)]}) holds ${t.vectors[i]}`);
+    if (!Number.isFinite(t.vectors[i]))
+      throw new ConfigError(
+        `exportVectors: ${name} row ${Math.floor(i / dim)} (id ${t.ids[Math.floor(i / dim)]}) holds ${t.vectors[i]}`,
+      );
   }
 }
 
 /** Write a vector set to folder `dir` in the format above (atomically; vectors.json last). */
 export function exportVectors(dir: string, v: VectorSet): void {
-  if (!(Number.isInteger(v.dim) && v.dim >= 1)) throw new ConfigError(`exportVectors: dim must be an integer >= 1, got ${v.dim}`);
+  if (!(Number.isInteger(v.dim) && v.dim >= 1))
+    throw new ConfigError(`exportVectors: dim must be an integer >= 1, got ${v.dim}`);
   checkTable(v.movies, v.dim, 'movies');
   checkTable(v.users, v.dim, 'users');
   const entry = (t: VectorTable, file: string): TableEntry => {
@@ -111,25 +115,46 @@ export function exportVectors(dir: string, v: VectorSet): void {
 
 function readTable(dir: string, m: Manifest, key: 'movies' | 'users', manifestFile: string): VectorTable {
   const e = m[key];
-  if (!e || typeof e.file !== 'string' || !Array.isArray(e.ids) || !(Number.isInteger(e.rows) && e.rows >= 0) || e.ids.length !== e.rows) {
-    throw new DataError(`"${key}" must hold file, rows and rows ids, got ${JSON.stringify(e && { file: e.file, rows: e.rows, ids: Array.isArray(e.ids) ? e.ids.length : e.ids })}`, manifestFile);
+  if (
+    !e ||
+    typeof e.file !== 'string' ||
+    !Array.isArray(e.ids) ||
+    !(Number.isInteger(e.rows) && e.rows >= 0) ||
+    e.ids.length !== e.rows
+  ) {
+    throw new DataError(
+      `"${key}" must hold file, rows and rows ids, got ${JSON.stringify(e && { file: e.file, rows: e.rows, ids: Array.isArray(e.ids) ? e.ids.length : e.ids })}`,
+      manifestFile,
+    );
   }
-  if (path.basename(e.file) !== e.file) throw new DataError(`"${key}".file must be a file name inside the folder, got ${JSON.stringify(e.file)}`, manifestFile);
+  if (path.basename(e.file) !== e.file)
+    throw new DataError(
+      `"${key}".file must be a file name inside the folder, got ${JSON.stringify(e.file)}`,
+      manifestFile,
+    );
   const file = path.join(dir, e.file);
   if (!fs.existsSync(file)) throw new DataError(`missing vector file ${e.file} named by ${VECTORS_MANIFEST}`, file);
   const bytes = fs.readFileSync(file);
   const want = e.rows * m.dim * 4;
   if (bytes.length !== want) {
-    throw new DataError(`holds ${bytes.length} bytes; ${VECTORS_MANIFEST} says ${e.rows} rows x dim ${m.dim} x 4 = ${want} (truncated or from another export)`, file);
+    throw new DataError(
+      `holds ${bytes.length} bytes; ${VECTORS_MANIFEST} says ${e.rows} rows x dim ${m.dim} x 4 = ${want} (truncated or from another export)`,
+      file,
+    );
   }
   const sum = sha256(bytes);
-  if (sum !== e.sha256) throw new DataError(`checksum mismatch: sha256 ${sum}, ${VECTORS_MANIFEST} says ${e.sha256} (the file is corrupt)`, file);
+  if (sum !== e.sha256)
+    throw new DataError(
+      `checksum mismatch: sha256 ${sum}, ${VECTORS_MANIFEST} says ${e.sha256} (the file is corrupt)`,
+      file,
+    );
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const vectors = new Float32Array(e.rows * m.dim);
   for (let i = 0; i < vectors.length; i++) vectors[i] = dv.getFloat32(i * 4, true);
   const ids = Int32Array.from(e.ids);
   for (let r = 0; r < ids.length; r++) {
-    if (ids[r] !== e.ids[r]) throw new DataError(`"${key}".ids[${r}] is not an int32 id: ${JSON.stringify(e.ids[r])}`, manifestFile);
+    if (ids[r] !== e.ids[r])
+      throw new DataError(`"${key}".ids[${r}] is not an int32 id: ${JSON.stringify(e.ids[r])}`, manifestFile);
   }
   return { ids, vectors };
 }
@@ -137,12 +162,26 @@ function readTable(dir: string, m: Manifest, key: 'movies' | 'users', manifestFi
 /** Read a vectors folder written by exportVectors; throws a DataError naming the file for anything missing, malformed or corrupt. */
 export function loadVectors(dir: string): VectorSet {
   const manifestFile = path.join(dir, VECTORS_MANIFEST);
-  if (!fs.existsSync(manifestFile)) throw new DataError(`no ${VECTORS_MANIFEST} in ${dir}: not a vectors folder (write one with exportVectors or \`bst retrieve-export\`)`, manifestFile);
+  if (!fs.existsSync(manifestFile))
+    throw new DataError(
+      `no ${VECTORS_MANIFEST} in ${dir}: not a vectors folder (write one with exportVectors or \`bst retrieve-export\`)`,
+      manifestFile,
+    );
   const m = readJson<Manifest>(manifestFile);
-  if (!m || m.format !== 'bst-vectors') throw new DataError(`format must be "bst-vectors", got ${JSON.stringify(m?.format)}`, manifestFile);
-  if (m.version !== 1) throw new DataError(`version ${JSON.stringify(m.version)} is not supported (this reader knows version 1)`, manifestFile);
-  if (m.dtype !== 'float32' || m.byteOrder !== 'little') throw new DataError(`dtype/byteOrder must be float32/little, got ${JSON.stringify(m.dtype)}/${JSON.stringify(m.byteOrder)}`, manifestFile);
-  if (!(Number.isInteger(m.dim) && m.dim >= 1)) throw new DataError(`dim must be an integer >= 1, got ${JSON.stringify(m.dim)}`, manifestFile);
+  if (!m || m.format !== 'bst-vectors')
+    throw new DataError(`format must be "bst-vectors", got ${JSON.stringify(m?.format)}`, manifestFile);
+  if (m.version !== 1)
+    throw new DataError(
+      `version ${JSON.stringify(m.version)} is not supported (this reader knows version 1)`,
+      manifestFile,
+    );
+  if (m.dtype !== 'float32' || m.byteOrder !== 'little')
+    throw new DataError(
+      `dtype/byteOrder must be float32/little, got ${JSON.stringify(m.dtype)}/${JSON.stringify(m.byteOrder)}`,
+      manifestFile,
+    );
+  if (!(Number.isInteger(m.dim) && m.dim >= 1))
+    throw new DataError(`dim must be an integer >= 1, got ${JSON.stringify(m.dim)}`, manifestFile);
   const out: VectorSet = {
     dim: m.dim,
     normalized: Boolean(m.normalized),
@@ -158,9 +197,15 @@ export function loadVectors(dir: string): VectorSet {
  * The `m` rows of `movieVecs` ([rows * dim], dim = userVec.length) with the largest inner product with
  * `userVec`, best first (ties by ascending row), skipping the rows in `exclude`. Exact: scans every row.
  */
-export function retrieveTopM(userVec: ArrayLike<number>, movieVecs: Float32Array, m: number, exclude: ArrayLike<number> = []): Int32Array {
+export function retrieveTopM(
+  userVec: ArrayLike<number>,
+  movieVecs: Float32Array,
+  m: number,
+  exclude: ArrayLike<number> = [],
+): Int32Array {
   const d = userVec.length;
-  if (!(d >= 1 && movieVecs.length % d === 0)) throw new ConfigError(`retrieveTopM: ${movieVecs.length} movie values are not rows of the user vector's dim ${d}`);
+  if (!(d >= 1 && movieVecs.length % d === 0))
+    throw new ConfigError(`retrieveTopM: ${movieVecs.length} movie values are not rows of the user vector's dim ${d}`);
   if (!(Number.isInteger(m) && m >= 0)) throw new ConfigError(`retrieveTopM: m must be an integer >= 0, got ${m}`);
   const rows = movieVecs.length / d;
   const skip = new Uint8Array(rows);

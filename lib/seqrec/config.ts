@@ -53,12 +53,15 @@ export function seqRecConfig(over: Partial<SeqRecConfig> = {}): SeqRecConfig {
   const c: SeqRecConfig = { ...DEFAULT_SEQREC_CONFIG, ...over };
   const posInt = ['maxLen', 'dim', 'blocks', 'heads', 'batchSize', 'epochs', 'evalEvery'] as const;
   for (const k of posInt) {
-    if (!(Number.isInteger(c[k]) && c[k] >= 1)) throw new ConfigError(`SeqRecConfig.${k} must be an integer >= 1, got ${JSON.stringify(c[k])}`);
+    if (!(Number.isInteger(c[k]) && c[k] >= 1))
+      throw new ConfigError(`SeqRecConfig.${k} must be an integer >= 1, got ${JSON.stringify(c[k])}`);
   }
   if (c.dim % c.heads !== 0) throw new ConfigError(`SeqRecConfig.heads (${c.heads}) must divide dim (${c.dim})`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new ConfigError(`SeqRecConfig.dropout must be in [0, 1), got ${c.dropout}`);
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    throw new ConfigError(`SeqRecConfig.dropout must be in [0, 1), got ${c.dropout}`);
   if (!(c.learningRate > 0)) throw new ConfigError(`SeqRecConfig.learningRate must be > 0, got ${c.learningRate}`);
-  if (!(Number.isInteger(c.patience) && c.patience >= 0)) throw new ConfigError(`SeqRecConfig.patience must be an integer >= 0, got ${c.patience}`);
+  if (!(Number.isInteger(c.patience) && c.patience >= 0))
+    throw new ConfigError(`SeqRecConfig.patience must be an integer >= 0, got ${c.patience}`);
   if (!(c.maxSeconds >= 0)) throw new ConfigError(`SeqRecConfig.maxSeconds must be >= 0, got ${c.maxSeconds}`);
   switch (c.windows) {
     case 'last':

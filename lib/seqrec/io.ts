@@ -36,7 +36,13 @@ export function saveSeqRec(model: SeqRecModel, dir: string, meta?: Record<string
     o += p.length;
   }
   writeFileAtomic(path.join(dir, 'seqrec.bin'), new Uint8Array(all.buffer));
-  const manifest: SeqRecManifest = { format: SEQREC_FORMAT, config: model.config, numItems: model.numItems, shapes: model.vars.map((v) => v.shape), meta };
+  const manifest: SeqRecManifest = {
+    format: SEQREC_FORMAT,
+    config: model.config,
+    numItems: model.numItems,
+    shapes: model.vars.map((v) => v.shape),
+    meta,
+  };
   writeJsonAtomic(path.join(dir, 'seqrec.json'), manifest);
 }
 
@@ -50,16 +56,25 @@ export function loadSeqRec(dir: string): { model: SeqRecModel; meta?: Record<str
   const jsonFile = path.join(dir, 'seqrec.json');
   const binFile = path.join(dir, 'seqrec.bin');
   const m = readJson<SeqRecManifest>(jsonFile);
-  if (m.format !== SEQREC_FORMAT) throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${SEQREC_FORMAT}`, jsonFile);
+  if (m.format !== SEQREC_FORMAT)
+    throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${SEQREC_FORMAT}`, jsonFile);
   const model = createSeqRec(seqRecConfig(m.config), m.numItems);
   const buf = fs.readFileSync(binFile);
   const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const want = model.vars.reduce((a, v) => a + v.size, 0);
-  if (values.length !== want) throw new DataError(`holds ${values.length} float32 values, the model described by seqrec.json needs ${want}`, binFile);
+  if (values.length !== want)
+    throw new DataError(
+      `holds ${values.length} float32 values, the model described by seqrec.json needs ${want}`,
+      binFile,
+    );
   let o = 0;
   model.vars.forEach((v, i) => {
     const s = m.shapes[i];
-    if (!s || s.join('x') !== v.shape.join('x')) throw new DataError(`variable ${i} has shape ${JSON.stringify(s)}, the model needs ${JSON.stringify(v.shape)}`, jsonFile);
+    if (!s || s.join('x') !== v.shape.join('x'))
+      throw new DataError(
+        `variable ${i} has shape ${JSON.stringify(s)}, the model needs ${JSON.stringify(v.shape)}`,
+        jsonFile,
+      );
     const t = tf.tensor(values.slice(o, o + v.size), v.shape, 'float32');
     v.assign(t);
     t.dispose();

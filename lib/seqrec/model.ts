@@ -16,11 +16,22 @@ const LN_EPS = 1e-6;
 
 /** Weights of one block. */
 interface BlockWeights {
-  ln1g: tf.Variable; ln1b: tf.Variable; // [D]
-  wq: tf.Variable; bq: tf.Variable; wk: tf.Variable; bk: tf.Variable; // [D, D], [D]
-  wv: tf.Variable; bv: tf.Variable; wo: tf.Variable; bo: tf.Variable;
-  ln2g: tf.Variable; ln2b: tf.Variable;
-  w1: tf.Variable; b1: tf.Variable; w2: tf.Variable; b2: tf.Variable; // [D, D], [D]
+  ln1g: tf.Variable;
+  ln1b: tf.Variable; // [D]
+  wq: tf.Variable;
+  bq: tf.Variable;
+  wk: tf.Variable;
+  bk: tf.Variable; // [D, D], [D]
+  wv: tf.Variable;
+  bv: tf.Variable;
+  wo: tf.Variable;
+  bo: tf.Variable;
+  ln2g: tf.Variable;
+  ln2b: tf.Variable;
+  w1: tf.Variable;
+  b1: tf.Variable;
+  w2: tf.Variable;
+  b2: tf.Variable; // [D, D], [D]
 }
 
 /** A SeqRec model: its config, catalogue size and variables. */
@@ -31,7 +42,8 @@ export interface SeqRecModel {
   itemEmb: tf.Variable; // [V, D]
   posEmb: tf.Variable; // [L, D]
   blocks: BlockWeights[];
-  lnFg: tf.Variable; lnFb: tf.Variable; // [D]
+  lnFg: tf.Variable;
+  lnFb: tf.Variable; // [D]
   /** every trainable variable, in a fixed order */
   vars: tf.Variable[];
 }
@@ -61,11 +73,22 @@ export function createSeqRec(config: SeqRecConfig, numItems: number): SeqRecMode
   for (let b = 0; b < config.blocks; b++) {
     const p = `b${b}`;
     blocks.push({
-      ln1g: ones(`${p}/ln1g`), ln1b: zeros(`${p}/ln1b`),
-      wq: square(`${p}/wq`), bq: zeros(`${p}/bq`), wk: square(`${p}/wk`), bk: zeros(`${p}/bk`),
-      wv: square(`${p}/wv`), bv: zeros(`${p}/bv`), wo: square(`${p}/wo`), bo: zeros(`${p}/bo`),
-      ln2g: ones(`${p}/ln2g`), ln2b: zeros(`${p}/ln2b`),
-      w1: square(`${p}/w1`), b1: zeros(`${p}/b1`), w2: square(`${p}/w2`), b2: zeros(`${p}/b2`),
+      ln1g: ones(`${p}/ln1g`),
+      ln1b: zeros(`${p}/ln1b`),
+      wq: square(`${p}/wq`),
+      bq: zeros(`${p}/bq`),
+      wk: square(`${p}/wk`),
+      bk: zeros(`${p}/bk`),
+      wv: square(`${p}/wv`),
+      bv: zeros(`${p}/bv`),
+      wo: square(`${p}/wo`),
+      bo: zeros(`${p}/bo`),
+      ln2g: ones(`${p}/ln2g`),
+      ln2b: zeros(`${p}/ln2b`),
+      w1: square(`${p}/w1`),
+      b1: zeros(`${p}/b1`),
+      w2: square(`${p}/w2`),
+      b2: zeros(`${p}/b2`),
     });
   }
   const lnFg = ones('lnFg');
@@ -88,7 +111,13 @@ function splitHeads(x: tf.Tensor, H: number): tf.Tensor {
 }
 
 /** Causal multi-head self-attention: position i attends to real positions j <= i. */
-function causalAttention(x: tf.Tensor, keyBias: tf.Tensor, causalBias: tf.Tensor, b: BlockWeights, H: number): tf.Tensor {
+function causalAttention(
+  x: tf.Tensor,
+  keyBias: tf.Tensor,
+  causalBias: tf.Tensor,
+  b: BlockWeights,
+  H: number,
+): tf.Tensor {
   const [, L, D] = x.shape as number[];
   const dh = D / H;
   const q = splitHeads(dense3d(x, b.wq, b.bq), H); // [B, H, L, dh]
@@ -108,7 +137,8 @@ function causalAttention(x: tf.Tensor, keyBias: tf.Tensor, causalBias: tf.Tensor
 export function seqRecHidden(m: SeqRecModel, ids: tf.Tensor2D, dropoutSeed?: string): tf.Tensor3D {
   const { dim: D, heads: H, dropout } = m.config;
   const L = ids.shape[1];
-  const drop = (t: tf.Tensor, salt: string) => (dropoutSeed !== undefined ? seededDropout(t, dropout, `${dropoutSeed}/${salt}`) : t);
+  const drop = (t: tf.Tensor, salt: string) =>
+    dropoutSeed !== undefined ? seededDropout(t, dropout, `${dropoutSeed}/${salt}`) : t;
   const mask = tf.cast(tf.greater(ids, 0), 'float32'); // [B, L]
   const mask3 = tf.expandDims(mask, 2); // [B, L, 1]
   const keyBias = tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [-1, 1, 1, L]); // [B, 1, 1, L]

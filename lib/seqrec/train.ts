@@ -4,7 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../kernels/fused';
-import { EvaluateNextItemOptions, NextItemCase, NextItemMetrics, SequenceSet, evaluateNextItem } from '../eval/next-item';
+import {
+  EvaluateNextItemOptions,
+  NextItemCase,
+  NextItemMetrics,
+  SequenceSet,
+  evaluateNextItem,
+} from '../eval/next-item';
 import { TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { SeqRecConfig } from './config';
@@ -44,7 +50,10 @@ export function seqRecWindows(fit: SequenceSet, c: Pick<SeqRecConfig, 'maxLen' |
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
   const [N, V] = logits.shape;
-  const flat = tf.tensor1d(Int32Array.from(targets, (t, i) => i * V + t), 'int32'); // [N] positions in [N * V]
+  const flat = tf.tensor1d(
+    Int32Array.from(targets, (t, i) => i * V + t),
+    'int32',
+  ); // [N] positions in [N * V]
   const forward = (x: tf.Tensor, save: tf.GradSaveFunc) => {
     const p = tf.softmax(x); // [N, V]
     save([p]);
@@ -58,7 +67,9 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): t
       },
     };
   };
-  const f = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Scalar;
+  const f = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    x: tf.Tensor,
+  ) => tf.Scalar;
   return f(logits);
 }
 
@@ -66,11 +77,20 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): t
  * Mean cross-entropy of a batch (dropout on): full softmax over the catalogue at every position with a target.
  * ids: [B, L] int32; targets: [B * L] (0 = none); `valid`: the flat positions b * L + t whose target is > 0.
  */
-export function seqRecLoss(m: SeqRecModel, ids: tf.Tensor2D, targets: Int32Array, valid: Int32Array, seed: string): tf.Scalar {
+export function seqRecLoss(
+  m: SeqRecModel,
+  ids: tf.Tensor2D,
+  targets: Int32Array,
+  valid: Int32Array,
+  seed: string,
+): tf.Scalar {
   const D = m.config.dim;
   const h = tf.reshape(seqRecHidden(m, ids, seed), [-1, D]); // [B*L, D]
   const hv = tf.gather(h, tf.tensor1d(valid, 'int32')) as tf.Tensor2D; // [N, D]
-  return softmaxCrossEntropy(seqRecLogits(m, hv), Int32Array.from(valid, (p) => targets[p])); // [] mean over N
+  return softmaxCrossEntropy(
+    seqRecLogits(m, hv),
+    Int32Array.from(valid, (p) => targets[p]),
+  ); // [] mean over N
 }
 
 /** One validation of the training history. */
@@ -130,7 +150,8 @@ export function trainSeqRec(o: TrainSeqRecOptions): TrainSeqRecResult {
   while (epoch < c.epochs) {
     epoch++;
     rng.shuffle(order);
-    let lossSum = 0, count = 0;
+    let lossSum = 0,
+      count = 0;
     for (let s = 0; s < w.n; s += c.batchSize) {
       const rows = order.subarray(s, s + c.batchSize);
       const B = rows.length;
@@ -144,21 +165,36 @@ export function trainSeqRec(o: TrainSeqRecOptions): TrainSeqRecResult {
       for (let p = 0; p < B * L; p++) if (tg[p] > 0) valid.push(p);
       const loss = tf.tidy(() => {
         const idsT = tf.tensor2d(ids, [B, L], 'int32'); // [B, L]
-        return opt.minimize(() => seqRecLoss(model, idsT, tg, Int32Array.from(valid), `seqrec${c.seed}/${step}`), true, model.vars) as tf.Scalar;
+        return opt.minimize(
+          () => seqRecLoss(model, idsT, tg, Int32Array.from(valid), `seqrec${c.seed}/${step}`),
+          true,
+          model.vars,
+        ) as tf.Scalar;
       });
       const v = loss.dataSync()[0];
       loss.dispose();
       step++;
       if (!Number.isFinite(v)) {
-        throw new TrainingError(`trainSeqRec: loss is ${v} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`);
+        throw new TrainingError(
+          `trainSeqRec: loss is ${v} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`,
+        );
       }
       lossSum += v * valid.length;
       count += valid.length;
     }
     const over = c.maxSeconds > 0 && (Date.now() - t0) / 1000 > c.maxSeconds;
     if (o.val && (epoch % c.evalEvery === 0 || epoch === c.epochs || over)) {
-      const val = evaluateNextItem((inp) => seqRecScores(model, inp), o.val, { ...o.evalOptions, numItems: o.numItems, fit: o.fit });
-      const rec: SeqRecEpoch = { epoch, trainLoss: lossSum / Math.max(1, count), val, seconds: (Date.now() - t0) / 1000 };
+      const val = evaluateNextItem((inp) => seqRecScores(model, inp), o.val, {
+        ...o.evalOptions,
+        numItems: o.numItems,
+        fit: o.fit,
+      });
+      const rec: SeqRecEpoch = {
+        epoch,
+        trainLoss: lossSum / Math.max(1, count),
+        val,
+        seconds: (Date.now() - t0) / 1000,
+      };
       history.push(rec);
       const improved = !bestVal || val.ndcg10 > bestVal.ndcg10;
       if (improved) {
@@ -168,7 +204,9 @@ export function trainSeqRec(o: TrainSeqRecOptions): TrainSeqRecResult {
         bestEpoch = epoch;
         bad = 0;
       } else bad++;
-      o.log?.(`epoch ${epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${val.hr10.toFixed(4)} NDCG@10 ${val.ndcg10.toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`);
+      o.log?.(
+        `epoch ${epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${val.hr10.toFixed(4)} NDCG@10 ${val.ndcg10.toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`,
+      );
       if (c.patience > 0 && bad >= c.patience) {
         stoppedBy = 'patience';
         break;

@@ -130,7 +130,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const { model } = o;
   const c = model.config;
   // refuse up front a config whose training cannot fit in the wasm heap (it would fail mid-epoch)
-  if (tf.getBackend() === 'wasm') checkTrainingMemory(c, model.sizes, { limitBytes: WASM_HEAP_LIMIT_BYTES, what: 'wasm heap limit' });
+  if (tf.getBackend() === 'wasm')
+    checkTrainingMemory(c, model.sizes, { limitBytes: WASM_HEAP_LIMIT_BYTES, what: 'wasm heap limit' });
   const log = o.log === undefined ? (s: string) => console.log(s) : o.log;
   const optimizer = makeOptimizer(c);
   const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -158,12 +159,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       model.net.setWeights(current);
       tf.dispose(current);
     }
-    log?.(`resumed from ${lastDir} after epoch ${state.epoch} (step ${state.step}, best val loss ${state.bestValue.toFixed(4)} at epoch ${state.bestEpoch})`);
+    log?.(
+      `resumed from ${lastDir} after epoch ${state.epoch} (step ${state.step}, best val loss ${state.bestValue.toFixed(4)} at epoch ${state.bestEpoch})`,
+    );
   }
 
-  const restoreBest = () => { if (best) model.net.setWeights(best); };
+  const restoreBest = () => {
+    if (best) model.net.setWeights(best);
+  };
   let workers = o.workers ?? 1;
-  if (!(Number.isInteger(workers) && workers >= 1)) throw new ConfigError(`TrainOptions.workers must be an integer >= 1, got ${workers}`);
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new ConfigError(`TrainOptions.workers must be an integer >= 1, got ${workers}`);
   if (workers > 1 && !supportsWorkers()) {
     log?.(`workers=${workers} ignored: the ${tf.getBackend()} backend already uses every core; training on one thread`);
     workers = 1;
@@ -176,17 +182,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (state.badEpochs >= c.patience && state.epoch > 0 && c.patience > 0) stoppedEarly = true;
     for (let epoch = state.epoch; epoch < c.epochs && !stoppedEarly; epoch++) {
       const batches = o.trainBatches(epoch);
-      if (samplesPerEpoch === undefined && Array.isArray(batches)) samplesPerEpoch = (batches as Samples[]).reduce((a, b) => a + b.n, 0);
+      if (samplesPerEpoch === undefined && Array.isArray(batches))
+        samplesPerEpoch = (batches as Samples[]).reduce((a, b) => a + b.n, 0);
       // worker threads start before the first epoch's clock (their start-up is not training time)
       if (workers > 1 && !parallel) {
         parallel = await DataParallelTrainer.start({ model, workers, vars, checkEvery: o.checkWorkersEvery });
         log?.(`data-parallel training on ${workers} workers (the main thread + ${workers - 1} worker threads)`);
       }
-      const bar = o.progress === false ? undefined : new ProgressBar({
-        ...(typeof o.progress === 'object' ? o.progress : {}), total: samplesPerEpoch, label: `epoch ${epoch + 1}/${c.epochs}`,
-      });
+      const bar =
+        o.progress === false
+          ? undefined
+          : new ProgressBar({
+              ...(typeof o.progress === 'object' ? o.progress : {}),
+              total: samplesPerEpoch,
+              label: `epoch ${epoch + 1}/${c.epochs}`,
+            });
       const t0 = Date.now();
-      let seen = 0, lossSum = 0, steps = 0;
+      let seen = 0,
+        lossSum = 0,
+        steps = 0;
       let lastYield = t0;
       for (const b of batches) {
         if (b.n === 0) continue;
@@ -202,9 +216,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (!Number.isFinite(loss)) {
           bar?.finish('diverged');
           restoreBest();
-          throw new TrainingError(`training loss is ${loss} at epoch ${epoch + 1}, step ${state.step + 1}` +
-            (lastDir && findCheckpoint(lastDir) ? `; the last good checkpoint (epoch ${state.epoch}) is in ${lastDir}` : '') +
-            ` (try a lower learningRate than ${c.learningRate})`);
+          throw new TrainingError(
+            `training loss is ${loss} at epoch ${epoch + 1}, step ${state.step + 1}` +
+              (lastDir && findCheckpoint(lastDir)
+                ? `; the last good checkpoint (epoch ${state.epoch}) is in ${lastDir}`
+                : '') +
+              ` (try a lower learningRate than ${c.learningRate})`,
+          );
         }
         lossSum += loss * b.n;
         seen += b.n;
@@ -225,7 +243,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const valSeconds = (Date.now() - tv) / 1000;
       if (!Number.isFinite(val.loss)) {
         restoreBest();
-        throw new TrainingError(`validation loss is ${val.loss} after epoch ${epoch + 1}` + (lastDir ? `; the last good checkpoint is in ${lastDir}` : ''));
+        throw new TrainingError(
+          `validation loss is ${val.loss} after epoch ${epoch + 1}` +
+            (lastDir ? `; the last good checkpoint is in ${lastDir}` : ''),
+        );
       }
       const improved = val.loss < state.bestValue;
       if (improved) {
@@ -237,8 +258,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       } else state.badEpochs++;
       state.epoch = epoch + 1;
       const rec: EpochRecord = {
-        epoch, trainLoss: seen ? lossSum / seen : NaN, val, seconds, valSeconds,
-        samplesPerSec: seconds > 0 ? seen / seconds : 0, samples: seen, steps, best: improved,
+        epoch,
+        trainLoss: seen ? lossSum / seen : NaN,
+        val,
+        seconds,
+        valSeconds,
+        samplesPerSec: seconds > 0 ? seen / seconds : 0,
+        samples: seen,
+        steps,
+        best: improved,
       };
       history.push(rec);
       if (o.checkpointDir) {
@@ -250,7 +278,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       o.onEpoch?.(rec);
       if (c.patience > 0 && state.badEpochs >= c.patience) {
         stoppedEarly = true;
-        log?.(`early stop: no validation improvement for ${c.patience} epoch(s); best epoch ${state.bestEpoch + 1} (val loss ${state.bestValue.toFixed(4)})`);
+        log?.(
+          `early stop: no validation improvement for ${c.patience} epoch(s); best epoch ${state.bestEpoch + 1} (val loss ${state.bestValue.toFixed(4)})`,
+        );
       }
     }
     restoreBest();
@@ -259,15 +289,24 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     await parallel?.close();
   }
-  return { model, history, bestEpoch: state.bestEpoch, bestValue: state.bestValue, stoppedEarly, monitor: 'loss', resumedAtEpoch };
+  return {
+    model,
+    history,
+    bestEpoch: state.bestEpoch,
+    bestValue: state.bestValue,
+    stoppedEarly,
+    monitor: 'loss',
+    resumedAtEpoch,
+  };
 }
 
 /** One summary line for an epoch. */
 export function formatEpoch(r: EpochRecord, c: BstConfig): string {
   const v = r.val;
-  const metrics = c.task === 'rating'
-    ? `val mse ${v.mse!.toFixed(4)} rmse ${v.rmse!.toFixed(4)} mae ${v.mae!.toFixed(4)}`
-    : `val logloss ${v.logLoss!.toFixed(4)} auc ${v.auc!.toFixed(4)} acc ${v.accuracy!.toFixed(4)}`;
+  const metrics =
+    c.task === 'rating'
+      ? `val mse ${v.mse!.toFixed(4)} rmse ${v.rmse!.toFixed(4)} mae ${v.mae!.toFixed(4)}`
+      : `val logloss ${v.logLoss!.toFixed(4)} auc ${v.auc!.toFixed(4)} acc ${v.accuracy!.toFixed(4)}`;
   return `epoch ${r.epoch + 1}: train loss ${r.trainLoss.toFixed(4)} | ${metrics} | ${formatDuration(r.seconds)} ${Math.round(r.samplesPerSec)} samples/s${r.best ? ' *' : ''}`;
 }
 

@@ -46,7 +46,12 @@ export function parseFlags(argv: string[], spec: Record<string, FlagSpec>): Flag
       out[flagKey(name.slice(3))] = false;
       continue;
     }
-    if (!s) throw new UsageError(`unknown flag --${name}; known flags: ${Object.keys(spec).map((k) => '--' + k).join(', ')}`);
+    if (!s)
+      throw new UsageError(
+        `unknown flag --${name}; known flags: ${Object.keys(spec)
+          .map((k) => '--' + k)
+          .join(', ')}`,
+      );
     if (s.type === 'boolean') {
       if (value === undefined) out[flagKey(name)] = true;
       else if (value === 'true' || value === '1') out[flagKey(name)] = true;
@@ -61,7 +66,9 @@ export function parseFlags(argv: string[], spec: Record<string, FlagSpec>): Flag
     if (s.type === 'number' || s.type === 'int') {
       const n = Number(value);
       if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
-        throw new UsageError(`--${name} ${JSON.stringify(value)}: expected ${s.type === 'int' ? 'an integer' : 'a number'}`);
+        throw new UsageError(
+          `--${name} ${JSON.stringify(value)}: expected ${s.type === 'int' ? 'an integer' : 'a number'}`,
+        );
       }
       out[flagKey(name)] = n;
     } else {

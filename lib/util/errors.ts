@@ -13,11 +13,18 @@ export class ConfigError extends BstError {}
 
 /** A data file is missing or malformed. `file` and `line` (1-based) locate the problem. */
 export class DataError extends BstError {
-  constructor(message: string, readonly file?: string, readonly line?: number, readonly content?: string) {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+    readonly content?: string,
+  ) {
     super(
       (file ? `${file}${line !== undefined ? `:${line}` : ''}: ` : '') +
         message +
-        (content !== undefined ? ` (line content: ${JSON.stringify(content.length > 200 ? content.slice(0, 200) + '...' : content)})` : ''),
+        (content !== undefined
+          ? ` (line content: ${JSON.stringify(content.length > 200 ? content.slice(0, 200) + '...' : content)})`
+          : ''),
     );
   }
 }
@@ -27,7 +34,14 @@ export class DataError extends BstError {
  * cut-off timestamp). `field` names the column and `value` is the text found there.
  */
 export class ParseError extends DataError {
-  constructor(message: string, file: string, line: number, readonly field: string, readonly value: string, content?: string) {
+  constructor(
+    message: string,
+    file: string,
+    line: number,
+    readonly field: string,
+    readonly value: string,
+    content?: string,
+  ) {
     super(`${field} ${JSON.stringify(value)}: ${message}`, file, line, content);
   }
 }
@@ -46,7 +60,11 @@ export class BackendError extends BstError {}
  * refused before any tensor data was written.
  */
 export class OutOfMemoryError extends BstError {
-  constructor(message: string, readonly bytesRequested: number, readonly heapBytes: number) {
+  constructor(
+    message: string,
+    readonly bytesRequested: number,
+    readonly heapBytes: number,
+  ) {
     super(message);
   }
 }

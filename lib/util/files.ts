@@ -30,7 +30,10 @@ export function readJson<T = unknown>(file: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new DataError(`not valid JSON (${(e as Error).message}; ${text.length} characters); the file is corrupt or truncated`, file);
+    throw new DataError(
+      `not valid JSON (${(e as Error).message}; ${text.length} characters); the file is corrupt or truncated`,
+      file,
+    );
   }
 }
 
@@ -49,7 +52,9 @@ export function checkWritableDir(dir: string, flag = '--out'): void {
     fs.rmSync(probe, { force: true });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new OutputError(`${flag} ${dir} is not writable (${err.code ?? err.message}${err.path && err.path !== probe ? ` at ${err.path}` : ''})`);
+    throw new OutputError(
+      `${flag} ${dir} is not writable (${err.code ?? err.message}${err.path && err.path !== probe ? ` at ${err.path}` : ''})`,
+    );
   }
 }
 
@@ -57,6 +62,7 @@ export function checkWritableDir(dir: string, flag = '--out'): void {
  * Check up front that `file` can be written: not a folder, and its folder is writable (see checkWritableDir).
  */
 export function checkWritableFile(file: string, flag = '--out'): void {
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new OutputError(`${flag} ${file} is a folder; ${flag} names a file`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw new OutputError(`${flag} ${file} is a folder; ${flag} names a file`);
   checkWritableDir(path.dirname(file), `${flag}'s folder`);
 }

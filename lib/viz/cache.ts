@@ -13,7 +13,15 @@ export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return '{' + Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k])).join(',') + '}';
+    return (
+      '{' +
+      Object.keys(o)
+        .filter((k) => o[k] !== undefined)
+        .sort()
+        .map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k]))
+        .join(',') +
+      '}'
+    );
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -27,7 +35,11 @@ export function cacheKey(key: unknown): string {
  * The cached value for `key` in `dir`, or `compute()`'s value stored there. Returns it with `cached` telling
  * which. An entry whose stored key differs (a hash collision or a hand-edited file) is recomputed.
  */
-export async function cachedJson<T>(dir: string, key: unknown, compute: () => Promise<T> | T): Promise<{ value: T; cached: boolean; file: string }> {
+export async function cachedJson<T>(
+  dir: string,
+  key: unknown,
+  compute: () => Promise<T> | T,
+): Promise<{ value: T; cached: boolean; file: string }> {
   const file = path.join(dir, cacheKey(key) + '.json');
   if (fs.existsSync(file)) {
     try {

@@ -33,7 +33,8 @@ export function barFigure(
   values: ArrayLike<number>,
   opts: AxisOptions & { horizontal?: boolean; text?: string[]; color?: string } = {},
 ): Figure {
-  if (labels.length !== values.length) throw new Error(`barFigure: ${labels.length} labels but ${values.length} values`);
+  if (labels.length !== values.length)
+    throw new Error(`barFigure: ${labels.length} labels but ${values.length} values`);
   const v = Array.from(values);
   const trace: Trace = opts.horizontal
     ? { type: 'bar', orientation: 'h', y: labels, x: v }
@@ -53,7 +54,8 @@ export function groupedBarFigure(
   opts: AxisOptions = {},
 ): Figure {
   const data = series.map((s) => {
-    if (s.values.length !== labels.length) throw new Error(`groupedBarFigure: series ${s.name} has ${s.values.length} values for ${labels.length} labels`);
+    if (s.values.length !== labels.length)
+      throw new Error(`groupedBarFigure: series ${s.name} has ${s.values.length} values for ${labels.length} labels`);
     return { type: 'bar', name: s.name, x: labels, y: Array.from(s.values) } as Trace;
   });
   return { data, layout: { ...axes(opts), barmode: 'group' } };
@@ -64,7 +66,8 @@ export function groupedBarFigure(
  * Log-spaced edges with `logX` give the usual long-tail picture.
  */
 export function binnedFigure(edges: ArrayLike<number>, counts: ArrayLike<number>, opts: AxisOptions = {}): Figure {
-  if (edges.length !== counts.length + 1) throw new Error(`binnedFigure: ${edges.length} edges for ${counts.length} counts (need counts + 1)`);
+  if (edges.length !== counts.length + 1)
+    throw new Error(`binnedFigure: ${edges.length} edges for ${counts.length} counts (need counts + 1)`);
   const x: number[] = [];
   const width: number[] = [];
   for (let i = 0; i < counts.length; i++) {
@@ -74,7 +77,14 @@ export function binnedFigure(edges: ArrayLike<number>, counts: ArrayLike<number>
     width.push(b - a);
   }
   const trace: Trace = opts.logX
-    ? { type: 'scatter', mode: 'lines', line: { shape: 'hv' }, fill: 'tozeroy', x: Array.from(edges), y: [...Array.from(counts), counts[counts.length - 1] ?? 0] }
+    ? {
+        type: 'scatter',
+        mode: 'lines',
+        line: { shape: 'hv' },
+        fill: 'tozeroy',
+        x: Array.from(edges),
+        y: [...Array.from(counts), counts[counts.length - 1] ?? 0],
+      }
     : { type: 'bar', x, y: Array.from(counts), width };
   return { data: [trace], layout: { ...axes(opts), bargap: 0 } };
 }
@@ -96,8 +106,15 @@ export interface LineSeries {
 /** Lines (with error bars where given) sharing an x axis; `y2Title` names the right axis. */
 export function lineFigure(series: LineSeries[], opts: AxisOptions & { y2Title?: string } = {}): Figure {
   const data = series.map((s) => {
-    if (s.x.length !== s.y.length) throw new Error(`lineFigure: series ${s.name} has ${s.x.length} x but ${s.y.length} y values`);
-    const t: Trace = { type: 'scatter', mode: s.mode ?? 'lines+markers', name: s.name, x: Array.from(s.x), y: Array.from(s.y) };
+    if (s.x.length !== s.y.length)
+      throw new Error(`lineFigure: series ${s.name} has ${s.x.length} x but ${s.y.length} y values`);
+    const t: Trace = {
+      type: 'scatter',
+      mode: s.mode ?? 'lines+markers',
+      name: s.name,
+      x: Array.from(s.x),
+      y: Array.from(s.y),
+    };
     if (s.error) t.error_y = { type: 'data', array: Array.from(s.error), visible: true };
     if (s.yaxis === 'y2') t.yaxis = 'y2';
     if (s.dash) t.line = { dash: s.dash };
@@ -131,24 +148,49 @@ export interface HeatmapOptions extends AxisOptions {
 export function heatmapFigure(z: number[][], opts: HeatmapOptions = {}): Figure {
   const rows = z.length;
   const cols = rows ? z[0].length : 0;
-  for (const r of z) if (r.length !== cols) throw new Error(`heatmapFigure: ragged matrix (rows of ${cols} and ${r.length})`);
-  if (opts.xLabels && opts.xLabels.length !== cols) throw new Error(`heatmapFigure: ${opts.xLabels.length} x labels for ${cols} columns`);
-  if (opts.yLabels && opts.yLabels.length !== rows) throw new Error(`heatmapFigure: ${opts.yLabels.length} y labels for ${rows} rows`);
+  for (const r of z)
+    if (r.length !== cols) throw new Error(`heatmapFigure: ragged matrix (rows of ${cols} and ${r.length})`);
+  if (opts.xLabels && opts.xLabels.length !== cols)
+    throw new Error(`heatmapFigure: ${opts.xLabels.length} x labels for ${cols} columns`);
+  if (opts.yLabels && opts.yLabels.length !== rows)
+    throw new Error(`heatmapFigure: ${opts.yLabels.length} y labels for ${rows} rows`);
   const xs = Array.from({ length: cols }, (_, i) => i);
   const ys = Array.from({ length: rows }, (_, i) => i);
   const trace: Trace = { type: 'heatmap', z, x: xs, y: ys, colorscale: opts.colorscale ?? 'Blues' };
   if (opts.zmin !== undefined) trace.zmin = opts.zmin;
   if (opts.zmax !== undefined) trace.zmax = opts.zmax;
-  if (opts.xLabels) trace.customdata = z.map((r, i) => r.map((_, j) => [opts.yLabels?.[i] ?? String(i), opts.xLabels![j]]));
-  if (opts.xLabels || opts.yLabels) trace.hovertemplate = 'row: %{customdata[0]}<br>column: %{customdata[1]}<br>value: %{z:.3f}<extra></extra>';
+  if (opts.xLabels)
+    trace.customdata = z.map((r, i) => r.map((_, j) => [opts.yLabels?.[i] ?? String(i), opts.xLabels![j]]));
+  if (opts.xLabels || opts.yLabels)
+    trace.hovertemplate = 'row: %{customdata[0]}<br>column: %{customdata[1]}<br>value: %{z:.3f}<extra></extra>';
   if (!opts.xLabels && opts.yLabels) trace.customdata = z.map((r, i) => r.map((_, j) => [opts.yLabels![i], String(j)]));
   const layout = axes(opts);
-  layout.xaxis = { ...(layout.xaxis as object), tickmode: 'array', tickvals: xs, ticktext: opts.xLabels ?? xs.map(String), tickangle: -40, automargin: true };
-  layout.yaxis = { ...(layout.yaxis as object), tickmode: 'array', tickvals: ys, ticktext: opts.yLabels ?? ys.map(String), autorange: 'reversed', automargin: true };
+  layout.xaxis = {
+    ...(layout.xaxis as object),
+    tickmode: 'array',
+    tickvals: xs,
+    ticktext: opts.xLabels ?? xs.map(String),
+    tickangle: -40,
+    automargin: true,
+  };
+  layout.yaxis = {
+    ...(layout.yaxis as object),
+    tickmode: 'array',
+    tickvals: ys,
+    ticktext: opts.yLabels ?? ys.map(String),
+    autorange: 'reversed',
+    automargin: true,
+  };
   if (opts.annotate !== undefined) {
     const digits = opts.annotate;
     layout.annotations = z.flatMap((r, i) =>
-      r.map((v, j) => ({ x: j, y: i, text: Number.isFinite(v) ? v.toFixed(digits) : '', showarrow: false, font: { size: 10 } })),
+      r.map((v, j) => ({
+        x: j,
+        y: i,
+        text: Number.isFinite(v) ? v.toFixed(digits) : '',
+        showarrow: false,
+        font: { size: 10 },
+      })),
     );
   }
   return { data: [trace], layout };
@@ -168,7 +210,10 @@ export interface TradeoffPoint {
  * Accuracy against diversity over a re-ranking weight, one curve per model, each point labelled with its
  * lambda: what diversity costs, read off one chart. Points are drawn in order of falling lambda. Pure.
  */
-export function tradeoffFigure(curves: Array<{ name: string; points: TradeoffPoint[] }>, opts: AxisOptions = {}): Figure {
+export function tradeoffFigure(
+  curves: Array<{ name: string; points: TradeoffPoint[] }>,
+  opts: AxisOptions = {},
+): Figure {
   const data = curves.map((c) => {
     const pts = [...c.points].sort((a, b) => b.lambda - a.lambda);
     return {

@@ -54,7 +54,9 @@ export function clientSessionId(): string {
     sessionHooked = true;
     try {
       const key = Object.keys(require.cache ?? {}).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
-      const jupyter = key ? (require.cache[key]?.exports as { ZmqServer?: { prototype: Record<string, unknown> } }) : undefined;
+      const jupyter = key
+        ? (require.cache[key]?.exports as { ZmqServer?: { prototype: Record<string, unknown> } })
+        : undefined;
       const proto = jupyter?.ZmqServer?.prototype;
       const original = proto?.handleExecute;
       if (proto && typeof original === 'function') {
@@ -115,7 +117,9 @@ function describe(fig: Figure): string {
  * after a page reload); elsewhere a one-line description is printed.
  */
 export function plot(traces: Trace[] | Figure, layout: Layout = {}, opts: PlotOptions = {}): void {
-  const fig: Figure = Array.isArray(traces) ? { data: traces, layout } : { ...traces, layout: { ...traces.layout, ...layout } };
+  const fig: Figure = Array.isArray(traces)
+    ? { data: traces, layout }
+    : { ...traces, layout: { ...traces.layout, ...layout } };
   if (opts.config) fig.config = { ...(fig.config ?? {}), ...opts.config };
   const d = kernelDisplay();
   if (d) d.html(session.html(fig, { name: opts.name, page: override === undefined ? clientSessionId() : '' }));
@@ -138,11 +142,22 @@ export interface Progress {
 }
 
 /** HTML of a progress bar: label, bar, percentage, count, elapsed time, rate and time left. Pure. */
-export function progressHtml(label: string, done: number, total: number, text = '', elapsedS?: number, unit = ''): string {
+export function progressHtml(
+  label: string,
+  done: number,
+  total: number,
+  text = '',
+  elapsedS?: number,
+  unit = '',
+): string {
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const pct = (frac * 100).toFixed(0);
-  const eta = elapsedS !== undefined && frac > 0 && frac < 1 ? `, ~${Math.round((elapsedS * (1 - frac)) / frac)} s left` : '';
-  const rate = elapsedS !== undefined && elapsedS > 0 && done > 0 ? `, ${formatRate(done / elapsedS)}${unit ? ` ${unit}` : ''}/s` : '';
+  const eta =
+    elapsedS !== undefined && frac > 0 && frac < 1 ? `, ~${Math.round((elapsedS * (1 - frac)) / frac)} s left` : '';
+  const rate =
+    elapsedS !== undefined && elapsedS > 0 && done > 0
+      ? `, ${formatRate(done / elapsedS)}${unit ? ` ${unit}` : ''}/s`
+      : '';
   const time = elapsedS !== undefined ? ` (${elapsedS.toFixed(1)} s${rate}${eta})` : '';
   return (
     `<div class="bst-progress" style="font-family:monospace">` +
@@ -161,7 +176,13 @@ function formatRate(r: number): string {
  * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end. `unit` names what
  * is counted in the rate ("users" -> "12.5 users/s").
  */
-export function progressBar(opts: { total: number; label?: string; minIntervalMs?: number; logEveryS?: number; unit?: string }): Progress {
+export function progressBar(opts: {
+  total: number;
+  label?: string;
+  minIntervalMs?: number;
+  logEveryS?: number;
+  unit?: string;
+}): Progress {
   const label = opts.label ?? '';
   const start = Date.now();
   const d = kernelDisplay();
@@ -179,7 +200,8 @@ export function progressBar(opts: { total: number; label?: string; minIntervalMs
     } else {
       if (!force && now - last < (opts.logEveryS ?? 10) * 1000) return;
       last = now;
-      const left = done > 0 && done < opts.total ? `, ~${Math.round((elapsed * (opts.total - done)) / done)} s left` : '';
+      const left =
+        done > 0 && done < opts.total ? `, ~${Math.round((elapsed * (opts.total - done)) / done)} s left` : '';
       process.stderr.write(`${label} ${done}/${opts.total} (${elapsed.toFixed(1)} s${left}) ${text}\n`);
     }
   };

@@ -51,7 +51,10 @@ export function datasetOverview(ds: Dataset): Array<{ what: string; value: strin
     { what: 'movies rated', value: movies.size },
     { what: 'movies in the catalogue', value: ds.movies.numRows() },
     { what: 'users in the users file', value: ds.users ? ds.users.numRows() : '(no demographics in this release)' },
-    { what: 'density (ratings / users x movies)', value: n ? Number((n / (users.size * movies.size)).toPrecision(3)) : 0 },
+    {
+      what: 'density (ratings / users x movies)',
+      value: n ? Number((n / (users.size * movies.size)).toPrecision(3)) : 0,
+    },
     { what: 'mean rating', value: n ? Number((sum / n).toFixed(3)) : 0 },
     { what: 'rating range', value: `${rMin} .. ${rMax}` },
     { what: 'first rating', value: day(tMin) },
@@ -64,7 +67,9 @@ export function ratingDistribution(ds: Dataset): Array<{ rating: number; count: 
   const r = num(ds.ratings, 'rating');
   const m = new Map<number, number>();
   for (let i = 0; i < r.length; i++) m.set(r[i], (m.get(r[i]) ?? 0) + 1);
-  return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([rating, count]) => ({ rating, count, share: count / r.length }));
+  return [...m.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([rating, count]) => ({ rating, count, share: count / r.length }));
 }
 
 /** Ratings per distinct value of a ratings column ('userId' or 'movieId'), as counts sorted descending. */
@@ -115,13 +120,19 @@ export function logHistogram(values: ArrayLike<number>, binsPerDecade = 5): { ed
 }
 
 /** Per genre: ratings received, movies in the catalogue and mean rating; sorted by ratings, descending. */
-export function genrePopularity(ds: Dataset): Array<{ genre: string; ratings: number; movies: number; meanRating: number }> {
+export function genrePopularity(
+  ds: Dataset,
+): Array<{ genre: string; ratings: number; movies: number; meanRating: number }> {
   const mid = num(ds.movies, 'movieId');
   const gen = str(ds.movies, 'genres');
   const genresOf = new Map<number, string[]>();
   const movies = new Map<string, number>();
   for (let i = 0; i < mid.length; i++) {
-    const gs = gen[i] ? String(gen[i]).split('|').filter((g) => g) : [];
+    const gs = gen[i]
+      ? String(gen[i])
+          .split('|')
+          .filter((g) => g)
+      : [];
     genresOf.set(mid[i], gs);
     for (const g of gs) movies.set(g, (movies.get(g) ?? 0) + 1);
   }
@@ -136,12 +147,19 @@ export function genrePopularity(ds: Dataset): Array<{ genre: string; ratings: nu
     }
   }
   return [...movies.keys()]
-    .map((genre) => ({ genre, ratings: count.get(genre) ?? 0, movies: movies.get(genre) ?? 0, meanRating: (sum.get(genre) ?? 0) / Math.max(1, count.get(genre) ?? 0) }))
+    .map((genre) => ({
+      genre,
+      ratings: count.get(genre) ?? 0,
+      movies: movies.get(genre) ?? 0,
+      meanRating: (sum.get(genre) ?? 0) / Math.max(1, count.get(genre) ?? 0),
+    }))
     .sort((a, b) => b.ratings - a.ratings || a.genre.localeCompare(b.genre));
 }
 
 /** Ratings and active users per calendar month (UTC 'YYYY-MM'), in time order; months without ratings included. */
-export function activityByMonth(ds: Dataset): Array<{ month: string; ratings: number; activeUsers: number; newUsers: number }> {
+export function activityByMonth(
+  ds: Dataset,
+): Array<{ month: string; ratings: number; activeUsers: number; newUsers: number }> {
   const ts = num(ds.ratings, 'timestamp');
   const uid = num(ds.ratings, 'userId');
   const per = new Map<number, { ratings: number; users: Set<number> }>();

@@ -99,7 +99,8 @@ export interface TieStats {
 
 /** Ties between consecutive ratings of the same user, from parallel user / timestamp columns (any order). */
 export function consecutiveTies(user: ArrayLike<number>, timestamp: ArrayLike<number>, withinSeconds = 60): TieStats {
-  if (user.length !== timestamp.length) throw new ConfigError(`consecutiveTies: ${user.length} users but ${timestamp.length} timestamps`);
+  if (user.length !== timestamp.length)
+    throw new ConfigError(`consecutiveTies: ${user.length} users but ${timestamp.length} timestamps`);
   const idx = Array.from({ length: user.length }, (_, i) => i);
   idx.sort((a, b) => user[a] - user[b] || timestamp[a] - timestamp[b]);
   let pairs = 0;
@@ -114,7 +115,14 @@ export function consecutiveTies(user: ArrayLike<number>, timestamp: ArrayLike<nu
     if (dt === 0) tied++;
     if (dt <= withinSeconds) close++;
   }
-  return { pairs, tied, close, withinSeconds, tiedShare: pairs ? tied / pairs : 0, closeShare: pairs ? close / pairs : 0 };
+  return {
+    pairs,
+    tied,
+    close,
+    withinSeconds,
+    tiedShare: pairs ? tied / pairs : 0,
+    closeShare: pairs ? close / pairs : 0,
+  };
 }
 
 function median(values: number[]): number {
@@ -152,7 +160,15 @@ export function exploreFindings(ds: Dataset): Findings {
         `the order inside such a burst is not observed, so a "sequence" partly orders ratings made at once.`,
     ],
     dataset: ds.release,
-    metrics: { ratings: n, users: perUser.size, movies: perMovie.size, density, top10MovieShare: top10, tiedConsecutiveShare: ties.tiedShare, closeConsecutiveShare: ties.closeShare },
+    metrics: {
+      ratings: n,
+      users: perUser.size,
+      movies: perMovie.size,
+      density,
+      top10MovieShare: top10,
+      tiedConsecutiveShare: ties.tiedShare,
+      closeConsecutiveShare: ties.closeShare,
+    },
   };
 }
 
@@ -185,7 +201,12 @@ export function sequenceFindings(o: { data: PreparedData; leaks: LeakageReport[]
     `**History length**: a median user has ${median(lengths.filter((x) => x > 0))} ratings; ${pct(fullShare)} of the test targets have a full history of L - 1 = ${L - 1} ratings, the rest are left-padded.`,
     `**Ties**: ${pct(ties.tiedShare)} of consecutive ratings share a timestamp, and ${pct(tiedTargetShare)} of the test targets were made in the same second as the rating before them, so "the last rating" is partly an arbitrary pick among a burst.`,
   ];
-  const metrics: Record<string, MetricValue> = { seqLen: L, fullHistoryTestShare: fullShare, tiedConsecutiveShare: ties.tiedShare, tiedTestTargetShare: tiedTargetShare };
+  const metrics: Record<string, MetricValue> = {
+    seqLen: L,
+    fullHistoryTestShare: fullShare,
+    tiedConsecutiveShare: ties.tiedShare,
+    tiedTestTargetShare: tiedTargetShare,
+  };
   for (const l of o.leaks) {
     bullets.push(
       `**${l.protocol}**: ${pct(l.shareTargetInTrain)} of its ${l.testTargets.toLocaleString('en')} test targets lie inside a training window and ${pct(l.shareTrainSeesLater)} have training windows reaching past them in time` +
@@ -210,7 +231,8 @@ export function modelFindings(o: {
   const hi = Math.max(...real);
   const bullets = [
     `**Size**: ${counts.total.toLocaleString('en')} parameters (${counts.trainable.toLocaleString('en')} trainable); the largest groups are ` +
-      top.map((g) => `\`${g.group}\` (${pct(g.params / counts.total)})`).join(' and ') + '.',
+      top.map((g) => `\`${g.group}\` (${pct(g.params / counts.total)})`).join(' and ') +
+      '.',
     `**Untrained attention** ranges from ${f(lo, 4)} to ${f(hi, 4)} across the shown sample's real slots: any pattern in the heatmap is initialisation noise.`,
     config.sequenceOutput === 'flatten'
       ? `**What the ablation means**: with \`sequenceOutput: 'flatten'\` the MLP reads every slot's output, so it can use the history without attention; ` +
@@ -221,14 +243,23 @@ export function modelFindings(o: {
     notebook: '03_model',
     dataset: o.dataset,
     bullets,
-    metrics: { parameters: counts.total, trainable: counts.trainable, untrainedAttentionMin: lo, untrainedAttentionMax: hi, sequenceOutput: config.sequenceOutput },
+    metrics: {
+      parameters: counts.total,
+      trainable: counts.trainable,
+      untrainedAttentionMin: lo,
+      untrainedAttentionMax: hi,
+      sequenceOutput: config.sequenceOutput,
+    },
   };
 }
 
 /** The baseline with the lowest validation RMSE (the one a practitioner would pick), optionally among `names`. */
 export function strongestBaseline(baselines: BaselineResult[], names?: string[]): BaselineResult {
   const pool = names ? baselines.filter((b) => names.includes(b.name)) : baselines;
-  if (pool.length === 0) throw new ConfigError(`strongestBaseline: no baseline among [${baselines.map((b) => b.name)}]${names ? ` named [${names}]` : ''}`);
+  if (pool.length === 0)
+    throw new ConfigError(
+      `strongestBaseline: no baseline among [${baselines.map((b) => b.name)}]${names ? ` named [${names}]` : ''}`,
+    );
   return pool.reduce((a, b) => ((b.val.rmse ?? Infinity) < (a.val.rmse ?? Infinity) ? b : a));
 }
 
@@ -264,10 +295,14 @@ export function trainingFindings(o: {
   const uniform = o.attention.normalisedEntropy > 0.99;
   const bullets = [
     `**BST vs the strongest baseline** (\`${best.name}\`, lowest validation RMSE) on the same ${o.dataset} test targets: the BST ${cr.text} in RMSE and ${cm.text} in MAE.`,
-    ...(bias && bias !== best ? [`Against \`user-item-bias\` the BST ${compareError(rmse, bias.test.rmse ?? NaN).text} in RMSE.`] : []),
+    ...(bias && bias !== best
+      ? [`Against \`user-item-bias\` the BST ${compareError(rmse, bias.test.rmse ?? NaN).text} in RMSE.`]
+      : []),
     `**Training**: ${o.epochsRun} epoch(s), best epoch ${o.bestEpoch}${o.bestEpoch === o.epochsRun ? ' (the last: more epochs may still help)' : ' (early stopping found its minimum)'}.`,
     `**Attention**: normalised entropy of the target row ${f(o.attention.normalisedEntropy, 4)} (1 = uniform), largest weight ${f(o.attention.peakOverUniform, 3)} x uniform: ` +
-      (uniform ? 'near uniform, so the heatmap explains nothing about which history items matter.' : 'the target singles out some history slots.'),
+      (uniform
+        ? 'near uniform, so the heatmap explains nothing about which history items matter.'
+        : 'the target singles out some history slots.'),
   ];
   return {
     notebook: '04_training',
@@ -303,8 +338,10 @@ export interface RankingRow {
 export function recommendFindings(o: { rows: RankingRow[]; users: number; k: number; dataset: string }): Findings {
   const bsts = o.rows.filter((r) => r.bst);
   const bases = o.rows.filter((r) => !r.bst);
-  if (bsts.length === 0 || bases.length === 0) throw new ConfigError(`recommendFindings: need BST and baseline rows, got [${o.rows.map((r) => r.model)}]`);
-  const bestOf = (rows: RankingRow[], key: 'sampledHitRate' | 'fullHitRate') => rows.reduce((a, b) => (b[key] > a[key] ? b : a));
+  if (bsts.length === 0 || bases.length === 0)
+    throw new ConfigError(`recommendFindings: need BST and baseline rows, got [${o.rows.map((r) => r.model)}]`);
+  const bestOf = (rows: RankingRow[], key: 'sampledHitRate' | 'fullHitRate') =>
+    rows.reduce((a, b) => (b[key] > a[key] ? b : a));
   const line = (key: 'sampledHitRate' | 'fullHitRate', what: string) => {
     const m = bestOf(bsts, key);
     const b = bestOf(bases, key);
@@ -312,14 +349,21 @@ export function recommendFindings(o: { rows: RankingRow[]; users: number; k: num
     return {
       m,
       b,
-      text: `**HR@${o.k} (${what})**: the best BST head (${m.model}) ${f(m[key], 3)} vs the best baseline (${b.model}) ${f(b[key], 3)}: ` +
+      text:
+        `**HR@${o.k} (${what})**: the best BST head (${m.model}) ${f(m[key], 3)} vs the best baseline (${b.model}) ${f(b[key], 3)}: ` +
         (Math.abs(d) < 1e-9 ? 'a tie.' : d > 0 ? `the BST wins by ${f(d, 3)}.` : `the BST **loses** by ${f(-d, 3)}.`),
     };
   };
   const s = line('sampledHitRate', '100 sampled negatives');
   const full = line('fullHitRate', 'full catalogue');
   const pop = o.rows.find((r) => /popularity/i.test(r.model));
-  const metrics: Record<string, MetricValue> = { users: o.users, bstBestSampledHr: s.m.sampledHitRate, bstBestFullHr: full.m.fullHitRate, baselineBestSampledHr: s.b.sampledHitRate, baselineBestFullHr: full.b.fullHitRate };
+  const metrics: Record<string, MetricValue> = {
+    users: o.users,
+    bstBestSampledHr: s.m.sampledHitRate,
+    bstBestFullHr: full.m.fullHitRate,
+    baselineBestSampledHr: s.b.sampledHitRate,
+    baselineBestFullHr: full.b.fullHitRate,
+  };
   if (pop) {
     metrics.popularitySampledHr = pop.sampledHitRate;
     metrics.popularityFullHr = pop.fullHitRate;
@@ -365,23 +409,38 @@ export interface RetrievalFindingsInput {
 export function retrievalFindings(o: RetrievalFindingsInput): Findings {
   const pipe = o.rows.find((r) => r.kind === 'pipeline');
   const singles = o.rows.filter((r) => r.kind !== 'pipeline');
-  if (!pipe || singles.length === 0) throw new ConfigError(`retrievalFindings: need a pipeline row and single models, got [${o.rows.map((r) => `${r.key}:${r.kind}`)}]`);
+  if (!pipe || singles.length === 0)
+    throw new ConfigError(
+      `retrievalFindings: need a pipeline row and single models, got [${o.rows.map((r) => `${r.key}:${r.kind}`)}]`,
+    );
   if (o.rerank.length === 0) throw new ConfigError('retrievalFindings: the re-rank curve is empty');
   const best = singles.reduce((a, b) => (b.test.hr10 > a.test.hr10 ? b : a));
   const d = pipe.test.hr10 - best.test.hr10;
   const noise = 1 / Math.max(1, o.cases);
   const bullets: string[] = [];
-  const how = o.setting.weight >= 1
-    ? `validation kept the retriever's own order (BST ranking of its top ${o.setting.m} did not gain enough NDCG@10 on validation)`
-    : `validation chose M=${o.setting.m}${o.setting.weight > 0 ? `, blend weight ${o.setting.weight}` : ', BST order alone'}`;
+  const how =
+    o.setting.weight >= 1
+      ? `validation kept the retriever's own order (BST ranking of its top ${o.setting.m} did not gain enough NDCG@10 on validation)`
+      : `validation chose M=${o.setting.m}${o.setting.weight > 0 ? `, blend weight ${o.setting.weight}` : ', BST order alone'}`;
   bullets.push(
     `**Pipeline** (retrieval by ${o.setting.retriever} → BST ranking; ${how}): test HR@10 ${f(pipe.test.hr10)}, NDCG@10 ${f(pipe.test.ndcg10)} vs the best single model ` +
-      `(${best.model}) ${f(best.test.hr10)}: ` + (Math.abs(d) < noise ? 'within one user of it, a tie.' : d > 0 ? `ahead by ${f(d)}.` : `**behind** by ${f(-d)}.`),
+      `(${best.model}) ${f(best.test.hr10)}: ` +
+      (Math.abs(d) < noise ? 'within one user of it, a tie.' : d > 0 ? `ahead by ${f(d)}.` : `**behind** by ${f(-d)}.`),
   );
   const pop = o.rows.find((r) => r.key === 'popularity');
   const knn = o.rows.find((r) => r.key === 'itemKnn');
-  if (pop && knn) bullets.push(`History matters: item-KNN reaches HR@10 ${f(knn.test.hr10)} against popularity's ${f(pop.test.hr10)} (${f(knn.test.hr10 / Math.max(pop.test.hr10, 1e-9), 1)}x).`);
-  const metrics: Record<string, MetricValue> = { cases: o.cases, bestSingleModel: best.key, bestSingleHr10: best.test.hr10, pipelineMinusBestHr10: d, pipelineM: o.setting.m, pipelineWeight: o.setting.weight };
+  if (pop && knn)
+    bullets.push(
+      `History matters: item-KNN reaches HR@10 ${f(knn.test.hr10)} against popularity's ${f(pop.test.hr10)} (${f(knn.test.hr10 / Math.max(pop.test.hr10, 1e-9), 1)}x).`,
+    );
+  const metrics: Record<string, MetricValue> = {
+    cases: o.cases,
+    bestSingleModel: best.key,
+    bestSingleHr10: best.test.hr10,
+    pipelineMinusBestHr10: d,
+    pipelineM: o.setting.m,
+    pipelineWeight: o.setting.weight,
+  };
   for (const r of o.rows) {
     metrics[`${r.key}.hr10`] = r.test.hr10;
     metrics[`${r.key}.ndcg10`] = r.test.ndcg10;
@@ -390,7 +449,9 @@ export function retrievalFindings(o: RetrievalFindingsInput): Findings {
   const rec = Object.entries(o.recall).filter(([, r]) => r[100] !== undefined);
   if (rec.length > 0) {
     const [key, r] = rec.reduce((a, b) => (b[1][100] > a[1][100] ? b : a));
-    bullets.push(`Best recall@100 on test: ${key} ${f(r[100])} (the target is among the ${100} candidates handed to the ranker for ${pct(r[100])} of users; the ranker cannot recover the rest).`);
+    bullets.push(
+      `Best recall@100 on test: ${key} ${f(r[100])} (the target is among the ${100} candidates handed to the ranker for ${pct(r[100])} of users; the ranker cannot recover the rest).`,
+    );
     for (const [k, v] of rec) metrics[`${k}.recall100`] = v[100];
     metrics.bestRecall100 = r[100];
   }
@@ -400,7 +461,16 @@ export function retrievalFindings(o: RetrievalFindingsInput): Findings {
     `Diversity re-rank (MMR over genres) from λ ${top.lambda} to λ ${low.lambda}: HR@10 ${f(top.hr)} → ${f(low.hr)}, catalogue coverage ${pct(top.coverage)} → ${pct(low.coverage)}, ` +
       `intra-list diversity ${f(top.diversity)} → ${f(low.diversity)}.`,
   );
-  Object.assign(metrics, { rerankTopHr10: top.hr, rerankLowHr10: low.hr, rerankTopDiversity: top.diversity, rerankLowDiversity: low.diversity, rerankTopCoverage: top.coverage, rerankLowCoverage: low.coverage });
-  bullets.push(`${o.cases} test users of ${o.dataset}: one user moves HR@10 by ${f(noise)}, so smaller differences are noise.`);
+  Object.assign(metrics, {
+    rerankTopHr10: top.hr,
+    rerankLowHr10: low.hr,
+    rerankTopDiversity: top.diversity,
+    rerankLowDiversity: low.diversity,
+    rerankTopCoverage: top.coverage,
+    rerankLowCoverage: low.coverage,
+  });
+  bullets.push(
+    `${o.cases} test users of ${o.dataset}: one user moves HR@10 by ${f(noise)}, so smaller differences are noise.`,
+  );
   return { notebook: '07_retrieval', dataset: o.dataset, bullets, metrics };
 }

@@ -33,7 +33,11 @@ export function layerRows(net: tf.LayersModel): LayerRow[] {
 }
 
 /** Parameter counts of a model: total, trainable, and per group (first part of the layer name before '_'). */
-export function parameterCounts(net: tf.LayersModel): { total: number; trainable: number; byGroup: Array<{ group: string; params: number }> } {
+export function parameterCounts(net: tf.LayersModel): {
+  total: number;
+  trainable: number;
+  byGroup: Array<{ group: string; params: number }>;
+} {
   let total = 0;
   let trainable = 0;
   const groups = new Map<string, number>();
@@ -44,7 +48,11 @@ export function parameterCounts(net: tf.LayersModel): { total: number; trainable
     const g = l.name.replace(/_\d+$/, '').replace(/_(embedding|flat|projection|act|dropout)$/, '');
     if (n > 0) groups.set(g, (groups.get(g) ?? 0) + n);
   }
-  return { total, trainable, byGroup: [...groups.entries()].map(([group, params]) => ({ group, params })).sort((a, b) => b.params - a.params) };
+  return {
+    total,
+    trainable,
+    byGroup: [...groups.entries()].map(([group, params]) => ({ group, params })).sort((a, b) => b.params - a.params),
+  };
 }
 
 /** Options accepted by lib/model's ProgressBar (`write`, `isTTY`, `redrawMs`). */
@@ -61,7 +69,8 @@ export interface ProgressSink {
  */
 export function liveProgress(opts: { redrawMs?: number } = {}): ProgressSink {
   const d = kernelDisplay();
-  if (!d?.newDisplay) return { write: (s) => void process.stdout.write(s), isTTY: false, redrawMs: opts.redrawMs ?? 250 };
+  if (!d?.newDisplay)
+    return { write: (s) => void process.stdout.write(s), isTTY: false, redrawMs: opts.redrawMs ?? 250 };
   let current: { html(s: string): void } | null = null;
   return {
     isTTY: true,
@@ -123,7 +132,7 @@ export function attentionSpread(z: number[][]): AttentionSpread {
   for (const row of z) {
     const w = row.filter((v) => Number.isFinite(v) && v > 0);
     if (w.length === 0) continue;
-    for (const v of w) (min = Math.min(min, v)), (max = Math.max(max, v));
+    for (const v of w) ((min = Math.min(min, v)), (max = Math.max(max, v)));
     const total = w.reduce((a, v) => a + v, 0);
     const h = -w.reduce((a, v) => a + (v / total) * Math.log(v / total), 0);
     entropySum += w.length > 1 ? h / Math.log(w.length) : 1;
@@ -162,13 +171,19 @@ export function attentionHeatmapFigure(z: number[][], opts: HeatmapOptions = {})
  * Labels of one sample's sequence slots: movie titles of its history and target ('(padding)' for empty slots),
  * the target marked, each prefixed with its slot number so repeated titles stay distinct.
  */
-export function sequenceLabels(samples: Samples, i: number, vocabs: Vocabs, titles: Map<number, string>, maxLength = 30): string[] {
+export function sequenceLabels(
+  samples: Samples,
+  i: number,
+  vocabs: Vocabs,
+  titles: Map<number, string>,
+  maxLength = 30,
+): string[] {
   const L = samples.seqLen;
   const out: string[] = [];
   for (let j = 0; j < L; j++) {
     const item = samples.itemSeq[i * L + j];
     const movieId = vocabs.item.value(item) as number | undefined;
-    let t = item === 0 ? '(padding)' : titles.get(movieId ?? -1) ?? `movie ${movieId}`;
+    let t = item === 0 ? '(padding)' : (titles.get(movieId ?? -1) ?? `movie ${movieId}`);
     if (t.length > maxLength) t = t.slice(0, maxLength - 1) + '\u2026';
     const r = samples.ratingSeq[i * L + j];
     out.push(j === L - 1 ? `${j}: TARGET ${t}` : `${j}: ${t}${item !== 0 && r > 0 ? ` (${r})` : ''}`);
@@ -177,7 +192,12 @@ export function sequenceLabels(samples: Samples, i: number, vocabs: Vocabs, titl
 }
 
 /** Target positions of `positions` whose user has at least `history` earlier ratings (full windows). */
-export function fullHistoryTargets(positions: ArrayLike<number>, userOffsets: Int32Array, history: number, limit = Infinity): number[] {
+export function fullHistoryTargets(
+  positions: ArrayLike<number>,
+  userOffsets: Int32Array,
+  history: number,
+  limit = Infinity,
+): number[] {
   const out: number[] = [];
   let r = 0;
   for (let i = 0; i < positions.length && out.length < limit; i++) {

@@ -119,7 +119,9 @@ export function resolveFigure(fig: Figure): Figure {
   const config: Record<string, unknown> = { ...DEFAULT_PLOTLY_CONFIG, ...(fig.config ?? {}), ...NO_CLOUD_CONFIG };
   const removeAsked = fig.config?.modeBarButtonsToRemove;
   if (Array.isArray(removeAsked)) {
-    config.modeBarButtonsToRemove = [...new Set([...(removeAsked as string[]), ...(NO_CLOUD_CONFIG.modeBarButtonsToRemove as string[])])];
+    config.modeBarButtonsToRemove = [
+      ...new Set([...(removeAsked as string[]), ...(NO_CLOUD_CONFIG.modeBarButtonsToRemove as string[])]),
+    ];
   }
   return { data: fig.data, layout: mergeLayout(fig.layout), config };
 }

@@ -49,7 +49,7 @@ export function pickExampleUser(data: PreparedData, opts: { minRatings: number; 
     const n = off[r + 1] - off[r];
     if (n < opts.minRatings || n > opts.maxRatings || !testRun[r]) continue;
     const gap = Math.abs(n - target);
-    if (gap < bestGap) (best = r), (bestGap = gap);
+    if (gap < bestGap) ((best = r), (bestGap = gap));
   }
   if (best < 0) throw new Error(`no user with ${opts.minRatings}..${opts.maxRatings} ratings and a test target`);
   return best;
@@ -77,7 +77,8 @@ export function userTimeline(data: PreparedData, run: number, titles?: Map<numbe
   const roles = new Map<number, Role[]>();
   for (const role of ROLES) for (const p of targetsIn(data, role, s, e)) roles.set(p, [...(roles.get(p) ?? []), role]);
   const perSecond = new Map<number, number>();
-  for (let p = s; p < e; p++) perSecond.set(data.interactions.timestamp[p], (perSecond.get(data.interactions.timestamp[p]) ?? 0) + 1);
+  for (let p = s; p < e; p++)
+    perSecond.set(data.interactions.timestamp[p], (perSecond.get(data.interactions.timestamp[p]) ?? 0) + 1);
   const rows: TimelineRow[] = [];
   for (let p = s; p < e; p++) {
     const movieId = (data.vocabs.item.value(data.interactions.item[p]) as number | undefined) ?? 0;
@@ -85,7 +86,7 @@ export function userTimeline(data: PreparedData, run: number, titles?: Map<numbe
       pos: p - s,
       date: new Date(data.interactions.timestamp[p] * 1000).toISOString().slice(0, 19).replace('T', ' '),
       movieId,
-      title: movieId ? titles?.get(movieId) ?? `movie ${movieId}` : '(movie unseen in training)',
+      title: movieId ? (titles?.get(movieId) ?? `movie ${movieId}`) : '(movie unseen in training)',
       rating: data.interactions.rating[p],
       targetOf: (roles.get(p) ?? []).join('+'),
       sameTime: perSecond.get(data.interactions.timestamp[p]) ?? 1,
@@ -100,7 +101,7 @@ export function timelineTies(rows: TimelineRow[]): { tied: number; groups: numbe
   for (const r of rows) sizes.set(r.date, r.sameTime);
   let groups = 0;
   let largest = 1;
-  for (const n of sizes.values()) if (n > 1) (groups += 1), (largest = Math.max(largest, n));
+  for (const n of sizes.values()) if (n > 1) ((groups += 1), (largest = Math.max(largest, n)));
   return { tied: rows.filter((r) => r.sameTime > 1).length, groups, largest };
 }
 
@@ -109,7 +110,10 @@ export function timelineTies(rows: TimelineRow[]): { tied: number; groups: numbe
  * stacked (each a little above the previous at the same time and rating) and drawn as diamonds, their hover
  * says how many share that second, and the title says how many ratings tie. Pure.
  */
-export function timelineFigure(rows: TimelineRow[], opts: { title?: string; colours?: Record<string, string> } = {}): Figure {
+export function timelineFigure(
+  rows: TimelineRow[],
+  opts: { title?: string; colours?: Record<string, string> } = {},
+): Figure {
   const colours = { train: '#2171b5', val: '#fd8d3c', test: '#d62728', '': '#999999', ...(opts.colours ?? {}) };
   // stack ratings with the same time and value so none hides another
   const seen = new Map<string, number>();
@@ -126,26 +130,33 @@ export function timelineFigure(rows: TimelineRow[], opts: { title?: string; colo
   const data = groups.flatMap(({ role, name }) => {
     const idx = rows.map((r, i) => (r.targetOf.split('+')[0] === role ? i : -1)).filter((i) => i >= 0);
     if (idx.length === 0) return [];
-    return [{
-      type: 'scatter',
-      mode: 'markers',
-      name,
-      x: idx.map((i) => rows[i].date),
-      y: idx.map((i) => rows[i].rating + offset[i]),
-      text: idx.map((i) => `${rows[i].title} (rated ${rows[i].rating})` + (rows[i].sameTime > 1 ? `<br>tie: ${rows[i].sameTime} ratings at ${rows[i].date}` : '')),
-      hovertemplate: '%{text}<extra>%{fullData.name}</extra>',
-      marker: {
-        size: 10,
-        color: colours[role as keyof typeof colours],
-        symbol: idx.map((i) => (rows[i].sameTime > 1 ? 'diamond' : 'circle')),
-        line: { width: 1, color: 'white' },
+    return [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name,
+        x: idx.map((i) => rows[i].date),
+        y: idx.map((i) => rows[i].rating + offset[i]),
+        text: idx.map(
+          (i) =>
+            `${rows[i].title} (rated ${rows[i].rating})` +
+            (rows[i].sameTime > 1 ? `<br>tie: ${rows[i].sameTime} ratings at ${rows[i].date}` : ''),
+        ),
+        hovertemplate: '%{text}<extra>%{fullData.name}</extra>',
+        marker: {
+          size: 10,
+          color: colours[role as keyof typeof colours],
+          symbol: idx.map((i) => (rows[i].sameTime > 1 ? 'diamond' : 'circle')),
+          line: { width: 1, color: 'white' },
+        },
       },
-    }];
+    ];
   });
   const t = timelineTies(rows);
-  const note = t.tied > 0
-    ? `${t.tied} of ${rows.length} ratings share their timestamp (to the second) with another: ${t.groups} tie group(s), the largest ${t.largest} (diamonds, stacked)`
-    : `no two of the ${rows.length} ratings share a timestamp`;
+  const note =
+    t.tied > 0
+      ? `${t.tied} of ${rows.length} ratings share their timestamp (to the second) with another: ${t.groups} tie group(s), the largest ${t.largest} (diamonds, stacked)`
+      : `no two of the ${rows.length} ratings share a timestamp`;
   return {
     data,
     layout: {
@@ -165,7 +176,11 @@ export const WINDOW_CODES = { empty: 0, history: 1, train: 2, val: 3, test: 4 } 
  * position), one column per rating of the user. A cell is 1 where the sample's history covers the rating and
  * 2/3/4 at its train/val/test target (`WINDOW_CODES`). Duplicated windows appear as repeated rows.
  */
-export function windowGrid(data: PreparedData, run: number, opts: { maxRows?: number } = {}): { z: number[][]; rowLabels: string[]; roles: Role[] } {
+export function windowGrid(
+  data: PreparedData,
+  run: number,
+  opts: { maxRows?: number } = {},
+): { z: number[][]; rowLabels: string[]; roles: Role[] } {
   const off = data.interactions.userOffsets;
   const s = off[run];
   const e = off[run + 1];
@@ -184,11 +199,16 @@ export function windowGrid(data: PreparedData, run: number, opts: { maxRows?: nu
     }
   }
   const max = opts.maxRows ?? Infinity;
-  return z.length > max ? { z: z.slice(0, max), rowLabels: rowLabels.slice(0, max), roles: roles.slice(0, max) } : { z, rowLabels, roles };
+  return z.length > max
+    ? { z: z.slice(0, max), rowLabels: rowLabels.slice(0, max), roles: roles.slice(0, max) }
+    : { z, rowLabels, roles };
 }
 
 /** A heatmap figure of a `windowGrid` with a discrete legend-like colour scale. */
-export function windowGridFigure(grid: { z: number[][]; rowLabels: string[] }, opts: { title?: string; height?: number } = {}): Figure {
+export function windowGridFigure(
+  grid: { z: number[][]; rowLabels: string[] },
+  opts: { title?: string; height?: number } = {},
+): Figure {
   const cols = grid.z[0]?.length ?? 0;
   // discrete colours at the 5 codes 0..4
   const colours = ['#ffffff', '#c6dbef', '#2171b5', '#fd8d3c', '#d62728'];
@@ -208,14 +228,24 @@ export function windowGridFigure(grid: { z: number[][]; rowLabels: string[] }, o
         ygap: 1,
         customdata: grid.z.map((r, i) => r.map(() => grid.rowLabels[i])),
         hovertemplate: 'sample %{customdata}<br>rating #%{x}<extra></extra>',
-        colorbar: { tickmode: 'array', tickvals: [0, 1, 2, 3, 4], ticktext: ['-', 'history', 'train target', 'val target', 'test target'] },
+        colorbar: {
+          tickmode: 'array',
+          tickvals: [0, 1, 2, 3, 4],
+          ticktext: ['-', 'history', 'train target', 'val target', 'test target'],
+        },
       },
     ],
     layout: {
       title: opts.title ?? '',
       height: opts.height ?? Math.min(900, 120 + 14 * grid.z.length),
       xaxis: { title: { text: "position in the user's time-ordered ratings" } },
-      yaxis: { tickmode: 'array', tickvals: grid.rowLabels.map((_, i) => i), ticktext: grid.rowLabels, autorange: 'reversed', automargin: true },
+      yaxis: {
+        tickmode: 'array',
+        tickvals: grid.rowLabels.map((_, i) => i),
+        ticktext: grid.rowLabels,
+        autorange: 'reversed',
+        automargin: true,
+      },
     },
   };
 }

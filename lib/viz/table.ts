@@ -30,14 +30,18 @@ function isTableLike(t: TableSource): t is TableLike {
 }
 
 /** Rows, column names and total row count of a table source (at most `limit` rows). */
-export function tableRows(t: TableSource, limit: number): { columns: string[]; rows: Record<string, unknown>[]; total: number } {
+export function tableRows(
+  t: TableSource,
+  limit: number,
+): { columns: string[]; rows: Record<string, unknown>[]; total: number } {
   if (isTableLike(t)) {
     return { columns: t.columnNames(), rows: t.objects({ limit }) as Record<string, unknown>[], total: t.numRows() };
   }
   const rows = t.slice(0, limit) as Record<string, unknown>[];
   const columns: string[] = [];
   const seen = new Set<string>();
-  for (const r of t) for (const k of Object.keys(r as Record<string, unknown>)) if (!seen.has(k)) (seen.add(k), columns.push(k));
+  for (const r of t)
+    for (const k of Object.keys(r as Record<string, unknown>)) if (!seen.has(k)) (seen.add(k), columns.push(k));
   return { columns, rows, total: t.length };
 }
 
@@ -50,7 +54,10 @@ export function formatCell(v: unknown, digits = 4): string {
     return Number(v.toPrecision(digits)).toString();
   }
   if (v instanceof Date) return v.toISOString().slice(0, 19).replace('T', ' ');
-  if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<unknown>).map((x) => formatCell(x, digits)).join(', ');
+  if (Array.isArray(v) || ArrayBuffer.isView(v))
+    return Array.from(v as ArrayLike<unknown>)
+      .map((x) => formatCell(x, digits))
+      .join(', ');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
@@ -74,8 +81,11 @@ export function tableHtml(t: TableSource, opts: TableOptions = {}): string {
       return `<tr>${tds}</tr>`;
     })
     .join('\n');
-  const caption = opts.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(opts.caption)}</caption>` : '';
-  const more = total > rows.length ? `<div style="color:#666;font-size:90%">${rows.length} of ${total} rows shown</div>` : '';
+  const caption = opts.caption
+    ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(opts.caption)}</caption>`
+    : '';
+  const more =
+    total > rows.length ? `<div style="color:#666;font-size:90%">${rows.length} of ${total} rows shown</div>` : '';
   return `<table class="bst-table" style="border-collapse:collapse">${caption}<thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>${more}`;
 }
 
@@ -87,7 +97,11 @@ export function tableText(t: TableSource, opts: TableOptions = {}): string {
   const columns = opts.columns ?? all;
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c], digits)));
   const width = columns.map((c, j) => Math.max(c.length, ...cells.map((row) => row[j].length)));
-  const line = (xs: string[]) => xs.map((x, j) => x.padEnd(width[j])).join('  ').trimEnd();
+  const line = (xs: string[]) =>
+    xs
+      .map((x, j) => x.padEnd(width[j]))
+      .join('  ')
+      .trimEnd();
   const out = [] as string[];
   if (opts.caption) out.push(opts.caption);
   out.push(line(columns), line(width.map((w) => '-'.repeat(w))), ...cells.map(line));

@@ -12,7 +12,14 @@ import { initBackend } from '../../lib/kernels/backend';
 let tmp: string;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-benchmark-'));
-  generateSynthetic({ dir: path.join(tmp, 'data', 'ml-1m'), format: 'ml-1m', numRatings: 1500, numUsers: 30, numMovies: 60, seed: 5 });
+  generateSynthetic({
+    dir: path.join(tmp, 'data', 'ml-1m'),
+    format: 'ml-1m',
+    numRatings: 1500,
+    numUsers: 30,
+    numMovies: 60,
+    seed: 5,
+  });
   await initBackend({ choice: 'wasm', log: () => {} }); // as the CLI does: the wasm backend with bst-lab's kernels
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -42,7 +49,9 @@ test('runBenchmark scores baselines, the BST per seed and its ensemble, and writ
   const bst = p.models.find((m) => m.name === bstName(loss))!;
   expect(bst.perSeed.map((s) => s.seed)).toEqual([1, 2]);
   for (const s of bst.perSeed) {
-    const run = JSON.parse(fs.readFileSync(path.join(out, 'runs', `leave-last-k-${loss}-seed${s.seed}`, 'metrics.json'), 'utf8'));
+    const run = JSON.parse(
+      fs.readFileSync(path.join(out, 'runs', `leave-last-k-${loss}-seed${s.seed}`, 'metrics.json'), 'utf8'),
+    );
     expect(s.test.rmse).toBeCloseTo(run.test.rmse, 5);
     expect(s.test.n).toBe(p.counts.test);
   }

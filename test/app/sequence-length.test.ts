@@ -3,18 +3,36 @@ import * as path from 'path';
 import { generateSynthetic, loadMovieLens } from '../../lib/data';
 import { initBackend } from '../../lib/kernels/backend';
 import {
-  sequenceLengthFigure, sequenceLengthFindings, sequenceLengthReferences, summariseByL, sweepSequenceLengths, SequenceLengthRun,
+  sequenceLengthFigure,
+  sequenceLengthFindings,
+  sequenceLengthReferences,
+  summariseByL,
+  sweepSequenceLengths,
+  SequenceLengthRun,
 } from '../../lib/app/sequence-length';
 import { tmpDir } from '../data/fixtures';
 
-const run = (L: number, seed: number, testRMSE: number): SequenceLengthRun => ({ L, seed, testRMSE, testMAE: testRMSE * 0.8, valRMSE: testRMSE, epochsRun: L, bestEpoch: 1, trainSeconds: 1, cached: false });
+const run = (L: number, seed: number, testRMSE: number): SequenceLengthRun => ({
+  L,
+  seed,
+  testRMSE,
+  testMAE: testRMSE * 0.8,
+  valRMSE: testRMSE,
+  epochsRun: L,
+  bestEpoch: 1,
+  trainSeconds: 1,
+  cached: false,
+});
 
 test('summariseByL and the conclusion: a gain within seed noise is called unreliable, a clear one is not', () => {
   const noisy = summariseByL([run(1, 1, 1.0), run(1, 2, 1.04), run(4, 1, 0.99), run(4, 2, 1.03)]);
   expect(noisy.map((r) => r.L)).toEqual([1, 4]);
   expect(noisy[0].testRMSE).toBeCloseTo(1.02);
   expect(noisy[0].testRMSEStd).toBeCloseTo(Math.sqrt(0.0008));
-  const refs = [{ name: 'user-item-bias', testRMSE: 1.0, testMAE: 0.8 }, { name: 'item-knn', testRMSE: 0.95, testMAE: 0.75 }];
+  const refs = [
+    { name: 'user-item-bias', testRMSE: 1.0, testMAE: 0.8 },
+    { name: 'item-knn', testRMSE: 0.95, testMAE: 0.75 },
+  ];
   const a = sequenceLengthFindings(noisy, refs, 'x');
   expect(a.metrics).toMatchObject({ bestL: 4, shortestL: 1, gainBeyondNoise: false });
   expect(a.bullets[0]).toMatch(/within\*\* the seed-to-seed spread/);
@@ -22,7 +40,11 @@ test('summariseByL and the conclusion: a gain within seed noise is called unreli
   // L=1 runs (1 epoch, best epoch 1) hit their budget; L=4 runs (4 epochs, best 1) stopped early
   expect(noisy.map((r) => r.stoppedEarly)).toEqual([0, 2]);
   expect(a.bullets[1]).toMatch(/ended 2 of 4 runs before their epoch budget.*L = 1 were still improving/);
-  const clear = sequenceLengthFindings(summariseByL([run(1, 1, 1.0), run(1, 2, 1.001), run(4, 1, 0.9), run(4, 2, 0.901)]), refs, 'x');
+  const clear = sequenceLengthFindings(
+    summariseByL([run(1, 1, 1.0), run(1, 2, 1.001), run(4, 1, 0.9), run(4, 2, 0.901)]),
+    refs,
+    'x',
+  );
   expect(clear.metrics.gainBeyondNoise).toBe(true);
   const none = sequenceLengthFindings(summariseByL([run(1, 1, 0.9), run(4, 1, 1.0)]), [], 'x');
   expect(none.bullets[0]).toMatch(/No history length beat L = 1/);
@@ -34,7 +56,16 @@ test('summariseByL and the conclusion: a gain within seed noise is called unreli
 test('a tiny sweep: every (L, seed) trains with early stopping, seeds differ, cached runs are reused', async () => {
   await initBackend();
   const dir = tmpDir('bst-seqlen-');
-  const ds = loadMovieLens({ dir: generateSynthetic({ dir: path.join(dir, 'ml-1m'), format: 'ml-1m', numRatings: 3000, numUsers: 40, numMovies: 120, seed: 5 }).dir });
+  const ds = loadMovieLens({
+    dir: generateSynthetic({
+      dir: path.join(dir, 'ml-1m'),
+      format: 'ml-1m',
+      numRatings: 3000,
+      numUsers: 40,
+      numMovies: 120,
+      seed: 5,
+    }).dir,
+  });
   const opts = {
     dataset: ds,
     seqLens: [1, 4],

@@ -86,7 +86,8 @@ function layerViolations(edges: ImportEdge[], ranks: Record<string, number>): st
   const problems: string[] = [];
   const unranked = new Set<string>();
   for (const e of edges) {
-    const a = layerOf(e.from), b = layerOf(e.to);
+    const a = layerOf(e.from),
+      b = layerOf(e.to);
     if (e.to.startsWith('..')) {
       if (!OUTSIDE_LIB.has(e.to)) problems.push(`lib/${e.from}:${e.line} imports '${e.to}' outside lib/`);
       continue;
@@ -94,11 +95,15 @@ function layerViolations(edges: ImportEdge[], ranks: Record<string, number>): st
     for (const l of [a, b]) if (!(l in ranks)) unranked.add(l);
     if (!(a in ranks) || !(b in ranks)) continue;
     if (ranks[b] > ranks[a]) {
-      problems.push(`lib/${e.from}:${e.line} (layer '${a}', rank ${ranks[a]}) imports lib/${e.to} (layer '${b}', rank ${ranks[b]}): an import up the stack`);
+      problems.push(
+        `lib/${e.from}:${e.line} (layer '${a}', rank ${ranks[a]}) imports lib/${e.to} (layer '${b}', rank ${ranks[b]}): an import up the stack`,
+      );
     }
   }
   for (const l of unranked) {
-    problems.unshift(`lib/${l} has no rank: give the new folder a place in LAYER_RANKS (test/architecture/layers.test.ts) or move the file into a folder`);
+    problems.unshift(
+      `lib/${l} has no rank: give the new folder a place in LAYER_RANKS (test/architecture/layers.test.ts) or move the file into a folder`,
+    );
   }
   return problems;
 }
@@ -107,7 +112,8 @@ function layerViolations(edges: ImportEdge[], ranks: Record<string, number>): st
 function folderCycles(edges: ImportEdge[]): string[] {
   const next = new Map<string, Set<string>>();
   for (const e of edges) {
-    const a = layerOf(e.from), b = layerOf(e.to);
+    const a = layerOf(e.from),
+      b = layerOf(e.to);
     if (a === b) continue;
     if (!next.has(a)) next.set(a, new Set());
     next.get(a)!.add(b);
@@ -137,7 +143,8 @@ describe('lib layers', () => {
     const edges = libEdges();
     expect(edges.length).toBeGreaterThan(300);
     const fromIndex = new Set(edges.filter((e) => e.from === 'index.ts').map((e) => layerOf(e.to)));
-    for (const l of ['util', 'data', 'model', 'train', 'eval', 'recommend', 'app', 'viz']) expect(fromIndex).toContain(l);
+    for (const l of ['util', 'data', 'model', 'train', 'eval', 'recommend', 'app', 'viz'])
+      expect(fromIndex).toContain(l);
   });
 
   test('every import in lib points down the stack or sideways', () => {
@@ -157,7 +164,10 @@ describe('lib layers', () => {
     expect(unknown).toEqual([expect.stringMatching(/lib\/ensemble has no rank: .*LAYER_RANKS/)]);
     const loose = layerViolations(importsOf('helpers.ts', "import { x } from './util/rng';"), LAYER_RANKS);
     expect(loose[0]).toMatch(/lib\/helpers\.ts has no rank/);
-    const cyc = folderCycles([...importsOf('eval/a.ts', "import '../recommend/b';"), ...importsOf('recommend/b.ts', "import '../eval/a';")]);
+    const cyc = folderCycles([
+      ...importsOf('eval/a.ts', "import '../recommend/b';"),
+      ...importsOf('recommend/b.ts', "import '../eval/a';"),
+    ]);
     expect(cyc).toEqual(['eval -> recommend -> eval']);
     // commented-out imports do not count
     expect(importsOf('model/x.ts', "// import { y } from '../app/cli';\n/* from '../app/cli' */")).toEqual([]);
@@ -166,7 +176,10 @@ describe('lib layers', () => {
   test("README's layout table names every folder of lib/ and every file of lib/app/", () => {
     const readme = fs.readFileSync(path.join(LIB, '..', 'README.md'), 'utf8');
     const row = readme.split('\n').find((l) => l.startsWith('| `lib/` |')) ?? '';
-    const folders = fs.readdirSync(LIB, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `\`${e.name}/\``);
+    const folders = fs
+      .readdirSync(LIB, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `\`${e.name}/\``);
     const app = fs.readdirSync(path.join(LIB, 'app')).map((f) => `\`${f}\``);
     expect([...folders, ...app].filter((name) => !row.includes(name))).toEqual([]);
   });

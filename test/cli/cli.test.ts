@@ -14,7 +14,14 @@ const { run, out, err } = captureCli();
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-cli-'));
-  generateSynthetic({ dir: path.join(tmp, 'data', 'ml-1m'), format: 'ml-1m', numRatings: 2000, numUsers: 40, numMovies: 80, seed: 3 });
+  generateSynthetic({
+    dir: path.join(tmp, 'data', 'ml-1m'),
+    format: 'ml-1m',
+    numRatings: 2000,
+    numUsers: 40,
+    numMovies: 80,
+    seed: 3,
+  });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -23,7 +30,23 @@ const tiny = 'embedDim=8,posDim=4,ratingDim=4,numHeads=2,mlpUnits=16/8,userDim=4
 
 test('train -> evaluate -> predict', async () => {
   const runDir = path.join(tmp, 'run');
-  expect(await run(['train', ...common(), '--k', '2', '--seq-len', '4', '--epochs', '2', '--set', tiny, '--out', runDir, '--no-progress'])).toBe(0);
+  expect(
+    await run([
+      'train',
+      ...common(),
+      '--k',
+      '2',
+      '--seq-len',
+      '4',
+      '--epochs',
+      '2',
+      '--set',
+      tiny,
+      '--out',
+      runDir,
+      '--no-progress',
+    ]),
+  ).toBe(0);
   const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8'));
   expect(metrics.split).toEqual({ protocol: 'leave-last-k', k: 2, step: 2, seed: 42 });
   expect(metrics.leaky).toBe(false);

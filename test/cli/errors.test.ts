@@ -20,7 +20,13 @@ const { run, err } = captureCli();
 let thrown: unknown;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-errors-'));
-  registerCommand('throw-test', { summary: 'throws `thrown`', flags: {}, run: async () => { throw thrown; } });
+  registerCommand('throw-test', {
+    summary: 'throws `thrown`',
+    flags: {},
+    run: async () => {
+      throw thrown;
+    },
+  });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => void delete process.env.BST_VERBOSE);
@@ -41,9 +47,17 @@ test('a foreign error with a huge minified message: one short line, exit 70, the
 });
 
 test.each([
-  ['ENOENT', () => fs.readFileSync('/no/such/file.json'), '/no/such/file.json: no such file or folder (ENOENT in open)'],
+  [
+    'ENOENT',
+    () => fs.readFileSync('/no/such/file.json'),
+    '/no/such/file.json: no such file or folder (ENOENT in open)',
+  ],
   ['EISDIR', () => fs.readFileSync(os.tmpdir()), 'is a folder, expected a file (EISDIR in read)'],
-  ['ENOTDIR', () => fs.mkdirSync(path.join(__filename, 'x')), `${path.join(__filename, 'x')}: a part of the path is a file, expected a folder (ENOTDIR in mkdir)`],
+  [
+    'ENOTDIR',
+    () => fs.mkdirSync(path.join(__filename, 'x')),
+    `${path.join(__filename, 'x')}: a part of the path is a file, expected a folder (ENOTDIR in mkdir)`,
+  ],
 ])('Node file-system error %s: exit 1 and a line naming the path', async (_code, fail, line) => {
   try {
     fail();
@@ -56,38 +70,85 @@ test.each([
 });
 
 test('EACCES and ENOSPC name the path too', () => {
-  const errno = (code: string) => Object.assign(new Error(`${code}: x, open '/data/runs/a/metrics.json'`), { code, syscall: 'open', path: '/data/runs/a/metrics.json' });
-  expect(describeError(errno('EACCES'))).toEqual({ message: '/data/runs/a/metrics.json: permission denied (EACCES in open)', code: EXIT.failure });
-  expect(describeError(errno('ENOSPC'))).toEqual({ message: '/data/runs/a/metrics.json: no space left on the device (ENOSPC in open)', code: EXIT.failure });
+  const errno = (code: string) =>
+    Object.assign(new Error(`${code}: x, open '/data/runs/a/metrics.json'`), {
+      code,
+      syscall: 'open',
+      path: '/data/runs/a/metrics.json',
+    });
+  expect(describeError(errno('EACCES'))).toEqual({
+    message: '/data/runs/a/metrics.json: permission denied (EACCES in open)',
+    code: EXIT.failure,
+  });
+  expect(describeError(errno('ENOSPC'))).toEqual({
+    message: '/data/runs/a/metrics.json: no space left on the device (ENOSPC in open)',
+    code: EXIT.failure,
+  });
   expect(describeError(new UsageError('--k x'))).toEqual({ message: '--k x', code: EXIT.usage });
   expect(describeError(new DataError('bad', 'f.csv', 3)).message).toBe('DataError: f.csv:3: bad');
 });
 
 test('a corrupt checkpoint (truncated meta.json) is a DataError naming the file, on evaluate, predict and recommend', async () => {
   const dataDir = path.join(tmp, 'data');
-  generateSynthetic({ dir: path.join(dataDir, 'ml-1m'), format: 'ml-1m', numRatings: 600, numUsers: 20, numMovies: 40, seed: 2 });
+  generateSynthetic({
+    dir: path.join(dataDir, 'ml-1m'),
+    format: 'ml-1m',
+    numRatings: 600,
+    numUsers: 20,
+    numMovies: 40,
+    seed: 2,
+  });
   const dataset = loadMovieLens({ dir: path.join(dataDir, 'ml-1m'), release: 'ml-1m' });
   const runDir = path.join(tmp, 'run');
   await runExperiment({
-    dataset, config: { seqLen: 3, epochs: 1, embedDim: 4, posDim: 2, ratingDim: 2, numHeads: 2, mlpUnits: [8], userDim: 2, batchSize: 256 },
-    outDir: runDir, log: null, progress: false,
+    dataset,
+    config: {
+      seqLen: 3,
+      epochs: 1,
+      embedDim: 4,
+      posDim: 2,
+      ratingDim: 2,
+      numHeads: 2,
+      mlpUnits: [8],
+      userDim: 2,
+      batchSize: 256,
+    },
+    outDir: runDir,
+    log: null,
+    progress: false,
   });
   const metaFile = path.join(runDir, 'checkpoints', 'best', 'meta.json');
   const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
   fs.writeFileSync(metaFile, JSON.stringify(meta).slice(0, 100));
   const common = ['--model', runDir, '--data-dir', dataDir, '--backend', 'cpu', '--user', '1'];
-  for (const argv of [['evaluate', '--model', runDir, '--data-dir', dataDir, '--backend', 'cpu'], ['predict', ...common, '--movies', '1'], ['recommend', ...common]]) {
+  for (const argv of [
+    ['evaluate', '--model', runDir, '--data-dir', dataDir, '--backend', 'cpu'],
+    ['predict', ...common, '--movies', '1'],
+    ['recommend', ...common],
+  ]) {
     expect(await run(argv)).toBe(EXIT.failure);
     expect(err.length).toBe(1);
-    expect(err[0]).toMatch(new RegExp(`^bst ${argv[0]}: DataError: ${metaFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON \\(.*\\); the file is corrupt or truncated$`));
+    expect(err[0]).toMatch(
+      new RegExp(
+        `^bst ${argv[0]}: DataError: ${metaFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON \\(.*\\); the file is corrupt or truncated$`,
+      ),
+    );
   }
   // truncated weights: a TrainingError naming the checkpoint folder (was: tfjs's "Based on the provided shape" as an internal error)
   fs.writeFileSync(metaFile, JSON.stringify(meta));
   const weights = path.join(runDir, 'checkpoints', 'best', 'weights.bin');
   fs.writeFileSync(weights, fs.readFileSync(weights).subarray(0, 300));
   expect(await run(['evaluate', '--model', runDir, '--data-dir', dataDir, '--backend', 'cpu'])).toBe(EXIT.failure);
-  expect(err).toEqual([expect.stringMatching(/^bst evaluate: TrainingError: .*checkpoints\/best: the checkpoint cannot be loaded \(.*\); its files are corrupt or truncated$/)]);
+  expect(err).toEqual([
+    expect.stringMatching(
+      /^bst evaluate: TrainingError: .*checkpoints\/best: the checkpoint cannot be loaded \(.*\); its files are corrupt or truncated$/,
+    ),
+  ]);
   // a missing run folder: one line naming it
-  expect(await run(['recommend', '--model', path.join(tmp, 'nope'), '--user', '1', '--backend', 'cpu'])).toBe(EXIT.failure);
-  expect(err).toEqual([`bst recommend: DataError: ${path.join(tmp, 'nope')}: not a run folder written by \`bst train\` (no metrics.json)`]);
+  expect(await run(['recommend', '--model', path.join(tmp, 'nope'), '--user', '1', '--backend', 'cpu'])).toBe(
+    EXIT.failure,
+  );
+  expect(err).toEqual([
+    `bst recommend: DataError: ${path.join(tmp, 'nope')}: not a run folder written by \`bst train\` (no metrics.json)`,
+  ]);
 }, 30_000);

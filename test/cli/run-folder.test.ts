@@ -13,9 +13,10 @@ import { loadRun, runExperiment } from '../../lib/app/experiment';
 import { checkSameRun } from '../../lib/app/run-folder';
 import { RunMismatchError } from '../../lib/util/errors';
 
-const DATA = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? process.env.BST_DATA_DIR
-  : path.resolve(__dirname, '../../../shared/data');
+const DATA =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? process.env.BST_DATA_DIR
+    : path.resolve(__dirname, '../../../shared/data');
 
 let tmp: string;
 const { run, out, err } = captureCli();
@@ -26,23 +27,63 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const data = () => ['--data-dir', DATA, '--backend', 'wasm', '--no-progress'];
-const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,mlpUnits=8,userDim=2,demoDim=2,genreDim=2,yearDim=2,batchSize=2048';
-const meta = (dir: string, which = 'best') => JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', which, 'meta.json'), 'utf8'));
+const tiny =
+  'embedDim=4,posDim=2,ratingDim=2,numHeads=2,mlpUnits=8,userDim=2,demoDim=2,genreDim=2,yearDim=2,batchSize=2048';
+const meta = (dir: string, which = 'best') =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', which, 'meta.json'), 'utf8'));
 const readMetrics = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
 
-test('train, refuse a second train, resume with the run\'s own settings, overwrite, and evaluate only matching parts', async () => {
+test("train, refuse a second train, resume with the run's own settings, overwrite, and evaluate only matching parts", async () => {
   const a = path.join(tmp, 'a');
-  expect(await run(['train', '--dataset', 'ml-100k', ...data(), '--k', '2', '--seed', '3', '--seq-len', '3', '--epochs', '1', '--set', tiny, '--out', a])).toBe(0);
+  expect(
+    await run([
+      'train',
+      '--dataset',
+      'ml-100k',
+      ...data(),
+      '--k',
+      '2',
+      '--seed',
+      '3',
+      '--seq-len',
+      '3',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--out',
+      a,
+    ]),
+  ).toBe(0);
   const manifest = JSON.parse(fs.readFileSync(path.join(a, 'run.json'), 'utf8'));
   const m1 = readMetrics(a);
-  expect(manifest).toMatchObject({ dataset: 'ml-100k', split: { protocol: 'leave-last-k', k: 2, seed: 3 }, config: { seqLen: 3, epochs: 1 } });
+  expect(manifest).toMatchObject({
+    dataset: 'ml-100k',
+    split: { protocol: 'leave-last-k', k: 2, seed: 3 },
+    config: { seqLen: 3, epochs: 1 },
+  });
   expect(m1.run).toEqual(manifest.run);
   expect(meta(a).vocabularies.run).toEqual(manifest.run);
   expect(manifest.run.fingerprint).toMatch(/^[0-9a-f]{16}$/);
 
   // a fresh train into the same folder is refused before any work; the run is untouched
   const savedAt = meta(a).savedAt;
-  expect(await run(['train', '--dataset', 'ml-100k', ...data(), '--seq-len', '3', '--epochs', '1', '--set', tiny, '--out', a])).toBe(1);
+  expect(
+    await run([
+      'train',
+      '--dataset',
+      'ml-100k',
+      ...data(),
+      '--seq-len',
+      '3',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--out',
+      a,
+    ]),
+  ).toBe(1);
   expect(err.join('\n')).toContain(`--out ${a} already holds a run`);
   expect(err.join('\n')).toMatch(/--resume.*--overwrite/);
   expect(meta(a).savedAt).toBe(savedAt);
@@ -72,14 +113,34 @@ test('train, refuse a second train, resume with the run\'s own settings, overwri
   // a folder whose checkpoint and metrics.json come from different runs is refused (was: scored silently)
   const b = path.join(tmp, 'b');
   fs.cpSync(a, b, { recursive: true });
-  expect(await run(['train', '--dataset', 'ml-100k', ...data(), '--k', '1', '--seq-len', '3', '--epochs', '1', '--set', tiny, '--out', b, '--overwrite'])).toBe(0);
+  expect(
+    await run([
+      'train',
+      '--dataset',
+      'ml-100k',
+      ...data(),
+      '--k',
+      '1',
+      '--seq-len',
+      '3',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--out',
+      b,
+      '--overwrite',
+    ]),
+  ).toBe(0);
   const mb = readMetrics(b);
   expect(mb.run.id).not.toBe(m1.run.id);
   expect(meta(b).vocabularies.run.id).toBe(mb.run.id);
   fs.copyFileSync(path.join(a, 'metrics.json'), path.join(b, 'metrics.json')); // the old run's metrics with the new model
   for (const cmd of [['evaluate'], ['predict', '--user', '1', '--movies', '1,2']]) {
     expect(await run([...cmd, ...data().slice(0, 4), '--model', b])).toBe(1);
-    expect(err.join('\n')).toMatch(/RunMismatchError: .*checkpoints\/best \(run .*\) and .*metrics\.json \(run .*\) belong to different runs/);
+    expect(err.join('\n')).toMatch(
+      /RunMismatchError: .*checkpoints\/best \(run .*\) and .*metrics\.json \(run .*\) belong to different runs/,
+    );
   }
 }, 120_000);
 
@@ -103,31 +164,68 @@ test('an --out that is a file, or under a file, fails at once with one line nami
   const legacy = path.join(tmp, 'legacy');
   fs.mkdirSync(path.join(legacy, 'checkpoints', 'last'), { recursive: true });
   expect(await run(['train', ...data(), '--resume', '--out', legacy])).toBe(1);
-  expect(err.join('\n')).toContain(`--resume: ${legacy} has no run.json (written by an older bst): its dataset and split are unknown`);
+  expect(err.join('\n')).toContain(
+    `--resume: ${legacy} has no run.json (written by an older bst): its dataset and split are unknown`,
+  );
   expect(await run(['train', ...data(), '--resume', '--overwrite', '--out', legacy])).toBe(2);
   expect(err.join('\n')).toContain('--resume and --overwrite exclude each other');
   expect(Date.now() - t0).toBeLessThan(5000); // no data was loaded, nothing trained
 });
 
-describe('loadRun checks that the folder\'s parts and the data belong together', () => {
-  const cfg = { seqLen: 3, epochs: 1, embedDim: 4, posDim: 2, ratingDim: 2, numHeads: 2, mlpUnits: [8], userDim: 2, batchSize: 256 };
-  const synth = (dir: string, seed: number) => generateSynthetic({ dir, format: 'ml-1m', numRatings: 600, numUsers: 20, numMovies: 40, seed });
+describe("loadRun checks that the folder's parts and the data belong together", () => {
+  const cfg = {
+    seqLen: 3,
+    epochs: 1,
+    embedDim: 4,
+    posDim: 2,
+    ratingDim: 2,
+    numHeads: 2,
+    mlpUnits: [8],
+    userDim: 2,
+    batchSize: 256,
+  };
+  const synth = (dir: string, seed: number) =>
+    generateSynthetic({ dir, format: 'ml-1m', numRatings: 600, numUsers: 20, numMovies: 40, seed });
 
   test('other ratings than the run was trained on are refused (split fingerprint)', async () => {
     const dataDir = path.join(tmp, 'fp-data');
     synth(path.join(dataDir, 'ml-1m'), 1);
     const runDir = path.join(tmp, 'fp-run');
-    await runExperiment({ dataset: loadMovieLens({ dir: path.join(dataDir, 'ml-1m'), release: 'ml-1m' }), config: cfg, outDir: runDir, log: null, progress: false });
+    await runExperiment({
+      dataset: loadMovieLens({ dir: path.join(dataDir, 'ml-1m'), release: 'ml-1m' }),
+      config: cfg,
+      outDir: runDir,
+      log: null,
+      progress: false,
+    });
     await expect(loadRun(runDir, { dataDir })).resolves.toBeDefined();
     fs.rmSync(path.join(dataDir, 'ml-1m'), { recursive: true });
     synth(path.join(dataDir, 'ml-1m'), 2); // same release name, other ratings
-    await expect(loadRun(runDir, { dataDir })).rejects.toThrow(/this data does not give the split .*metrics\.json was trained and scored on \(fingerprint [0-9a-f]{16}, recorded [0-9a-f]{16}\)/);
+    await expect(loadRun(runDir, { dataDir })).rejects.toThrow(
+      /this data does not give the split .*metrics\.json was trained and scored on \(fingerprint [0-9a-f]{16}, recorded [0-9a-f]{16}\)/,
+    );
   }, 30_000);
 
   test('a run without run ids (older bst, train-recommender) is refused when its checkpoint is newer than its metrics', () => {
     const ckptDir = '/r/checkpoints/best';
-    expect(() => checkSameRun({ runDir: '/r', ckptDir, metricsFinishedAt: '2026-01-01T10:00:00Z', ckptSavedAt: '2026-01-01T09:59:00Z' })).not.toThrow();
-    expect(() => checkSameRun({ runDir: '/r', ckptDir, metricsFinishedAt: '2026-01-01T10:00:00Z', ckptSavedAt: '2026-01-02T08:00:00Z' })).toThrow(RunMismatchError);
-    expect(() => checkSameRun({ runDir: '/r', ckptDir, metricsRun: { id: 'a', fingerprint: 'f' } })).toThrow(/run unknown\) and \/r\/metrics\.json \(run a\) belong to different runs/);
+    expect(() =>
+      checkSameRun({
+        runDir: '/r',
+        ckptDir,
+        metricsFinishedAt: '2026-01-01T10:00:00Z',
+        ckptSavedAt: '2026-01-01T09:59:00Z',
+      }),
+    ).not.toThrow();
+    expect(() =>
+      checkSameRun({
+        runDir: '/r',
+        ckptDir,
+        metricsFinishedAt: '2026-01-01T10:00:00Z',
+        ckptSavedAt: '2026-01-02T08:00:00Z',
+      }),
+    ).toThrow(RunMismatchError);
+    expect(() => checkSameRun({ runDir: '/r', ckptDir, metricsRun: { id: 'a', fingerprint: 'f' } })).toThrow(
+      /run unknown\) and \/r\/metrics\.json \(run a\) belong to different runs/,
+    );
   });
 });

@@ -72,7 +72,10 @@ describe('UserItemBias', () => {
 
   test('plain ALS (relax 1) and over-relaxed sweeps reach the same minimum', () => {
     const plain = new UserItemBias({ reg: 1, tol: 1e-13, maxIter: 10000, relax: 1 }).fit(hand);
-    for (const [u, i] of [[1, 1], [2, 2]]) {
+    for (const [u, i] of [
+      [1, 1],
+      [2, 2],
+    ]) {
       expect(plain.userBias(u)).toBeCloseTo(m.userBias(u), 10);
       expect(plain.itemBias(i)).toBeCloseTo(m.itemBias(i), 10);
     }
@@ -93,7 +96,13 @@ describe('UserItemBias', () => {
   });
 
   test('an index in range but never seen in training has bias 0', () => {
-    const m2 = new UserItemBias({ reg: 1 }).fit(data([[1, 3, 5], [2, 3, 1], [2, 1, 3]]));
+    const m2 = new UserItemBias({ reg: 1 }).fit(
+      data([
+        [1, 3, 5],
+        [2, 3, 1],
+        [2, 1, 3],
+      ]),
+    );
     expect(m2.itemBias(2)).toBe(0); // item 2 is inside 0..3 but has no training rating
   });
 
@@ -106,7 +115,13 @@ describe('UserItemBias', () => {
   test('predictions are clipped to the training rating range', () => {
     // reg 0 fits the three ratings exactly: mu = 10/3, s11 = 5/3, s22 = 2/3, s12 = -7/3, so
     // s21 = s11 + s22 - s12 = 14/3 and the raw prediction for (2, 1) is 24/3 = 8 -> clipped to max = 5.
-    const m0 = new UserItemBias({ reg: 0, tol: 1e-13, maxIter: 100000 }).fit(data([[1, 1, 5], [2, 2, 4], [1, 2, 1]]));
+    const m0 = new UserItemBias({ reg: 0, tol: 1e-13, maxIter: 100000 }).fit(
+      data([
+        [1, 1, 5],
+        [2, 2, 4],
+        [1, 2, 1],
+      ]),
+    );
     expect(m0.predict([1], [2])[0]).toBeCloseTo(1, 4);
     expect(m0.predict([2], [1])[0]).toBe(5);
     expect(m0.userBias(2) + m0.itemBias(1)).toBeCloseTo(14 / 3, 4);
@@ -124,7 +139,10 @@ describe('BiasedMF', () => {
     // Rating (1,2,3): pred = 4.1, e = -1.1 -> b_u1 = 0.1 + 0.1 (-1.1 - 0.5 * 0.1) = -0.015, b_i2 = -0.11.
     // Factors stay 0 (their gradients are e * 0 - reg * 0).
     const m = new BiasedMF({ factors: 3, initStd: 0, shuffle: false, lr: 0.1, reg: 0.5, epochs: 1 }).fit(
-      data([[1, 1, 5], [1, 2, 3]]),
+      data([
+        [1, 1, 5],
+        [1, 2, 3],
+      ]),
     );
     const p = m.predict([1, 1], [1, 2]);
     expect(p[0]).toBeCloseTo(4 - 0.015 + 0.1, 6);
@@ -170,7 +188,13 @@ describe('BiasedMF', () => {
 
   test('unknown items (index 0, or never trained) fall back to mu + b_u', () => {
     // item 3 is trained, item 2 is inside the range but never rated in training; mu = 11/3
-    const mf = new BiasedMF({ factors: 2, seed: 4, epochs: 5 }).fit(data([[1, 3, 5], [2, 3, 2], [1, 1, 4]]));
+    const mf = new BiasedMF({ factors: 2, seed: 4, epochs: 5 }).fit(
+      data([
+        [1, 3, 5],
+        [2, 3, 2],
+        [1, 1, 4],
+      ]),
+    );
     const [p0, p2, pOut, p3] = Array.from(mf.predict([1, 1, 1, 1], [0, 2, 99, 3]));
     expect(mf.itemBias(2)).toBe(0);
     expect(p0).toBeCloseTo(11 / 3 + mf.userBias(1), 6);
@@ -203,7 +227,12 @@ describe('hyperparameters are chosen on validation only', () => {
     const train = gatherRatings(interactions, split.train);
     const val = gatherRatings(interactions, split.val);
     const regs = [0, 0.5, 5, 50, 500];
-    const tuned = tuneOnValidation({ grid: regs.map((reg) => ({ reg })), make: (p) => new UserItemBias(p), train, val });
+    const tuned = tuneOnValidation({
+      grid: regs.map((reg) => ({ reg })),
+      make: (p) => new UserItemBias(p),
+      train,
+      val,
+    });
     const valRmse = regs.map((reg) => evaluateModel(new UserItemBias({ reg }).fit(train), val).rmse!);
     expect(tuned.params.reg).toBe(regs[valRmse.indexOf(Math.min(...valRmse))]);
     expect(tuned.trials.map((t) => t.val.rmse)).toEqual(valRmse);

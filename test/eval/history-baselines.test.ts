@@ -40,13 +40,18 @@ describe('HistoryBlend', () => {
     expect(p[1]).toBeCloseTo(0.5 * (4 - 15 / 21) + 0.5 * 4, 5);
     const last1 = new HistoryBlend({ interactions, weight: 0.5, window: 1, reg: 1 }).fit(train);
     expect(last1.predict(val.user, val.item, val.position)[0]).toBeCloseTo(0.5 * (4 + 1 / 21) + 0.5 * 3, 5);
-    expect(evaluateModel(last1, val).mae).toBeCloseTo((Math.abs(0.5 * (4 + 1 / 21) + 1.5 - 4) + Math.abs(4 - 15 / 42 - 2)) / 2, 5);
+    expect(evaluateModel(last1, val).mae).toBeCloseTo(
+      (Math.abs(0.5 * (4 + 1 / 21) + 1.5 - 4) + Math.abs(4 - 15 / 42 - 2)) / 2,
+      5,
+    );
   });
 
   test('w = 0 is the bias model; an empty history falls back to it', () => {
     const bias = new UserItemBias({ reg: 1 }).fit(train);
     const blend = new HistoryBlend({ interactions, weight: 0, reg: 1 }).fit(train);
-    expect(Array.from(blend.predict(val.user, val.item, val.position))).toEqual(Array.from(bias.predict(val.user, val.item)));
+    expect(Array.from(blend.predict(val.user, val.item, val.position))).toEqual(
+      Array.from(bias.predict(val.user, val.item)),
+    );
     const first = gatherRatings(interactions, Int32Array.from([0])); // user 1's first rating: no history
     const w = new HistoryBlend({ interactions, weight: 0.9, reg: 1 }).fit(train);
     expect(w.predict(first.user, first.item, first.position)[0]).toBeCloseTo(bias.predict([1], [1])[0], 6);
@@ -70,10 +75,21 @@ describe('HistoryBlend', () => {
  */
 const knnFixture = () =>
   makeData([
-    [1, 1, 5, 1, 'train'], [1, 2, 4, 2, 'train'], [1, 3, 4, 3, 'train'], [1, 4, 1, 4, 'train'],
-    [2, 1, 1, 1, 'train'], [2, 2, 2, 2, 'train'], [2, 3, 3, 3, 'train'], [2, 4, 5, 4, 'train'],
-    [3, 1, 4, 1, 'train'], [3, 2, 2, 2, 'train'], [3, 3, 2, 3, 'train'],
-    [4, 1, 5, 1, 'train'], [4, 4, 1, 2, 'train'], [4, 2, 4, 3, 'val'], [4, 3, 5, 4, 'test'],
+    [1, 1, 5, 1, 'train'],
+    [1, 2, 4, 2, 'train'],
+    [1, 3, 4, 3, 'train'],
+    [1, 4, 1, 4, 'train'],
+    [2, 1, 1, 1, 'train'],
+    [2, 2, 2, 2, 'train'],
+    [2, 3, 3, 3, 'train'],
+    [2, 4, 5, 4, 'train'],
+    [3, 1, 4, 1, 'train'],
+    [3, 2, 2, 2, 'train'],
+    [3, 3, 2, 3, 'train'],
+    [4, 1, 5, 1, 'train'],
+    [4, 4, 1, 2, 'train'],
+    [4, 2, 4, 3, 'val'],
+    [4, 3, 5, 4, 'test'],
   ]);
 
 describe('ItemKnn', () => {
@@ -122,13 +138,22 @@ describe('ItemKnn', () => {
   });
 
   test('too many items for the dense tables: a ConfigError naming the count', () => {
-    expect(() => new ItemSimilarity(train, new UserItemBias().fit(train), { maxItems: 3 })).toThrow(/5 items exceed maxItems 3/);
+    expect(() => new ItemSimilarity(train, new UserItemBias().fit(train), { maxItems: 3 })).toThrow(
+      /5 items exceed maxItems 3/,
+    );
   });
 });
 
 describe('fitBaselines includes the history-aware baselines, chosen on validation only', () => {
   const fixture = () => syntheticData({ numUsers: 30, numItems: 25, perUser: 16, k: 2, seed: 11 });
-  const grid = { biasReg: [0.5, 5], mfFactors: [2], mfReg: [0.05], blendWeight: [0, 0.3, 0.6], knnK: [5, 20], knnShrink: [1, 50] };
+  const grid = {
+    biasReg: [0.5, 5],
+    mfFactors: [2],
+    mfReg: [0.05],
+    blendWeight: [0, 0.3, 0.6],
+    knnK: [5, 20],
+    knnShrink: [1, 50],
+  };
   const mf = { epochs: 5, lr: 0.05 };
 
   test('perturbing test ratings changes neither the chosen params nor validation metrics', () => {
@@ -154,9 +179,10 @@ describe('fitBaselines includes the history-aware baselines, chosen on validatio
   });
 });
 
-const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
-  : path.resolve(__dirname, '../../../shared/data/ml-100k');
+const DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
+    : path.resolve(__dirname, '../../../shared/data/ml-100k');
 
 describe('real ml-100k, leave-last-5', () => {
   test('both beat the plain bias model on validation', () => {
@@ -164,10 +190,25 @@ describe('real ml-100k, leave-last-5', () => {
     const train = gatherRatings(p.interactions, p.split.train);
     const val = gatherRatings(p.interactions, p.split.val);
     const interactions = p.interactions;
-    const bias = tuneOnValidation({ grid: [2, 5, 10].map((reg) => ({ reg })), make: (q) => new UserItemBias(q), train, val });
+    const bias = tuneOnValidation({
+      grid: [2, 5, 10].map((reg) => ({ reg })),
+      make: (q) => new UserItemBias(q),
+      train,
+      val,
+    });
     const base = bias.model as UserItemBias;
-    const blend = tuneOnValidation({ grid: [0, 0.25].map((weight) => ({ weight, window: 7 })), make: (q) => new HistoryBlend({ ...q, interactions, base }), train, val });
-    const knn = tuneOnValidation({ grid: [{ k: 40, shrink: 100 }], make: (q) => new ItemKnn({ ...q, interactions, base }), train, val });
+    const blend = tuneOnValidation({
+      grid: [0, 0.25].map((weight) => ({ weight, window: 7 })),
+      make: (q) => new HistoryBlend({ ...q, interactions, base }),
+      train,
+      val,
+    });
+    const knn = tuneOnValidation({
+      grid: [{ k: 40, shrink: 100 }],
+      make: (q) => new ItemKnn({ ...q, interactions, base }),
+      train,
+      val,
+    });
     expect(blend.params.weight).toBe(0.25);
     expect(blend.val.rmse!).toBeLessThan(bias.val.rmse! - 0.005);
     expect(blend.val.mae!).toBeLessThan(bias.val.mae!);

@@ -3,8 +3,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadMovieLens } from '../../lib/data';
 import {
-  NextItemCase, RawEvents, SequenceSet, eventsFromTable, evaluateNextItem, fitItemKnn, globalTimeSplit, itemKnnNextItem,
-  leaveOneOutSplit, nextItemTopK, pessimisticRank, popularityNextItem, recentPopularityNextItem,
+  NextItemCase,
+  RawEvents,
+  SequenceSet,
+  eventsFromTable,
+  evaluateNextItem,
+  fitItemKnn,
+  globalTimeSplit,
+  itemKnnNextItem,
+  leaveOneOutSplit,
+  nextItemTopK,
+  pessimisticRank,
+  popularityNextItem,
+  recentPopularityNextItem,
 } from '../../lib/eval';
 import { ConfigError } from '../../lib/util/errors';
 
@@ -16,9 +27,20 @@ function events(rows: Array<[number, number, number]>): RawEvents {
 // user 1: movies 5 and 3 share timestamp 10 (3 comes first by movieId); user 3's validation movie 1 and test
 // movie 8 never occur in training. Catalogue = training movies {2,3,4,5,6,7,9} -> indices 1..7.
 const FIXTURE = events([
-  [1, 5, 10], [1, 3, 10], [1, 7, 20], [1, 9, 30], [1, 2, 40],
-  [2, 3, 1], [2, 4, 2], [2, 6, 3], [2, 5, 3],
-  [3, 2, 1], [3, 6, 2], [3, 9, 3], [3, 1, 4], [3, 8, 5],
+  [1, 5, 10],
+  [1, 3, 10],
+  [1, 7, 20],
+  [1, 9, 30],
+  [1, 2, 40],
+  [2, 3, 1],
+  [2, 4, 2],
+  [2, 6, 3],
+  [2, 5, 3],
+  [3, 2, 1],
+  [3, 6, 2],
+  [3, 9, 3],
+  [3, 1, 4],
+  [3, 8, 5],
 ]);
 
 /** Scores every item by its index (higher index = better), the same for every input. */
@@ -36,10 +58,22 @@ test('leave-one-out: split by time with ties by movieId; vocabulary from trainin
   const test = s.test.cases.map((c) => [c.user, Array.from(c.input), c.target]);
   // user 1 in time order: 3, 5 (tie at t = 10, by movieId), 7, 9 (val), 2 (test)
   // user 2: 3, 4, 5, 6 (5 and 6 tie at t = 3): train 3, 4; val 5; test 6
-  expect(val).toEqual([[1, [2, 4, 6], 7], [2, [2, 3], 4], [3, [1, 5, 7], 0]]);
-  expect(test).toEqual([[1, [2, 4, 6, 7], 1], [2, [2, 3, 4], 5], [3, [1, 5, 7], 0]]);
+  expect(val).toEqual([
+    [1, [2, 4, 6], 7],
+    [2, [2, 3], 4],
+    [3, [1, 5, 7], 0],
+  ]);
+  expect(test).toEqual([
+    [1, [2, 4, 6, 7], 1],
+    [2, [2, 3, 4], 5],
+    [3, [1, 5, 7], 0],
+  ]);
   expect(s.val.fit).toBe(s.test.fit);
-  expect(s.val.fit.items.map((x) => Array.from(x))).toEqual([[2, 4, 6], [2, 3], [1, 5, 7]]);
+  expect(s.val.fit.items.map((x) => Array.from(x))).toEqual([
+    [2, 4, 6],
+    [2, 3],
+    [1, 5, 7],
+  ]);
 });
 
 test('pessimistic rank: ties count against the target, seen items and index 0 are no candidates', () => {
@@ -71,7 +105,11 @@ test('full-ranking metrics on the fixture, computed by hand', () => {
 
 test('coverage@10 and novelty', () => {
   const V = 31;
-  const fit: SequenceSet = { users: Int32Array.from([1, 2]), items: [Int32Array.from([30, 29]), Int32Array.from([30])], times: [new Float64Array(2), new Float64Array(1)] };
+  const fit: SequenceSet = {
+    users: Int32Array.from([1, 2]),
+    items: [Int32Array.from([30, 29]), Int32Array.from([30])],
+    times: [new Float64Array(2), new Float64Array(1)],
+  };
   const cases: NextItemCase[] = [
     { user: 1, input: new Int32Array(0), target: 1, time: 0 },
     { user: 2, input: Int32Array.from([30]), target: 1, time: 0 },
@@ -91,9 +129,16 @@ test('coverage@10 and novelty', () => {
 
 test('global time split on the fixture: cut by timestamp quantile, first event after the cut is the target', () => {
   const e = events([
-    [1, 10, 1], [1, 11, 2], [1, 12, 6], [1, 13, 9],
-    [2, 11, 3], [2, 14, 4], [2, 10, 7], [2, 15, 8],
-    [3, 12, 9], [3, 10, 10],
+    [1, 10, 1],
+    [1, 11, 2],
+    [1, 12, 6],
+    [1, 13, 9],
+    [2, 11, 3],
+    [2, 14, 4],
+    [2, 10, 7],
+    [2, 15, 8],
+    [3, 12, 9],
+    [3, 10, 10],
   ]);
   // sorted timestamps 1 2 3 4 6 7 8 9 9 10: valCut = t[floor(0.4 * 10)] = 6, testCut = t[floor(0.8 * 10)] = 9
   const s = globalTimeSplit(e, { valQuantile: 0.4, testQuantile: 0.8 });
@@ -102,21 +147,31 @@ test('global time split on the fixture: cut by timestamp quantile, first event a
   // catalogue: movies before t = 9: 10, 11, 12, 14, 15
   expect(Array.from(s.itemIds)).toEqual([-1, 10, 11, 12, 14, 15]);
   const val = s.val.cases.map((c) => [c.user, Array.from(c.input), c.target]);
-  expect(val).toEqual([[1, [1, 2], 3], [2, [2, 4], 1]]); // user 3 has no event before t = 6
+  expect(val).toEqual([
+    [1, [1, 2], 3],
+    [2, [2, 4], 1],
+  ]); // user 3 has no event before t = 6
   const test = s.test.cases.map((c) => [c.user, Array.from(c.input), c.target]);
   expect(test).toEqual([[1, [1, 2, 3], 0]]); // movie 13 appears only at t = 9: a miss; user 2 has nothing after the cut
-  expect(s.test.fit.items.map((x) => Array.from(x))).toEqual([[1, 2, 3], [2, 4, 1, 5]]);
+  expect(s.test.fit.items.map((x) => Array.from(x))).toEqual([
+    [1, 2, 3],
+    [2, 4, 1, 5],
+  ]);
   expect(() => globalTimeSplit(e, { valQuantile: 0.9, testQuantile: 0.5 })).toThrow(ConfigError);
 });
 
-const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
-  : path.resolve(__dirname, '../../../shared/data/ml-100k');
+const DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
+    : path.resolve(__dirname, '../../../shared/data/ml-100k');
 
-test('real ml-100k: no fit event at or after its cut; targets are each user\'s first event after the cut', () => {
+test("real ml-100k: no fit event at or after its cut; targets are each user's first event after the cut", () => {
   const raw = eventsFromTable(loadMovieLens({ dir: DIR }).ratings);
   const s = globalTimeSplit(raw);
-  for (const [phase, end] of [[s.val, s.test.cut!], [s.test, Infinity]] as const) {
+  for (const [phase, end] of [
+    [s.val, s.test.cut!],
+    [s.test, Infinity],
+  ] as const) {
     const cut = phase.cut!;
     let maxFit = -Infinity;
     for (const t of phase.fit.times) for (let i = 0; i < t.length; i++) maxFit = Math.max(maxFit, t[i]);
@@ -137,7 +192,10 @@ test('real ml-100k: no fit event at or after its cut; targets are each user\'s f
   // leave-one-out on the same data: every user is a case; popularity lands where main measured it (HR@10 0.050)
   const loo = leaveOneOutSplit(raw);
   expect(loo.test.cases.length).toBe(943);
-  const pop = evaluateNextItem(popularityNextItem(loo.test.fit, loo.numItems), loo.test.cases, { numItems: loo.numItems, fit: loo.test.fit });
+  const pop = evaluateNextItem(popularityNextItem(loo.test.fit, loo.numItems), loo.test.cases, {
+    numItems: loo.numItems,
+    fit: loo.test.fit,
+  });
   expect(pop.hr10).toBeGreaterThan(0.03);
   expect(pop.hr10).toBeLessThan(0.07);
 });

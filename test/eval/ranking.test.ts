@@ -104,7 +104,8 @@ describe('sampleNegatives', () => {
   test('uniform over the allowed items', () => {
     const rng = new Rng(9);
     const counts = new Array(21).fill(0);
-    for (let t = 0; t < 4000; t++) for (const i of sampleNegatives({ rng, numItems: 21, exclude: [1], count: 1 })) counts[i]++;
+    for (let t = 0; t < 4000; t++)
+      for (const i of sampleNegatives({ rng, numItems: 21, exclude: [1], count: 1 })) counts[i]++;
     expect(counts[0]).toBe(0);
     expect(counts[1]).toBe(0);
     // 19 allowed items, 4000 draws: expected 210.5 each, sd ~14
@@ -194,7 +195,14 @@ describe('popularity baseline and evaluateRanking', () => {
     }
     // seeded and per user: the same call again gives the same candidates
     const again: number[][] = [];
-    evaluateRanking({ ...two, numItems, scorer: (u, items) => (again.push(Array.from(items)), new Float32Array(items.length)), mode: 'sampled', numNegatives: 3, seed: 4 });
+    evaluateRanking({
+      ...two,
+      numItems,
+      scorer: (u, items) => (again.push(Array.from(items)), new Float32Array(items.length)),
+      mode: 'sampled',
+      numNegatives: 3,
+      seed: 4,
+    });
     expect(again).toEqual(seen.map((s) => s[1]));
   });
 
@@ -202,9 +210,9 @@ describe('popularity baseline and evaluateRanking', () => {
     const flat: ItemScorer = (_u, items) => new Float32Array(items.length);
     const r = evaluateRanking({ interactions, split, numItems, scorer: flat, mode: 'full' });
     expect(Array.from(r.ranks)).toEqual([4, 4, 1]);
-    expect(() => evaluateRanking({ interactions, split, numItems, scorer: flat, mode: 'sampled', numNegatives: 2 })).toThrow(
-      ConfigError,
-    );
+    expect(() =>
+      evaluateRanking({ interactions, split, numItems, scorer: flat, mode: 'sampled', numNegatives: 2 }),
+    ).toThrow(ConfigError);
   });
 
   test('an unknown held-out item (index 0) counts as a miss', () => {

@@ -1,14 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ORDER, BackendLoader, BackendName, parseBackendChoice, selectBackend } from '../../lib/kernels/backend';
+import {
+  BACKEND_ORDER,
+  BackendLoader,
+  BackendName,
+  parseBackendChoice,
+  selectBackend,
+} from '../../lib/kernels/backend';
 import { BackendError } from '../../lib/util/errors';
 
 function fakeLoaders(failing: BackendName[], calls: string[]): Record<BackendName, BackendLoader> {
-  const make = (name: BackendName, tfName: string): BackendLoader => async () => {
-    calls.push(name);
-    if (failing.includes(name)) throw new Error(`${name}: libcudart.so.11.0: cannot open shared object file\nstack...`);
-    return tfName;
+  const make =
+    (name: BackendName, tfName: string): BackendLoader =>
+    async () => {
+      calls.push(name);
+      if (failing.includes(name))
+        throw new Error(`${name}: libcudart.so.11.0: cannot open shared object file\nstack...`);
+      return tfName;
+    };
+  return {
+    'node-gpu': make('node-gpu', 'cpu'),
+    node: make('node', 'cpu'),
+    wasm: make('wasm', 'cpu'),
+    cpu: make('cpu', 'cpu'),
   };
-  return { 'node-gpu': make('node-gpu', 'cpu'), node: make('node', 'cpu'), wasm: make('wasm', 'cpu'), cpu: make('cpu', 'cpu') };
 }
 
 describe('backend selection', () => {
@@ -29,21 +43,33 @@ describe('backend selection', () => {
     expect(info.name).toBe('cpu');
     expect(info.skipped.map((s) => s.name)).toEqual(['node-gpu', 'node', 'wasm']);
     // one line per skipped backend, only the first line of the error, naming the next candidate
-    expect(lines[0]).toBe('bst-lab: backend node-gpu unavailable (node-gpu: libcudart.so.11.0: cannot open shared object file); trying node');
+    expect(lines[0]).toBe(
+      'bst-lab: backend node-gpu unavailable (node-gpu: libcudart.so.11.0: cannot open shared object file); trying node',
+    );
     expect(lines).toHaveLength(4);
     expect(lines[3]).toMatch(/^bst-lab: tfjs backend cpu/);
   });
 
   test('stops at the first backend that loads', async () => {
     const calls: string[] = [];
-    const info = await selectBackend({ choice: 'auto', loaders: fakeLoaders(['node-gpu'], calls), log: () => {}, kernelFixes: false });
+    const info = await selectBackend({
+      choice: 'auto',
+      loaders: fakeLoaders(['node-gpu'], calls),
+      log: () => {},
+      kernelFixes: false,
+    });
     expect(calls).toEqual(['node-gpu', 'node']);
     expect(info.name).toBe('node');
   });
 
   test('a forced choice starts there and never tries faster ones', async () => {
     const calls: string[] = [];
-    const info = await selectBackend({ choice: 'WASM', loaders: fakeLoaders([], calls), log: () => {}, kernelFixes: false });
+    const info = await selectBackend({
+      choice: 'WASM',
+      loaders: fakeLoaders([], calls),
+      log: () => {},
+      kernelFixes: false,
+    });
     expect(calls).toEqual(['wasm']);
     expect(info.name).toBe('wasm');
   });
@@ -63,7 +89,9 @@ describe('backend selection', () => {
 
   test('an unknown name is an error that lists the valid ones', () => {
     expect(() => parseBackendChoice('gpu')).toThrow(BackendError);
-    expect(() => parseBackendChoice('gpu')).toThrow('unknown backend "gpu" (from BST_BACKEND or the backend option); valid values: auto, node-gpu, node, wasm, cpu');
+    expect(() => parseBackendChoice('gpu')).toThrow(
+      'unknown backend "gpu" (from BST_BACKEND or the backend option); valid values: auto, node-gpu, node, wasm, cpu',
+    );
     expect(parseBackendChoice(undefined)).toBe('auto');
     expect(parseBackendChoice(' Auto ')).toBe('auto');
     expect(BACKEND_ORDER).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
@@ -71,7 +99,12 @@ describe('backend selection', () => {
 
   test('when nothing loads, the error names every backend and its reason', async () => {
     await expect(
-      selectBackend({ choice: 'auto', loaders: fakeLoaders([...BACKEND_ORDER], []), log: () => {}, kernelFixes: false }),
+      selectBackend({
+        choice: 'auto',
+        loaders: fakeLoaders([...BACKEND_ORDER], []),
+        log: () => {},
+        kernelFixes: false,
+      }),
     ).rejects.toThrow(/no tfjs backend could start: node-gpu: .*; node: .*; wasm: .*; cpu: cpu: libcudart/);
   });
 

@@ -16,7 +16,14 @@ const { run, out, err } = captureCli();
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-cli-seeds-'));
-  generateSynthetic({ dir: path.join(tmp, 'data', 'ml-1m'), format: 'ml-1m', numRatings: 2000, numUsers: 40, numMovies: 80, seed: 3 });
+  generateSynthetic({
+    dir: path.join(tmp, 'data', 'ml-1m'),
+    format: 'ml-1m',
+    numRatings: 2000,
+    numUsers: 40,
+    numMovies: 80,
+    seed: 3,
+  });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -25,8 +32,28 @@ const tiny = 'embedDim=8,posDim=4,ratingDim=4,numHeads=2,mlpUnits=16/8,userDim=4
 const metricsOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
 
 test('train: tuned config and k=5 by default, --loss and --base paper; evaluate --model a,b scores the ensemble', async () => {
-  const a = path.join(tmp, 'a'), b = path.join(tmp, 'b'), p = path.join(tmp, 'paper');
-  expect(await run(['train', ...common(), '--seq-len', '4', '--epochs', '1', '--set', tiny, '--loss', 'mae', '--seed', '1', '--out', a, '--no-progress'])).toBe(0);
+  const a = path.join(tmp, 'a'),
+    b = path.join(tmp, 'b'),
+    p = path.join(tmp, 'paper');
+  expect(
+    await run([
+      'train',
+      ...common(),
+      '--seq-len',
+      '4',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--loss',
+      'mae',
+      '--seed',
+      '1',
+      '--out',
+      a,
+      '--no-progress',
+    ]),
+  ).toBe(0);
   const ma = metricsOf(a);
   expect(ma.split.k).toBe(5);
   expect(ma.config.loss).toBe('mae');
@@ -35,11 +62,45 @@ test('train: tuned config and k=5 by default, --loss and --base paper; evaluate 
   expect(ma.config.ffnMult).toBe(tuned.ffnMult);
   expect(ma.config.dropout).toBe(tuned.dropout);
   expect(ma.config.embedDim).toBe(8); // --set still wins
-  expect(await run(['train', ...common(), '--seq-len', '4', '--epochs', '1', '--set', tiny, '--base', 'paper', '--out', p, '--no-progress'])).toBe(0);
+  expect(
+    await run([
+      'train',
+      ...common(),
+      '--seq-len',
+      '4',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--base',
+      'paper',
+      '--out',
+      p,
+      '--no-progress',
+    ]),
+  ).toBe(0);
   expect(metricsOf(p).config.ffnMult).toBe(defaultConfig().ffnMult);
   expect(metricsOf(p).config.loss).toBe('mse');
 
-  expect(await run(['train', ...common(), '--seq-len', '4', '--epochs', '1', '--set', tiny, '--loss', 'mae', '--seed', '2', '--out', b, '--no-progress'])).toBe(0);
+  expect(
+    await run([
+      'train',
+      ...common(),
+      '--seq-len',
+      '4',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--loss',
+      'mae',
+      '--seed',
+      '2',
+      '--out',
+      b,
+      '--no-progress',
+    ]),
+  ).toBe(0);
   expect(await run(['evaluate', ...common(), '--model', `${a},${b}`])).toBe(0);
   const ens = JSON.parse(out.join('\n'));
   expect(ens.model).toBe('ensemble (mean of 2 models)');
@@ -53,7 +114,23 @@ test('train: tuned config and k=5 by default, --loss and --base paper; evaluate 
 
   // runs on different splits cannot be ensembled
   const k2 = path.join(tmp, 'k2');
-  expect(await run(['train', ...common(), '--k', '2', '--seq-len', '4', '--epochs', '1', '--set', tiny, '--out', k2, '--no-progress'])).toBe(0);
+  expect(
+    await run([
+      'train',
+      ...common(),
+      '--k',
+      '2',
+      '--seq-len',
+      '4',
+      '--epochs',
+      '1',
+      '--set',
+      tiny,
+      '--out',
+      k2,
+      '--no-progress',
+    ]),
+  ).toBe(0);
   expect(await run(['evaluate', ...common(), '--model', `${a},${k2}`])).not.toBe(0);
   expect(err.join('\n')).toMatch(/an ensemble needs the same split and targets/);
 }, 120000);

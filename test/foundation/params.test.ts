@@ -54,17 +54,26 @@ describe('params', () => {
     const lines: string[] = [];
     const spy = jest.spyOn(console, 'log').mockImplementation((l: string) => void lines.push(l));
     try {
-      expect(params({ seqLen: 10, epochs: 5 }, presets, { env, mode: 'interactive' })).toEqual({ seqLen: 10, epochs: 5 });
+      expect(params({ seqLen: 10, epochs: 5 }, presets, { env, mode: 'interactive' })).toEqual({
+        seqLen: 10,
+        epochs: 5,
+      });
     } finally {
       spy.mockRestore();
     }
     expect(lines[1]).toBe('epochs = 5   (cell)');
-    expect(lines[2]).toMatch(/^interactive session: the cell's values win; not applied: BST_PRESET=small, BST_SEQ_LEN=not even a number, BST_EPOCHS=2/);
+    expect(lines[2]).toMatch(
+      /^interactive session: the cell's values win; not applied: BST_PRESET=small, BST_SEQ_LEN=not even a number, BST_EPOCHS=2/,
+    );
   });
 
   test("headless: preset then variables, each value's source named", () => {
     const env = { BST_PRESET: 'small', BST_EPOCHS: '2' };
-    const r = resolveParams({ seqLen: 10, epochs: 5, batchSize: 256 }, { small: { epochs: 1, batchSize: 64 } }, { env, mode: 'headless' });
+    const r = resolveParams(
+      { seqLen: 10, epochs: 5, batchSize: 256 },
+      { small: { epochs: 1, batchSize: 64 } },
+      { env, mode: 'headless' },
+    );
     expect(r.values).toEqual({ seqLen: 10, epochs: 2, batchSize: 64 });
     expect(r.sources).toEqual({ seqLen: 'cell', epochs: 'env BST_EPOCHS', batchSize: 'preset small' });
     expect(r.ignored).toEqual([]);

@@ -22,7 +22,10 @@ test('the benchmark table and JSON agree', () => {
   const table = fs.readFileSync(path.join(ROOT, 'results', 'benchmark', 'benchmark.md'), 'utf8');
   for (const p of bench.protocols) {
     // the BST row: 'BST' in older benchmarks, 'BST (loss mse)' once rows name their objective
-    const bst = p.models.find((m: { name: string; loss?: string; ensembleOf?: number[] }) => m.name === 'BST' || (m.loss !== undefined && !m.ensembleOf));
+    const bst = p.models.find(
+      (m: { name: string; loss?: string; ensembleOf?: number[] }) =>
+        m.name === 'BST' || (m.loss !== undefined && !m.ensembleOf),
+    );
     expect(table).toContain(`| ${bst.name} | ${bst.test.mae.mean.toFixed(4)} ± ${bst.test.mae.std.toFixed(4)} |`);
     expect(p.leaky).toBe(p.split.protocol === 'legacy-random-windows');
   }
@@ -31,9 +34,24 @@ test('the benchmark table and JSON agree', () => {
 test('split counts recorded by the benchmark match the pipeline on the real ml-100k', () => {
   const dataset = loadMovieLens({ dir: ML100K, release: 'ml-100k' });
   for (const p of bench.protocols) {
-    const data = prepareData({ dataset, protocol: p.split.protocol, k: p.split.k, step: p.split.step, seed: p.split.seed, seqLen: p.seqLen });
-    expect({ train: data.counts.train, val: data.counts.val, test: data.counts.test, users: data.counts.users }).toEqual({
-      train: p.counts.train, val: p.counts.val, test: p.counts.test, users: p.counts.users,
+    const data = prepareData({
+      dataset,
+      protocol: p.split.protocol,
+      k: p.split.k,
+      step: p.split.step,
+      seed: p.split.seed,
+      seqLen: p.seqLen,
+    });
+    expect({
+      train: data.counts.train,
+      val: data.counts.val,
+      test: data.counts.test,
+      users: data.counts.users,
+    }).toEqual({
+      train: p.counts.train,
+      val: p.counts.val,
+      test: p.counts.test,
+      users: p.counts.users,
     });
   }
   // the headline split, as asserted by test/data/ml100k.test.ts

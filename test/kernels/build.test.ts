@@ -17,7 +17,10 @@ function has(tool: string): boolean {
   }
 }
 const TOOLS = has('clang-16') && has('llvm-nm-16');
-if (!TOOLS) console.warn('build.test: clang-16 / llvm-nm-16 not installed (apt-get install clang-16 lld-16 llvm-16); compile checks skipped');
+if (!TOOLS)
+  console.warn(
+    'build.test: clang-16 / llvm-nm-16 not installed (apt-get install clang-16 lld-16 llvm-16); compile checks skipped',
+  );
 const itTools = TOOLS ? it : it.skip;
 
 let dir: string;
@@ -42,11 +45,20 @@ describe('build-kernels checks', () => {
   });
 
   itTools('name static data, stack use and libc calls', () => {
-    const table = symbolsOf('table', 'static const float T[4] = {1, 2, 3, 4};\n__attribute__((export_name("f"))) float f(int i) { return T[i & 3]; }\n');
+    const table = symbolsOf(
+      'table',
+      'static const float T[4] = {1, 2, 3, 4};\n__attribute__((export_name("f"))) float f(int i) { return T[i & 3]; }\n',
+    );
     expect(checkObjectSymbols(table).join('; ')).toMatch(/static data T/);
-    const stack = symbolsOf('stack', '__attribute__((export_name("f"))) float f(int i) { volatile float a[64]; for (int k = 0; k < 64; k++) a[k] = k; return a[i & 63]; }\n');
+    const stack = symbolsOf(
+      'stack',
+      '__attribute__((export_name("f"))) float f(int i) { volatile float a[64]; for (int k = 0; k < 64; k++) a[k] = k; return a[i & 63]; }\n',
+    );
     expect(checkObjectSymbols(stack)).toEqual(['code that uses the stack (__stack_pointer)']);
-    const libc = symbolsOf('libc', 'float expf(float);\n__attribute__((export_name("f"))) float f(float x) { return expf(x); }\n');
+    const libc = symbolsOf(
+      'libc',
+      'float expf(float);\n__attribute__((export_name("f"))) float f(float x) { return expf(x); }\n',
+    );
     expect(checkObjectSymbols(libc)).toEqual(['a call to expf (no libc here)']);
   });
 

@@ -59,7 +59,9 @@ describe('gradient of tf.gather with the kernel fixes', () => {
   const problems = [makeProblem(1, 37, 5, 6, 4), makeProblem(2, 3, 64, 9, 8), makeProblem(3, 101, 3, 1, 1)];
 
   test.each(['cpu', 'wasm'])('on %s equals the stock cpu gradient and a JS loop within 1e-5', async (backendName) => {
-    const stock = await onBackend('cpu', false, () => problems.map((p) => ({ g: gatherGrad(p), g1: gatherAxis1Grad(p) })));
+    const stock = await onBackend('cpu', false, () =>
+      problems.map((p) => ({ g: gatherGrad(p), g1: gatherAxis1Grad(p) })),
+    );
     await onBackend(backendName, true, () => {
       const before = liveCounts();
       problems.forEach((p, k) => {

@@ -47,7 +47,12 @@ describe('wasm GatherV2 fix', () => {
 
   test('gatherSlicesInto copies rows', () => {
     const out = new Float32Array(6);
-    gatherSlicesInto(Float32Array.from([0, 1, 10, 11, 20, 21]), [2, 0, 2], { batch: 1, outer: 1, dim: 3, slice: 2 }, out);
+    gatherSlicesInto(
+      Float32Array.from([0, 1, 10, 11, 20, 21]),
+      [2, 0, 2],
+      { batch: 1, outer: 1, dim: 3, slice: 2 },
+      out,
+    );
     expect(Array.from(out)).toEqual([20, 21, 0, 1, 20, 21]);
   });
 
@@ -68,7 +73,9 @@ describe('wasm GatherV2 fix', () => {
   test('out-of-range indices throw as in stock tfjs', async () => {
     await onBackend('wasm', true, () => {
       const before = liveCounts();
-      expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
+      expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], 'int32')))).toThrow(
+        /index value 3 is not in \[0, 2\]/,
+      );
       expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([-1], 'int32')))).toThrow(/not in/);
       expect(liveCounts()).toEqual(before);
     });

@@ -11,7 +11,10 @@ export interface GlobalState {
 }
 
 function isInstalled(backendName: string): boolean {
-  return knownKernelFixes(backendName).length > 0 && installedFix(backendName === 'cpu' ? 'UnsortedSegmentSum' : 'BatchMatMul', backendName) !== undefined;
+  return (
+    knownKernelFixes(backendName).length > 0 &&
+    installedFix(backendName === 'cpu' ? 'UnsortedSegmentSum' : 'BatchMatMul', backendName) !== undefined
+  );
 }
 
 /** Record the backend and fix state (call in beforeAll, after tf.ready()). */

@@ -5,16 +5,43 @@ import { GlobalState, liveCounts, maxAbsDiff, onBackend, randomFloats, restoreSt
 
 /** Operand shapes [aShape, bShape] before transposition: a is [..., M, K], b is [..., K, N]. */
 const SHAPES: [number[], number[]][] = [
-  [[7, 5], [5, 3]], // plain 2D, odd sizes
-  [[1, 9, 4], [1, 4, 6]], // rank 3, batch 1
-  [[3, 7, 5], [3, 5, 2]], // batched
-  [[2, 3, 7, 5], [5, 4]], // rank-2 b broadcast over a's batch -> [2, 3, 7, 4]
-  [[4, 7, 5], [1, 5, 3]], // batch 1 broadcast over batch 4 (folded)
-  [[1, 2, 7, 5], [1, 1, 5, 3]], // rank-4 fold with unit dims
-  [[3, 7, 5], [1, 1, 5, 3]], // b of higher rank with unit batch dims -> [1, 3, 7, 3]
-  [[6, 5], [2, 5, 3]], // rank-2 a broadcast over b's batch
+  [
+    [7, 5],
+    [5, 3],
+  ], // plain 2D, odd sizes
+  [
+    [1, 9, 4],
+    [1, 4, 6],
+  ], // rank 3, batch 1
+  [
+    [3, 7, 5],
+    [3, 5, 2],
+  ], // batched
+  [
+    [2, 3, 7, 5],
+    [5, 4],
+  ], // rank-2 b broadcast over a's batch -> [2, 3, 7, 4]
+  [
+    [4, 7, 5],
+    [1, 5, 3],
+  ], // batch 1 broadcast over batch 4 (folded)
+  [
+    [1, 2, 7, 5],
+    [1, 1, 5, 3],
+  ], // rank-4 fold with unit dims
+  [
+    [3, 7, 5],
+    [1, 1, 5, 3],
+  ], // b of higher rank with unit batch dims -> [1, 3, 7, 3]
+  [
+    [6, 5],
+    [2, 5, 3],
+  ], // rank-2 a broadcast over b's batch
   // (tfjs 4.22 itself mis-handles two different batch sizes > 1, e.g. [2,1,7,5] x [3,5,4], on every backend)
-  [[33, 17], [17, 9]], // larger than one SIMD tile
+  [
+    [33, 17],
+    [17, 9],
+  ], // larger than one SIMD tile
 ];
 const FLAGS: [boolean, boolean][] = [
   [false, false],
@@ -108,14 +135,19 @@ describe('wasm matmul transpose fix', () => {
 
   test('every transpose combination and batch broadcast on wasm equals cpu', async () => {
     const data = cases();
-    const run = () => data.map((c) => tf.tidy(() => tf.matMul(tf.tensor(c.a, c.aShape), tf.tensor(c.b, c.bShape), c.ta, c.tb).arraySync()));
+    const run = () =>
+      data.map((c) =>
+        tf.tidy(() => tf.matMul(tf.tensor(c.a, c.aShape), tf.tensor(c.b, c.bShape), c.ta, c.tb).arraySync()),
+      );
     const cpu = await onBackend('cpu', false, run);
     await onBackend('wasm', true, () => {
       const before = liveCounts();
       const wasm = run();
       data.forEach((c, k) => {
         expect(tf.util.flatten(wasm[k] as number[]).length).toBe(tf.util.flatten(cpu[k] as number[]).length);
-        expect(maxAbsDiff(tf.util.flatten(wasm[k] as number[]), tf.util.flatten(cpu[k] as number[]))).toBeLessThan(1e-4);
+        expect(maxAbsDiff(tf.util.flatten(wasm[k] as number[]), tf.util.flatten(cpu[k] as number[]))).toBeLessThan(
+          1e-4,
+        );
       });
       expect(liveCounts()).toEqual(before);
     });
@@ -128,12 +160,23 @@ describe('wasm matmul transpose fix', () => {
         tf.tidy(() => {
           const n = c.tb ? c.bShape[c.bShape.length - 2] : c.bShape[c.bShape.length - 1];
           const bias = tf.linspace(-0.5, 0.5, n);
-          return tf.fused.matMul({ a: tf.tensor(c.a, c.aShape), b: tf.tensor(c.b, c.bShape), transposeA: c.ta, transposeB: c.tb, bias, activation: 'relu' }).arraySync();
+          return tf.fused
+            .matMul({
+              a: tf.tensor(c.a, c.aShape),
+              b: tf.tensor(c.b, c.bShape),
+              transposeA: c.ta,
+              transposeB: c.tb,
+              bias,
+              activation: 'relu',
+            })
+            .arraySync();
         }),
       );
     const cpu = await onBackend('cpu', false, run);
     const stock = await onBackend('wasm', false, run);
-    const worst = Math.max(...data.map((_, k) => maxAbsDiff(tf.util.flatten(stock[k] as number[]), tf.util.flatten(cpu[k] as number[]))));
+    const worst = Math.max(
+      ...data.map((_, k) => maxAbsDiff(tf.util.flatten(stock[k] as number[]), tf.util.flatten(cpu[k] as number[]))),
+    );
     expect(worst).toBeGreaterThan(1e-2); // the upstream bias bug this fix also corrects
     await onBackend('wasm', true, () => {
       const before = liveCounts();
@@ -183,7 +226,8 @@ describe('wasm matmul transpose fix', () => {
     const w = randomFloats(rng, 6 * 5);
     const grads = () =>
       tf.tidy(() => {
-        const f = (xt: tf.Tensor, wt: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: xt as tf.Tensor2D, b: wt as tf.Tensor2D, activation: 'relu' })));
+        const f = (xt: tf.Tensor, wt: tf.Tensor) =>
+          tf.sum(tf.square(tf.fused.matMul({ a: xt as tf.Tensor2D, b: wt as tf.Tensor2D, activation: 'relu' })));
         const [gx, gw] = tf.grads(f)([tf.tensor2d(x, [13, 6]), tf.tensor2d(w, [6, 5])]);
         return [...gx.dataSync(), ...gw.dataSync()];
       });

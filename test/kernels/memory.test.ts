@@ -6,7 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../lib/kernels/backend';
-import { nativeFor, nativeUnavailableReason, WASM_HEAP_LIMIT_BYTES, WASM_MAX_ALLOC_BYTES, wasmHeapBytes } from '../../lib/kernels';
+import {
+  nativeFor,
+  nativeUnavailableReason,
+  WASM_HEAP_LIMIT_BYTES,
+  WASM_MAX_ALLOC_BYTES,
+  wasmHeapBytes,
+} from '../../lib/kernels';
 import { OutOfMemoryError } from '../../lib/util/errors';
 
 const FLOATS_TOO_MANY = WASM_HEAP_LIMIT_BYTES / 4 - 16; // 4 GiB - 64 bytes: cannot fit next to anything

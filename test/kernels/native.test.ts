@@ -6,7 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { denseLeakyRelu, dropoutRef, fusedAttention, fusedDropout, seedHash } from '../../lib/kernels/fused';
 import {
-  FusedAdamOptimizer, fusedLayerNorm, installKernelFixes, instantiateNative, nativeFor, relaxedSimdSupported, installNativeKernels, nativeUnavailableReason, uninstallKernelFixes,
+  FusedAdamOptimizer,
+  fusedLayerNorm,
+  installKernelFixes,
+  instantiateNative,
+  nativeFor,
+  relaxedSimdSupported,
+  installNativeKernels,
+  nativeUnavailableReason,
+  uninstallKernelFixes,
   uninstallNativeKernels,
 } from '../../lib/kernels';
 import { broadcastLayerNorm as layerNorm, attentionProbs } from '../../lib/model/layers/ops';
@@ -61,11 +69,21 @@ describe('native kernels: availability', () => {
     expect(nativeUnavailableReason()).toBe('');
     await tf.setBackend('wasm');
     const names = installNativeKernels('wasm');
-    expect(names).toEqual(expect.arrayContaining(['native:BatchMatMul', 'native:_FusedMatMul', 'native:Sum', 'fused:BstLayerNorm', 'fused:BstAdam']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'native:BatchMatMul',
+        'native:_FusedMatMul',
+        'native:Sum',
+        'fused:BstLayerNorm',
+        'fused:BstAdam',
+      ]),
+    );
     expect(installNativeKernels('wasm')).toEqual(names); // idempotent
     const removed = uninstallNativeKernels('wasm');
     expect(removed).toEqual(names);
-    expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstFix?: string }).bstFix).toBe('wasm:BatchMatMul-transpose');
+    expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstFix?: string }).bstFix).toBe(
+      'wasm:BatchMatMul-transpose',
+    );
     installNativeKernels('wasm');
     uninstallKernelFixes('wasm'); // removing the fixes removes what sits on top of them
     expect((tf.getKernel('BatchMatMul', 'wasm') as unknown as { bstNative?: string }).bstNative).toBeUndefined();
@@ -86,13 +104,28 @@ describe('native kernels: plain and relaxed-SIMD builds', () => {
   it('give the same matmul within float32 tolerance (relaxed multiply-add only changes rounding)', async () => {
     await tf.setBackend('wasm');
     if (!relaxedSimdSupported()) return; // runtime without relaxed SIMD: only the plain build runs anyway
-    const M = 37, K = 45, N = 29;
+    const M = 37,
+      K = 45,
+      N = 29;
     const a = tf.tensor2d(rand([M, K]).data, [M, K]);
     const b = tf.tensor2d(rand([K, N]).data, [K, N]);
     const outs = [false, true].map((relaxed) => {
       const nk = instantiateNative(tf.backend(), relaxed);
       const c = tf.zeros([M, N]);
-      nk.k.bst_matmul(nk.ptr(c), nk.ptr(a), nk.ptr(b), M, K, N, 0, 0, nk.scratch(nk.k.bst_matmul_scratch(K, N)), 0, 0, 0);
+      nk.k.bst_matmul(
+        nk.ptr(c),
+        nk.ptr(a),
+        nk.ptr(b),
+        M,
+        K,
+        N,
+        0,
+        0,
+        nk.scratch(nk.k.bst_matmul_scratch(K, N)),
+        0,
+        0,
+        0,
+      );
       const v = c.dataSync() as Float32Array;
       c.dispose();
       return v;
@@ -106,18 +139,47 @@ describe('native kernels: plain and relaxed-SIMD builds', () => {
 
 describe('native kernels: forward values equal the cpu reference', () => {
   const mmShapes: [number[], number[]][] = [
-    [[7, 5], [5, 3]],
-    [[33, 17], [17, 9]],
-    [[64, 80], [80, 19]],
-    [[3, 9, 13], [3, 13, 6]],
-    [[2, 3, 7, 5], [5, 12]],
-    [[4, 7, 5], [1, 5, 3]],
-    [[6, 5], [2, 5, 11]],
-    [[1, 0], [0, 4]],
+    [
+      [7, 5],
+      [5, 3],
+    ],
+    [
+      [33, 17],
+      [17, 9],
+    ],
+    [
+      [64, 80],
+      [80, 19],
+    ],
+    [
+      [3, 9, 13],
+      [3, 13, 6],
+    ],
+    [
+      [2, 3, 7, 5],
+      [5, 12],
+    ],
+    [
+      [4, 7, 5],
+      [1, 5, 3],
+    ],
+    [
+      [6, 5],
+      [2, 5, 11],
+    ],
+    [
+      [1, 0],
+      [0, 4],
+    ],
   ];
   const swapped = (s: number[]) => [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
   for (const [as, bs] of mmShapes) {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       it(`matMul ${JSON.stringify(as)} x ${JSON.stringify(bs)} transposeA=${ta} transposeB=${tb}`, async () => {
         const a = rand(ta ? swapped(as) : as);
         const b = rand(tb ? swapped(bs) : bs);
@@ -128,10 +190,36 @@ describe('native kernels: forward values equal the cpu reference', () => {
 
   // concat and split along every axis, uneven parts, an empty part, and int32 (copied as 4-byte words)
   const parts: [number[][], number][] = [
-    [[[2, 3, 5], [2, 3, 3]], 2],
-    [[[2, 3, 5], [2, 4, 5], [2, 1, 5]], 1],
-    [[[1, 3, 5], [3, 3, 5]], 0],
-    [[[4, 7], [4, 0], [4, 2]], -1],
+    [
+      [
+        [2, 3, 5],
+        [2, 3, 3],
+      ],
+      2,
+    ],
+    [
+      [
+        [2, 3, 5],
+        [2, 4, 5],
+        [2, 1, 5],
+      ],
+      1,
+    ],
+    [
+      [
+        [1, 3, 5],
+        [3, 3, 5],
+      ],
+      0,
+    ],
+    [
+      [
+        [4, 7],
+        [4, 0],
+        [4, 2],
+      ],
+      -1,
+    ],
   ];
   for (const [shapes, axis] of parts) {
     it(`concat and split of ${JSON.stringify(shapes)} along axis ${axis}, float32 and int32`, async () => {
@@ -140,7 +228,9 @@ describe('native kernels: forward values equal the cpu reference', () => {
       const sizes = shapes.map((sh) => sh[ax]);
       for (const dtype of ['float32', 'int32'] as const) {
         const got = await both(() => {
-          const ts = xs.map((x) => tf.tensor(dtype === 'int32' ? x.data.map((v) => Math.round(v * 100)) : x.data, x.shape, dtype));
+          const ts = xs.map((x) =>
+            tf.tensor(dtype === 'int32' ? x.data.map((v) => Math.round(v * 100)) : x.data, x.shape, dtype),
+          );
           const c = tf.concat(ts, axis);
           return [c, ...tf.split(c, sizes, axis)].map((t) => t.toFloat());
         });
@@ -153,10 +243,19 @@ describe('native kernels: forward values equal the cpu reference', () => {
     const x = rand([3, 5, 7]);
     const m = rand([3, 5, 1]);
     const y = rand([4, 6]);
-    expectClose(await both(() => {
-      const xt = tf.tensor(x.data, x.shape), mt = tf.tensor(m.data, m.shape);
-      return [tf.mul(xt, mt), tf.mul(mt, xt), tf.mul(xt, xt), tf.transpose(tf.tensor(y.data, y.shape), [0, 1]), tf.transpose(tf.tensor(y.data, y.shape))];
-    }));
+    expectClose(
+      await both(() => {
+        const xt = tf.tensor(x.data, x.shape),
+          mt = tf.tensor(m.data, m.shape);
+        return [
+          tf.mul(xt, mt),
+          tf.mul(mt, xt),
+          tf.mul(xt, xt),
+          tf.transpose(tf.tensor(y.data, y.shape), [0, 1]),
+          tf.transpose(tf.tensor(y.data, y.shape)),
+        ];
+      }),
+    );
   });
 
   for (const activation of ['linear', 'relu', 'leakyrelu', 'elu'] as const) {
@@ -164,16 +263,30 @@ describe('native kernels: forward values equal the cpu reference', () => {
       const a = rand([37, 21]);
       const b = rand([21, 10]);
       const bias = rand([10]);
-      expectClose(await both(() => tf.fused.matMul({
-        a: tf.tensor2d(a.data, [37, 21]), b: tf.tensor2d(b.data, [21, 10]), bias: tf.tensor1d(bias.data),
-        activation, leakyreluAlpha: 0.1,
-      })));
+      expectClose(
+        await both(() =>
+          tf.fused.matMul({
+            a: tf.tensor2d(a.data, [37, 21]),
+            b: tf.tensor2d(b.data, [21, 10]),
+            bias: tf.tensor1d(bias.data),
+            activation,
+            leakyreluAlpha: 0.1,
+          }),
+        ),
+      );
     });
   }
 
   it('sum over leading, trailing, all and middle axes (keepDims or not)', async () => {
     const x = rand([6, 5, 19]);
-    for (const [axis, keep] of [[0, false], [[0, 1], true], [2, false], [[1, 2], false], [[0, 1, 2], false], [1, false]] as [number | number[], boolean][]) {
+    for (const [axis, keep] of [
+      [0, false],
+      [[0, 1], true],
+      [2, false],
+      [[1, 2], false],
+      [[0, 1, 2], false],
+      [1, false],
+    ] as [number | number[], boolean][]) {
       expectClose(await both(() => tf.sum(tf.tensor(x.data, x.shape), axis, keep)));
     }
   });
@@ -184,7 +297,9 @@ describe('native kernels: forward values equal the cpu reference', () => {
     expectClose(await both(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d(idx, 'int32'), 0)));
     expectClose(await both(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([2, 3, 0], 'int32'), 1)));
     await tf.setBackend('wasm');
-    expect(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([9], 'int32'))).toThrow(/index value 9 is not in \[0, 8\]/);
+    expect(() => tf.gather(tf.tensor(x.data, x.shape), tf.tensor1d([9], 'int32'))).toThrow(
+      /index value 9 is not in \[0, 8\]/,
+    );
   });
 
   it('gather stays correct when allocating its output grows the wasm memory (views of the heap detach)', async () => {
@@ -193,8 +308,14 @@ describe('native kernels: forward values equal the cpu reference', () => {
     const heapBytes = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
     const slice = 1024;
     const n = Math.ceil((heapBytes + 64 * 2 ** 20) / (slice * 4)); // an output larger than the whole heap
-    const x = tf.tensor2d(Float32Array.from({ length: 4 * slice }, (_, i) => i), [4, slice]);
-    const idx = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i * 7) % 4), 'int32');
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 4 * slice }, (_, i) => i),
+      [4, slice],
+    );
+    const idx = tf.tensor1d(
+      Int32Array.from({ length: n }, (_, i) => (i * 7) % 4),
+      'int32',
+    );
     const out = tf.gather(x, idx);
     expect((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length).toBeGreaterThan(heapBytes); // it grew
     for (const row of [0, 1, n - 1]) {
@@ -230,32 +351,56 @@ describe('native kernels: forward values equal the cpu reference', () => {
 
 describe('native kernels: gradients equal the cpu reference', () => {
   it('of matMul (both operands, all transpose flags) and of a dense layer with bias + leaky relu', async () => {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       const a = rand(ta ? [11, 6] : [6, 11]);
       const b = rand(tb ? [9, 11] : [11, 9]);
-      expectClose(await both(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([tf.tensor(a.data, a.shape), tf.tensor(b.data, b.shape)])), 1e-4);
+      expectClose(
+        await both(() =>
+          tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([
+            tf.tensor(a.data, a.shape),
+            tf.tensor(b.data, b.shape),
+          ]),
+        ),
+        1e-4,
+      );
     }
     const x = rand([14, 10]); // (tfjs has no matMul gradient for a 3D x 2D product; dense layers reshape to 2D)
     const w = rand([10, 5]);
     const bias = rand([5]);
-    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)));
-    expectClose(await both(() => tf.grads(f)([tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(bias.data, bias.shape)])), 1e-4);
+    const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.square(tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)));
+    expectClose(
+      await both(() =>
+        tf.grads(f)([tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(bias.data, bias.shape)]),
+      ),
+      1e-4,
+    );
   });
 
   it('of an embedding lookup (gather -> segment sum)', async () => {
     const table = rand([12, 5]);
     const ids = tf.tensor1d([1, 1, 7, 0, 11, 7, 7], 'int32');
-    expectClose(await both(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, ids))))(tf.tensor(table.data, table.shape))));
+    expectClose(
+      await both(() =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, ids))))(tf.tensor(table.data, table.shape)),
+      ),
+    );
   });
 
-  it('of the fused layer norm (x, gamma, beta) equal the broadcasting layer norm\'s', async () => {
+  it("of the fused layer norm (x, gamma, beta) equal the broadcasting layer norm's", async () => {
     const x = rand([4, 6, 9]);
     const g = rand([9]);
     const b = rand([9]);
     const dyw = rand([4, 6, 9]);
     const r = await both(() => {
       const ln = tf.getBackend() === 'cpu' ? layerNorm : fusedLayerNorm;
-      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(ln(xx, gg, bb, 1e-6), tf.tensor(dyw.data, dyw.shape)));
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(ln(xx, gg, bb, 1e-6), tf.tensor(dyw.data, dyw.shape)));
       return tf.grads(f)([tf.tensor(x.data, x.shape), tf.tensor(g.data, g.shape), tf.tensor(b.data, b.shape)]);
     });
     expectClose(r, 1e-4);
@@ -274,9 +419,16 @@ describe('native kernels: dropout and the fused dense + leaky relu', () => {
     const dropped = y.filter((v) => v === 0).length / y.length;
     expect(dropped).toBeGreaterThan(0.22);
     expect(dropped).toBeLessThan(0.28);
-    const other = tf.tidy(() => fusedDropout(tf.tensor(x.data, x.shape), 0.25, 'block:1:18').dataSync() as Float32Array);
+    const other = tf.tidy(
+      () => fusedDropout(tf.tensor(x.data, x.shape), 0.25, 'block:1:18').dataSync() as Float32Array,
+    );
     expect(maxAbsDiff(other, y)).toBeGreaterThan(0); // another step, another mask
-    const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDropout(t, 0.25, seed)))(tf.tensor(x.data, x.shape)).dataSync() as Float32Array);
+    const g = tf.tidy(
+      () =>
+        tf
+          .grad((t: tf.Tensor) => tf.sum(fusedDropout(t, 0.25, seed)))(tf.tensor(x.data, x.shape))
+          .dataSync() as Float32Array,
+    );
     for (let i = 0; i < g.length; i++) expect(g[i]).toBeCloseTo(y[i] === 0 ? 0 : 1 / 0.75, 5);
   });
 
@@ -285,9 +437,11 @@ describe('native kernels: dropout and the fused dense + leaky relu', () => {
     const w = rand([7, 13]);
     const b = rand([13]);
     const r = await both(() => {
-      const f = tf.getBackend() === 'cpu'
-        ? (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)
-        : (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => denseLeakyRelu(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, 0.2);
+      const f =
+        tf.getBackend() === 'cpu'
+          ? (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.leakyRelu(tf.add(tf.matMul(xx, ww), bb), 0.2)
+          : (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+              denseLeakyRelu(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, 0.2);
       const args = [tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(b.data, b.shape)];
       const loss = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(f(xx, ww, bb)));
       return [f(args[0], args[1], args[2]), ...tf.grads(loss)(args)];
@@ -308,40 +462,61 @@ describe('native kernels: fused attention', () => {
   }
 
   // head widths 4, 18 (16 + 2) and 20 (16 + 4), lengths 7, 9 and 4: every vector block and scalar tail of the C kernels
-  it.each([[3, 7, 12, 3], [2, 9, 72, 4], [2, 4, 40, 2]])('equals the tfjs-ops formulation, with padded keys, forward and gradient (q, k, v), on wasm and cpu: B=%i L=%i D=%i H=%i', async (B, L, D, H) => {
-    const q = rand([B, L, D]);
-    const k = rand([B, L, D]);
-    const v = rand([B, L, D]);
-    const w = rand([B, L, D]);
-    const m = new Float32Array(B * L).fill(1);
-    m[0] = m[1] = m[L + 2] = 0; // left padding and a hole
-    for (const backendName of ['wasm', 'cpu']) {
-      installNativeKernels(backendName);
-      await tf.setBackend(backendName);
-      const run = (fused: boolean) => tf.tidy(() => {
-        const att = fused ? fusedAttention : opsAttention;
-        const mask = tf.tensor(m, [B, L]);
-        const args = [q, k, v].map((a) => tf.tensor(a.data, a.shape));
-        const loss = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => tf.sum(tf.mul(att(qq, kk, vv, mask, H), tf.tensor(w.data, w.shape)));
-        return [att(args[0], args[1], args[2], mask, H), ...tf.grads(loss)(args)].map((t) => t.dataSync() as Float32Array);
-      });
-      const ref = run(false);
-      const got = run(true);
-      for (let i = 0; i < ref.length; i++) expect(maxAbsDiff(ref[i], got[i])).toBeLessThan(1e-5);
-    }
-    uninstallNativeKernels('cpu');
-  });
+  it.each([
+    [3, 7, 12, 3],
+    [2, 9, 72, 4],
+    [2, 4, 40, 2],
+  ])(
+    'equals the tfjs-ops formulation, with padded keys, forward and gradient (q, k, v), on wasm and cpu: B=%i L=%i D=%i H=%i',
+    async (B, L, D, H) => {
+      const q = rand([B, L, D]);
+      const k = rand([B, L, D]);
+      const v = rand([B, L, D]);
+      const w = rand([B, L, D]);
+      const m = new Float32Array(B * L).fill(1);
+      m[0] = m[1] = m[L + 2] = 0; // left padding and a hole
+      for (const backendName of ['wasm', 'cpu']) {
+        installNativeKernels(backendName);
+        await tf.setBackend(backendName);
+        const run = (fused: boolean) =>
+          tf.tidy(() => {
+            const att = fused ? fusedAttention : opsAttention;
+            const mask = tf.tensor(m, [B, L]);
+            const args = [q, k, v].map((a) => tf.tensor(a.data, a.shape));
+            const loss = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+              tf.sum(tf.mul(att(qq, kk, vv, mask, H), tf.tensor(w.data, w.shape)));
+            return [att(args[0], args[1], args[2], mask, H), ...tf.grads(loss)(args)].map(
+              (t) => t.dataSync() as Float32Array,
+            );
+          });
+        const ref = run(false);
+        const got = run(true);
+        for (let i = 0; i < ref.length; i++) expect(maxAbsDiff(ref[i], got[i])).toBeLessThan(1e-5);
+      }
+      uninstallNativeKernels('cpu');
+    },
+  );
 
   it('computes the probabilities attentionProbs reports (padded keys get none)', async () => {
     await tf.setBackend('wasm');
     installNativeKernels('wasm');
     const [B, L, D, H] = [2, 5, 8, 2];
     const x = tf.tensor(rand([B, L, D]).data, [B, L, D]);
-    const mask = tf.tensor2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]);
+    const mask = tf.tensor2d([
+      [0, 0, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ]);
     const eye = tf.eye(D);
     const zero = tf.zeros([D]);
-    const { probs } = attentionProbs(x, mask, { wq: eye, bq: zero, wk: eye, bk: zero, wv: eye, bv: zero, wo: eye, bo: zero }, H);
-    const [ctx, fusedProbs] = tf.engine().runKernel('BstAttention', { q: x, k: x, v: x, mask }, { numHeads: H }) as tf.Tensor[];
+    const { probs } = attentionProbs(
+      x,
+      mask,
+      { wq: eye, bq: zero, wk: eye, bk: zero, wv: eye, bv: zero, wo: eye, bo: zero },
+      H,
+    );
+    const [ctx, fusedProbs] = tf
+      .engine()
+      .runKernel('BstAttention', { q: x, k: x, v: x, mask }, { numHeads: H }) as tf.Tensor[];
     const p = fusedProbs.dataSync();
     expect(maxAbsDiff(p, probs.dataSync())).toBeLessThan(1e-6);
     expect(p[0]).toBe(0); // sample 0, head 0, query 0 -> padded key 0
@@ -396,8 +571,10 @@ describe('native kernels: training pieces', () => {
   it('FusedAdamOptimizer.applyPacked averages two gradient vectors exactly as the float32 sum, on wasm and cpu', async () => {
     const shapes = [[5, 3], [7]];
     const total = 22;
-    const ga = rand([total]).data, gb = rand([total]).data;
-    const wa = 5 / 9, wb = 4 / 9;
+    const ga = rand([total]).data,
+      gb = rand([total]).data;
+    const wa = 5 / 9,
+      wb = 4 / 9;
     const f = Math.fround;
     const sum = new Float32Array(total).map((_, j) => f(f(ga[j] * f(wa)) + f(gb[j] * f(wb))));
     for (const backendName of ['wasm', 'cpu']) {
@@ -410,8 +587,21 @@ describe('native kernels: training pieces', () => {
         // the first source as one tensor per variable (a rank's own gradients, read where they are)
         const own = asTensors ? [tf.tensor(ga.subarray(0, 15), [5, 3]), tf.tensor(ga.subarray(15), [7])] : undefined;
         for (let step = 0; step < 3; step++) {
-          if (packed) opt.applyPacked(vars.map((v) => v.name), [0, 15], [true, true], [own ?? ga, gb], [wa, wb]);
-          else tf.tidy(() => opt.applyGradients({ [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]), [vars[1].name]: tf.tensor(sum.subarray(15), [7]) } as unknown as Parameters<FusedAdamOptimizer['applyGradients']>[0]));
+          if (packed)
+            opt.applyPacked(
+              vars.map((v) => v.name),
+              [0, 15],
+              [true, true],
+              [own ?? ga, gb],
+              [wa, wb],
+            );
+          else
+            tf.tidy(() =>
+              opt.applyGradients({
+                [vars[0].name]: tf.tensor(sum.subarray(0, 15), [5, 3]),
+                [vars[1].name]: tf.tensor(sum.subarray(15), [7]),
+              } as unknown as Parameters<FusedAdamOptimizer['applyGradients']>[0]),
+            );
         }
         const out = vars.map((v) => (v.dataSync() as Float32Array).slice());
         tf.dispose(vars);
@@ -436,7 +626,12 @@ describe('native kernels: training pieces', () => {
     const e = tf.variable(tf.tensor(rand([20, 10]).data, [20, 10]));
     const ids = tf.tensor1d([1, 5, 5, 19], 'int32');
     const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999);
-    const step = () => opt.minimize(() => tf.sum(fusedLayerNorm(tf.leakyRelu(tf.matMul(tf.gather(e, ids), w), 0.2), g, tf.zerosLike(g), 1e-6)), false, [w, g, e]);
+    const step = () =>
+      opt.minimize(
+        () => tf.sum(fusedLayerNorm(tf.leakyRelu(tf.matMul(tf.gather(e, ids), w), 0.2), g, tf.zerosLike(g), 1e-6)),
+        false,
+        [w, g, e],
+      );
     step();
     const before = liveCounts();
     for (let i = 0; i < 5; i++) step();
@@ -449,7 +644,9 @@ describe('native kernels: training pieces', () => {
 describe('build checks (scripts/build-kernels.ts)', () => {
   it('accept functions only and name static data, stack use and libc calls', () => {
     expect(checkObjectSymbols('00000001 T bst_copy\n00000011 t helper\n')).toEqual([]);
-    const p = checkObjectSymbols('00000001 T bst_copy\n         U __stack_pointer\n         U memcpy\n00000000 D table\n00000004 R consts\n');
+    const p = checkObjectSymbols(
+      '00000001 T bst_copy\n         U __stack_pointer\n         U memcpy\n00000000 D table\n00000004 R consts\n',
+    );
     expect(p).toEqual([
       'code that uses the stack (__stack_pointer)',
       'a call to memcpy (no libc here)',

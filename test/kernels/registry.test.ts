@@ -9,7 +9,8 @@ import { installKernelFixes, installNativeKernels, KERNEL_REGISTRY, uninstallKer
 /** Every (kernel, backend) the registry touches, with the config registered now. */
 function snapshot(): Map<string, tf.KernelConfig | undefined> {
   const m = new Map<string, tf.KernelConfig | undefined>();
-  for (const e of KERNEL_REGISTRY) m.set(`${e.backend}/${e.kernelName}`, tf.getKernel(e.kernelName, e.backend) ?? undefined);
+  for (const e of KERNEL_REGISTRY)
+    m.set(`${e.backend}/${e.kernelName}`, tf.getKernel(e.kernelName, e.backend) ?? undefined);
   return m;
 }
 
@@ -21,8 +22,12 @@ beforeAll(async () => {
 
 test('the registry lists each kernel once per backend and tier, with unique names', () => {
   const names = KERNEL_REGISTRY.map((e) => e.name);
-  expect(new Set(names).size).toBe(names.length - KERNEL_REGISTRY.filter((e) => e.tier === 'fused' && e.backend === 'cpu').length);
-  expect(new Set(KERNEL_REGISTRY.map((e) => `${e.backend}/${e.tier}/${e.kernelName}`)).size).toBe(KERNEL_REGISTRY.length);
+  expect(new Set(names).size).toBe(
+    names.length - KERNEL_REGISTRY.filter((e) => e.tier === 'fused' && e.backend === 'cpu').length,
+  );
+  expect(new Set(KERNEL_REGISTRY.map((e) => `${e.backend}/${e.tier}/${e.kernelName}`)).size).toBe(
+    KERNEL_REGISTRY.length,
+  );
   expect(new Set(KERNEL_REGISTRY.map((e) => e.tier))).toEqual(new Set(['fix', 'native', 'fused']));
 });
 

@@ -6,8 +6,20 @@ import { GlobalState, liveCounts, maxAbsDiff, onBackend, randomFloats, restoreSt
 /** A list of named computations; each returns [shape, dtype, values] so backends can be compared. */
 function computations(): { name: string; run: () => tf.Tensor }[] {
   const rng = new Rng(3);
-  const f = (shape: number[]) => tf.tensor(randomFloats(rng, shape.reduce((a, d) => a * d, 1)), shape);
-  const i32 = (shape: number[]) => tf.tensor(Int32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.int(7) - 3), shape, 'int32');
+  const f = (shape: number[]) =>
+    tf.tensor(
+      randomFloats(
+        rng,
+        shape.reduce((a, d) => a * d, 1),
+      ),
+      shape,
+    );
+  const i32 = (shape: number[]) =>
+    tf.tensor(
+      Int32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.int(7) - 3),
+      shape,
+      'int32',
+    );
   const a = f([13, 7]);
   const a3 = f([5, 3, 4]);
   const ia = i32([6, 5]);
@@ -27,15 +39,20 @@ function computations(): { name: string; run: () => tf.Tensor }[] {
   }
   list.push({ name: 'sum int32 axis 0 (stock path)', run: () => tf.sum(ia, 0) });
   list.push({ name: 'sum [0, 7] axis 0', run: () => tf.sum(tf.zeros([0, 7]), 0) });
-  list.push({ name: 'bias gradient', run: () => tf.grad((bias: tf.Tensor) => tf.sum(tf.square(tf.add(a, bias))))(f([7])) });
+  list.push({
+    name: 'bias gradient',
+    run: () => tf.grad((bias: tf.Tensor) => tf.sum(tf.square(tf.add(a, bias))))(f([7])),
+  });
   return list;
 }
 
 function runAll() {
-  return tf.tidy(() => computations().map((c) => {
-    const r = c.run();
-    return { name: c.name, shape: r.shape, dtype: r.dtype, values: Array.from(r.dataSync()) };
-  }));
+  return tf.tidy(() =>
+    computations().map((c) => {
+      const r = c.run();
+      return { name: c.name, shape: r.shape, dtype: r.dtype, values: Array.from(r.dataSync()) };
+    }),
+  );
 }
 
 describe('wasm Sum over leading axes fix', () => {

@@ -4,7 +4,13 @@ import { Rng } from '../../lib/util/rng';
 import { GlobalState, liveCounts, maxAbsDiff, onBackend, randomFloats, restoreState, saveState } from './helpers';
 
 /** Plain reference: walk every element of x by its coordinates (independent of segmentSumInto's index arithmetic). */
-function reference(x: ArrayLike<number>, xShape: number[], ids: ArrayLike<number>, idsShape: number[], numSegments: number): number[] {
+function reference(
+  x: ArrayLike<number>,
+  xShape: number[],
+  ids: ArrayLike<number>,
+  idsShape: number[],
+  numSegments: number,
+): number[] {
   const k = idsShape.length;
   const outShape = [numSegments, ...xShape.slice(k)];
   const out = new Array(outShape.reduce((a, d) => a * d, 1)).fill(0);
@@ -85,29 +91,38 @@ describe('UnsortedSegmentSum fixes', () => {
     expect(Array.from(out)).toEqual([0, 0, 0, 0, 3 + 7, 4 + 8]);
   });
 
-  test.each(['cpu', 'wasm'])('fixed %s kernel equals the stock cpu kernel and the JS reference', async (backendName) => {
-    // Reference first, with the stock cpu kernel (fixes removed). It fails on rank-2 ids and on numSegments 0.
-    const stockOk = (c: Case) => c.idsRank === 1 && c.numSegments > 0;
-    const stock = await onBackend('cpu', false, () => CASES.map((c, k) => (stockOk(c) ? run(c, makeData(c, 200 + k)) : undefined)));
-    await onBackend(backendName, true, () => {
-      const before = liveCounts();
-      CASES.forEach((c, k) => {
-        const d = makeData(c, 200 + k);
-        const got = run(c, d);
-        expect(got.shape).toEqual([c.numSegments, ...c.xShape.slice(c.idsRank)]);
-        const tol = c.dtype === 'int32' ? 0 : 1e-5;
-        const s = stock[k];
-        if (s) expect(maxAbsDiff(got.values, s.values)).toBeLessThanOrEqual(tol);
-        expect(maxAbsDiff(got.values, reference(d.x, c.xShape, d.ids, d.idsShape, c.numSegments))).toBeLessThanOrEqual(tol);
+  test.each(['cpu', 'wasm'])(
+    'fixed %s kernel equals the stock cpu kernel and the JS reference',
+    async (backendName) => {
+      // Reference first, with the stock cpu kernel (fixes removed). It fails on rank-2 ids and on numSegments 0.
+      const stockOk = (c: Case) => c.idsRank === 1 && c.numSegments > 0;
+      const stock = await onBackend('cpu', false, () =>
+        CASES.map((c, k) => (stockOk(c) ? run(c, makeData(c, 200 + k)) : undefined)),
+      );
+      await onBackend(backendName, true, () => {
+        const before = liveCounts();
+        CASES.forEach((c, k) => {
+          const d = makeData(c, 200 + k);
+          const got = run(c, d);
+          expect(got.shape).toEqual([c.numSegments, ...c.xShape.slice(c.idsRank)]);
+          const tol = c.dtype === 'int32' ? 0 : 1e-5;
+          const s = stock[k];
+          if (s) expect(maxAbsDiff(got.values, s.values)).toBeLessThanOrEqual(tol);
+          expect(
+            maxAbsDiff(got.values, reference(d.x, c.xShape, d.ids, d.idsShape, c.numSegments)),
+          ).toBeLessThanOrEqual(tol);
+        });
+        expect(liveCounts()).toEqual(before);
       });
-      expect(liveCounts()).toEqual(before);
-    });
-  });
+    },
+  );
 
   test('int32 input keeps its dtype', async () => {
     for (const b of ['cpu', 'wasm']) {
       await onBackend(b, true, () => {
-        const r = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2));
+        const r = tf.tidy(() =>
+          tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2),
+        );
         expect(r.dtype).toBe('int32');
         expect(Array.from(r.dataSync())).toEqual([3, 3]);
         r.dispose();

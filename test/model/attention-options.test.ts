@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { attentionSummary, attentionWeights, buildBst, predict, resolveConfig, saveCheckpoint, loadCheckpoint } from '../../lib/model';
+import {
+  attentionSummary,
+  attentionWeights,
+  buildBst,
+  predict,
+  resolveConfig,
+  saveCheckpoint,
+  loadCheckpoint,
+} from '../../lib/model';
 import { syntheticSamples, tinySizes } from '../../lib/model/testing';
 import { sliceSamples } from '../../lib/data';
 import * as fs from 'fs';
@@ -21,7 +29,8 @@ describe('attentionScale and sequenceOutput', () => {
       for (let b = 0; b < N; b++) {
         const real = Array.from({ length: L }, (_, j) => j).filter((j) => j === L - 1 || s.itemSeq[b * L + j] !== 0);
         for (let h = 0; h < H; h++) {
-          for (const j of real) worst = Math.max(worst, Math.abs(att.data[((b * H + h) * L + L - 1) * L + j] - 1 / real.length));
+          for (const j of real)
+            worst = Math.max(worst, Math.abs(att.data[((b * H + h) * L + L - 1) * L + j] - 1 / real.length));
         }
       }
       if (scale === 0) expect(worst).toBeLessThan(1e-6);

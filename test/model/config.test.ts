@@ -1,16 +1,33 @@
-import { defaultConfig, resolveConfig, parseOverrides, modelWidth, ProgressBar, formatDuration, auc, regressionMetrics } from '../../lib/model';
+import {
+  defaultConfig,
+  resolveConfig,
+  parseOverrides,
+  modelWidth,
+  ProgressBar,
+  formatDuration,
+  auc,
+  regressionMetrics,
+} from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
 
 describe('config', () => {
   test('paper defaults and a width divisible by the heads', () => {
     const c = defaultConfig();
-    expect([c.numBlocks, c.numHeads, c.dropout, c.mlpUnits, c.optimizer]).toEqual([1, 8, 0.2, [1024, 512, 256], 'adam']);
+    expect([c.numBlocks, c.numHeads, c.dropout, c.mlpUnits, c.optimizer]).toEqual([
+      1,
+      8,
+      0.2,
+      [1024, 512, 256],
+      'adam',
+    ]);
     expect(modelWidth(c) % c.numHeads).toBe(0);
     expect(resolveConfig()).toEqual(c);
   });
 
   test('bad values raise ConfigErrors naming key and value', () => {
-    expect(() => resolveConfig({ embedDim: 5 })).toThrow(/numHeads=8: must divide the transformer width 21 = embedDim 5/);
+    expect(() => resolveConfig({ embedDim: 5 })).toThrow(
+      /numHeads=8: must divide the transformer width 21 = embedDim 5/,
+    );
     expect(() => resolveConfig({ dropout: 1.5 })).toThrow(/dropout=1.5/);
     expect(() => resolveConfig({ positionKind: 'rope' as any })).toThrow(/positionKind="rope": must be one of/);
     expect(() => resolveConfig({ embedDimm: 3 } as any)).toThrow(/unknown config key 'embedDimm'/);
@@ -20,8 +37,15 @@ describe('config', () => {
   });
 
   test('parseOverrides', () => {
-    expect(parseOverrides('numHeads=4, mlpUnits=64/32,useUserId=false,task=like,outputBias=null,learningRate=1e-2')).toEqual({
-      numHeads: 4, mlpUnits: [64, 32], useUserId: false, task: 'like', outputBias: null, learningRate: 0.01,
+    expect(
+      parseOverrides('numHeads=4, mlpUnits=64/32,useUserId=false,task=like,outputBias=null,learningRate=1e-2'),
+    ).toEqual({
+      numHeads: 4,
+      mlpUnits: [64, 32],
+      useUserId: false,
+      task: 'like',
+      outputBias: null,
+      learningRate: 0.01,
     });
     expect(parseOverrides('')).toEqual({});
     expect(() => parseOverrides('heads=4')).toThrow(/unknown config key 'heads'/);
@@ -47,8 +71,17 @@ describe('progress bar', () => {
   test('non-TTY prints a line every 10% and a final line, no \\r', () => {
     const out: string[] = [];
     let t = 0;
-    const bar = new ProgressBar({ total: 1000, write: (s) => out.push(s), isTTY: false, now: () => t, label: 'epoch 1' });
-    for (let i = 1; i <= 100; i++) { t += 10; bar.update(i * 10); }
+    const bar = new ProgressBar({
+      total: 1000,
+      write: (s) => out.push(s),
+      isTTY: false,
+      now: () => t,
+      label: 'epoch 1',
+    });
+    for (let i = 1; i <= 100; i++) {
+      t += 10;
+      bar.update(i * 10);
+    }
     bar.finish();
     expect(out.join('')).not.toContain('\r');
     expect(out.length).toBe(10); // 10%, 20%, ..., 90% + final
@@ -59,14 +92,20 @@ describe('progress bar', () => {
     const out: string[] = [];
     let t = 0;
     const bar = new ProgressBar({ write: (s) => out.push(s), isTTY: false, now: () => t, everySeconds: 5 });
-    for (let i = 1; i <= 20; i++) { t += 1000; bar.update(i); }
+    for (let i = 1; i <= 20; i++) {
+      t += 1000;
+      bar.update(i);
+    }
     expect(out.length).toBe(4);
   });
   test('TTY redraws with \\r, throttled', () => {
     const out: string[] = [];
     let t = 0;
     const bar = new ProgressBar({ total: 100, write: (s) => out.push(s), isTTY: true, now: () => t, redrawMs: 100 });
-    for (let i = 1; i <= 100; i++) { t += 10; bar.update(i); }
+    for (let i = 1; i <= 100; i++) {
+      t += 10;
+      bar.update(i);
+    }
     bar.finish();
     expect(out.every((s) => s.startsWith('\r'))).toBe(true);
     expect(out.length).toBeLessThanOrEqual(12);

@@ -4,9 +4,24 @@ import { BstConfig } from '../../lib/model/config';
 /** Tiny model config for fast tests: D = 4 + 2 + 2 = 8, 2 heads, L = 5. */
 export function tinyConfig(over: Partial<BstConfig> = {}): Partial<BstConfig> {
   return {
-    seqLen: 5, embedDim: 4, posDim: 2, ratingDim: 2, numHeads: 2, numBlocks: 1, ffnMult: 2,
-    mlpUnits: [16, 8], userDim: 3, demoDim: 2, genreDim: 3, yearDim: 2, batchSize: 32, epochs: 3, patience: 2,
-    dropout: 0.1, seed: 7, ...over,
+    seqLen: 5,
+    embedDim: 4,
+    posDim: 2,
+    ratingDim: 2,
+    numHeads: 2,
+    numBlocks: 1,
+    ffnMult: 2,
+    mlpUnits: [16, 8],
+    userDim: 3,
+    demoDim: 2,
+    genreDim: 3,
+    yearDim: 2,
+    batchSize: 32,
+    epochs: 3,
+    patience: 2,
+    dropout: 0.1,
+    seed: 7,
+    ...over,
   };
 }
 

@@ -8,7 +8,16 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadMovieLens, PreparedData, prepareData } from '../../lib/data';
 import {
-  BstConfig, DENSE_INITS, biasInit, buildBst, defaultConfig, kernelInit, predict, resolveConfig, saveCheckpoint, loadCheckpoint,
+  BstConfig,
+  DENSE_INITS,
+  biasInit,
+  buildBst,
+  defaultConfig,
+  kernelInit,
+  predict,
+  resolveConfig,
+  saveCheckpoint,
+  loadCheckpoint,
 } from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
 import { tunedBstConfig } from '../../lib/app/benchmark';
@@ -26,7 +35,14 @@ let data: PreparedData;
 beforeAll(async () => {
   await initBackend({ choice: 'wasm', log: () => undefined });
   const dataset = loadMovieLens({ dir: ML100K, release: 'ml-100k' });
-  data = prepareData({ dataset, protocol: 'leave-last-k', k: 5, seed: 42, seqLen: tunedBstConfig().seqLen, verbose: false });
+  data = prepareData({
+    dataset,
+    protocol: 'leave-last-k',
+    k: 5,
+    seed: 42,
+    seqLen: tunedBstConfig().seqLen,
+    verbose: false,
+  });
 });
 
 /** sd of the untrained tuned model's predictions over the first 512 validation targets of ml-100k. */
@@ -51,7 +67,8 @@ test('untrained tuned model on real ml-100k validation: head torch-uniform (defa
 });
 
 test('torch-uniform draws kernels and biases from U(±1/√fan_in); he-normal and glorot keep zero biases', () => {
-  const fanIn = 400, units = 50;
+  const fanIn = 400,
+    units = 50;
   const [k, b, kHe, bHe] = tf.tidy(() => [
     kernelInit('torch-uniform', 3, 0).apply([fanIn, units]).dataSync() as Float32Array,
     biasInit('torch-uniform', fanIn, 3, 1).apply([units]).dataSync() as Float32Array,
@@ -72,7 +89,11 @@ test('every dense layer follows its config key: head layers headInit, transforme
   const m = buildBst(tinyConfig({ headInit: 'torch-uniform', attentionInit: 'torch-uniform' }), data.sizes);
   const g = buildBst(tinyConfig({ headInit: 'glorot-uniform', attentionInit: 'glorot-uniform' }), data.sizes);
   const weight = (net: tf.LayersModel, layer: string, name: string) =>
-    net.getLayer(layer).weights.find((w) => w.originalName.endsWith(name))!.read().dataSync() as Float32Array;
+    net
+      .getLayer(layer)
+      .weights.find((w) => w.originalName.endsWith(name))!
+      .read()
+      .dataSync() as Float32Array;
   const fanIn = m.net.getLayer('mlp_1').weights[0].shape[0] as number;
   const torchBias = weight(m.net, 'mlp_1', 'bias');
   expect(Math.max(...torchBias.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(fanIn) + 1e-7);
@@ -110,12 +131,27 @@ test('init keys are validated with the key and the bad value named', () => {
   expect(() => resolveConfig({ embeddingInit: 'zeros' as any })).toThrow(/embeddingInit="zeros"/);
   for (const k of DENSE_INITS) expect(resolveConfig({ headInit: k, attentionInit: k }).headInit).toBe(k);
   // the tuned config still resolves, with the new defaults filled in
-  expect(tunedBstConfig()).toMatchObject({ headInit: 'torch-uniform', attentionInit: 'glorot-uniform', embeddingInit: 'keras-uniform', loss: 'mse' });
+  expect(tunedBstConfig()).toMatchObject({
+    headInit: 'torch-uniform',
+    attentionInit: 'glorot-uniform',
+    embeddingInit: 'keras-uniform',
+    loss: 'mse',
+  });
 });
 
-test('the config and the layers\' init arguments round-trip through a checkpoint', async () => {
+test("the config and the layers' init arguments round-trip through a checkpoint", async () => {
   const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'bst-init-'));
-  const m = buildBst(tinyConfig({ seqLen: data.seqLen, headInit: 'he-normal', attentionInit: 'torch-uniform', embeddingInit: 'torch-normal', loss: 'huber', huberDelta: 0.5 }), data.sizes);
+  const m = buildBst(
+    tinyConfig({
+      seqLen: data.seqLen,
+      headInit: 'he-normal',
+      attentionInit: 'torch-uniform',
+      embeddingInit: 'torch-normal',
+      loss: 'huber',
+      huberDelta: 0.5,
+    }),
+    data.sizes,
+  );
   await saveCheckpoint(dir, { model: m });
   const back = await loadCheckpoint(dir);
   expect(back.model.config).toEqual(m.config);

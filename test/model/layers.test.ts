@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  BroadcastLayerNorm, MultiHeadSelfAttention, TransformerBlock, LearnedPositionEmbedding, SinusoidalPositionEncoding,
-  TimeDeltaEmbedding, PaddingMask, SeededDropout, RatingEmbedding, timeBucket, sinusoidTable,
+  BroadcastLayerNorm,
+  MultiHeadSelfAttention,
+  TransformerBlock,
+  LearnedPositionEmbedding,
+  SinusoidalPositionEncoding,
+  TimeDeltaEmbedding,
+  PaddingMask,
+  SeededDropout,
+  RatingEmbedding,
+  timeBucket,
+  sinusoidTable,
 } from '../../lib/model';
 import { ConfigError } from '../../lib/util/errors';
 import { useCpu, maxDiff } from './helpers';
@@ -20,16 +29,24 @@ function copyWeights(a: tf.layers.Layer, b: tf.layers.Layer) {
   b.setWeights(a.getWeights());
 }
 
-const B = 3, L = 4, D = 8;
+const B = 3,
+  L = 4,
+  D = 8;
 const x = () => tf.randomNormal([B, L, D], 0, 1, 'float32', 5); // [B, L, D]
-const maskT = () => tf.tensor2d([[0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 1]]); // [B, L]
+const maskT = () =>
+  tf.tensor2d([
+    [0, 1, 1, 1],
+    [1, 1, 1, 1],
+    [0, 0, 0, 1],
+  ]); // [B, L]
 
 describe('BroadcastLayerNorm', () => {
   test('normalises the last axis, applies gamma/beta, round-trips its config', () => {
     const ln = new BroadcastLayerNorm({ epsilon: 1e-5, name: 'ln_test' });
     const inp = x();
     const y = ln.apply(inp) as tf.Tensor;
-    const mean = tf.mean(y, -1), variance = tf.moments(y, -1).variance;
+    const mean = tf.mean(y, -1),
+      variance = tf.moments(y, -1).variance;
     expect(maxDiff(mean.dataSync(), new Float32Array(B * L))).toBeLessThan(1e-5);
     expect(maxDiff(variance.dataSync(), new Float32Array(B * L).fill(1))).toBeLessThan(1e-3);
     ln.setWeights([tf.fill([D], 2), tf.fill([D], 0.5)]);
@@ -63,7 +80,8 @@ describe('BroadcastLayerNorm', () => {
 describe('MultiHeadSelfAttention', () => {
   test('masked keys have no influence; shapes; config round trip; heads must divide the width', () => {
     const att = new MultiHeadSelfAttention({ numHeads: 2, seed: 3 });
-    const a = x(), m = maskT();
+    const a = x(),
+      m = maskT();
     const y = att.apply([a, m]) as tf.Tensor;
     expect(y.shape).toEqual([B, L, D]);
     // change the masked positions' inputs (sample 0 pos 0; sample 2 pos 0..2): real rows must not change
@@ -73,7 +91,8 @@ describe('MultiHeadSelfAttention', () => {
     expect(maxDiff(tf.mul(y, keep).dataSync(), tf.mul(y2, keep).dataSync())).toBeLessThan(1e-5);
     // without the mask the same change does alter real rows (the check above can fail)
     const ones = tf.onesLike(m);
-    const y3 = att.apply([a, ones]) as tf.Tensor, y4 = att.apply([tf.add(a, noise), ones]) as tf.Tensor;
+    const y3 = att.apply([a, ones]) as tf.Tensor,
+      y4 = att.apply([tf.add(a, noise), ones]) as tf.Tensor;
     expect(maxDiff(tf.mul(y3, keep).dataSync(), tf.mul(y4, keep).dataSync())).toBeGreaterThan(1e-3);
     const w = att.attentionWeights(a, m);
     expect(w.shape).toEqual([B, 2, L, L]);
@@ -87,7 +106,8 @@ describe('MultiHeadSelfAttention', () => {
 describe('TransformerBlock', () => {
   test('batch independence, zero padded rows, seeded dropout only in training, config round trip', () => {
     const blk = new TransformerBlock({ numHeads: 2, ffnMult: 2, dropout: 0.5, seed: 4 });
-    const a = x(), m = maskT();
+    const a = x(),
+      m = maskT();
     const y = blk.apply([a, m]) as tf.Tensor; // inference
     const y0 = blk.apply([a.slice([0, 0, 0], [1, L, D]), m.slice([0, 0], [1, L])]) as tf.Tensor;
     expect(maxDiff(y.slice([0, 0, 0], [1, L, D]).dataSync(), y0.dataSync())).toBeLessThan(1e-5);
@@ -110,21 +130,33 @@ describe('TransformerBlock', () => {
 
   test('one training step lowers a loss and leaks no tensors', () => {
     const blk = new TransformerBlock({ numHeads: 2, ffnMult: 2, dropout: 0 });
-    const a = x(), m = maskT(), target = tf.randomNormal([B, L, D], 0, 1, 'float32', 6);
+    const a = x(),
+      m = maskT(),
+      target = tf.randomNormal([B, L, D], 0, 1, 'float32', 6);
     blk.apply([a, m]);
     const vars = blk.trainableWeights.map((w) => w.read() as tf.Variable);
     const opt = tf.train.sgd(0.1);
     const loss = () => tf.mean(tf.square(tf.sub(blk.apply([a, m]) as tf.Tensor, target))) as tf.Scalar;
     const before = tf.tidy(() => loss().dataSync()[0]);
     const n0 = tf.memory().numTensors;
-    tf.tidy(() => { opt.minimize(loss, false, vars); });
+    tf.tidy(() => {
+      opt.minimize(loss, false, vars);
+    });
     expect(tf.memory().numTensors).toBe(n0);
     expect(tf.tidy(() => loss().dataSync()[0])).toBeLessThan(before);
   });
 });
 
 describe('position layers', () => {
-  const items = () => tf.tensor2d([[0, 3, 4, 5], [1, 2, 3, 4]], [2, 4], 'int32');
+  const items = () =>
+    tf.tensor2d(
+      [
+        [0, 3, 4, 5],
+        [1, 2, 3, 4],
+      ],
+      [2, 4],
+      'int32',
+    );
 
   test('learned positions: [B, L, P], same vector per index across the batch, round trip', () => {
     const p = new LearnedPositionEmbedding({ outputDim: 3, seed: 1 });
@@ -165,8 +197,20 @@ describe('position layers', () => {
 
 describe('other layers', () => {
   test('padding mask: 0 at item 0 except the target slot', () => {
-    const m = new PaddingMask({}).apply(tf.tensor2d([[0, 0, 3, 0], [2, 0, 1, 5]], [2, 4], 'int32')) as tf.Tensor;
-    expect(m.arraySync()).toEqual([[0, 0, 1, 1], [1, 0, 1, 1]]);
+    const m = new PaddingMask({}).apply(
+      tf.tensor2d(
+        [
+          [0, 0, 3, 0],
+          [2, 0, 1, 5],
+        ],
+        [2, 4],
+        'int32',
+      ),
+    ) as tf.Tensor;
+    expect(m.arraySync()).toEqual([
+      [0, 0, 1, 1],
+      [1, 0, 1, 1],
+    ]);
   });
 
   test('seeded dropout: identity at inference, scaled masks depending on (seed, step) in training', () => {

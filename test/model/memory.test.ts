@@ -6,11 +6,24 @@ import { WASM_HEAP_LIMIT_BYTES } from '../../lib/kernels';
 import { ConfigError } from '../../lib/util/errors';
 import { tinySizes } from '../../lib/model/testing';
 
-const ML100K = { numUsers: 944, numItems: 1683, numGenres: 19, numYears: 72, numGenders: 3, numAges: 8, numOccupations: 22, numZips: 796 };
+const ML100K = {
+  numUsers: 944,
+  numItems: 1683,
+  numGenres: 19,
+  numYears: 72,
+  numGenders: 3,
+  numAges: 8,
+  numOccupations: 22,
+  numZips: 796,
+};
 
 describe('training memory estimate', () => {
   test('countParams equals the weights of the built model', () => {
-    for (const over of [{}, { positionKind: 'time' as const, numBlocks: 2, mlpUnits: [32, 16] }, { useDemographics: false, useHistoryRatings: false, seqLen: 5 }]) {
+    for (const over of [
+      {},
+      { positionKind: 'time' as const, numBlocks: 2, mlpUnits: [32, 16] },
+      { useDemographics: false, useHistoryRatings: false, seqLen: 5 },
+    ]) {
       const c = resolveConfig({ embedDim: 8, posDim: 4, ratingDim: 4, numHeads: 2, mlpUnits: [16], ...over });
       const model = buildBst(c, tinySizes());
       expect(countParams(c, tinySizes())).toBe(model.net.countParams());
@@ -46,7 +59,11 @@ describe('training memory estimate', () => {
     expect(msg).toContain('the largest term is attentionScores');
     const fit = /batchSize=(\d+) would fit/.exec(msg);
     expect(fit).not.toBeNull();
-    expect(estimateTrainingMemory({ ...c, batchSize: Number(fit![1]) }, ML100K).heapBytes).toBeLessThanOrEqual(WASM_HEAP_LIMIT_BYTES);
-    expect(checkTrainingMemory(defaultConfig(), ML100K, { limitBytes: WASM_HEAP_LIMIT_BYTES }).heapBytes).toBeLessThan(WASM_HEAP_LIMIT_BYTES / 10);
+    expect(estimateTrainingMemory({ ...c, batchSize: Number(fit![1]) }, ML100K).heapBytes).toBeLessThanOrEqual(
+      WASM_HEAP_LIMIT_BYTES,
+    );
+    expect(checkTrainingMemory(defaultConfig(), ML100K, { limitBytes: WASM_HEAP_LIMIT_BYTES }).heapBytes).toBeLessThan(
+      WASM_HEAP_LIMIT_BYTES / 10,
+    );
   });
 });

@@ -12,9 +12,10 @@ import { TrainingError } from '../../lib/util/errors';
 import { initBackend } from '../../lib/kernels/backend';
 import { tinyConfig } from './helpers';
 
-const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
-  : path.resolve(__dirname, '../../../shared/data/ml-100k');
+const DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
+    : path.resolve(__dirname, '../../../shared/data/ml-100k');
 
 /** Training and validation rows taken from the real split (enough steps per epoch for Adam's powers to drift). */
 const TRAIN_ROWS = 480;
@@ -34,15 +35,22 @@ beforeAll(async () => {
   trainData = data.batches('train', { batchSize: TRAIN_ROWS, shuffle: true, seed: 3 }).next().value as Samples;
   valData = data.batches('val', { batchSize: VAL_ROWS }).next().value as Samples;
 });
-afterAll(() => { fs.rmSync(tmpRoot, { recursive: true, force: true }); });
+afterAll(() => {
+  fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
 
 const BATCH = 16;
-const cfg = (over: Partial<BstConfig>): Partial<BstConfig> => tinyConfig({ seqLen: SEQ_LEN, batchSize: BATCH, patience: 2, dropout: 0.2, ...over });
+const cfg = (over: Partial<BstConfig>): Partial<BstConfig> =>
+  tinyConfig({ seqLen: SEQ_LEN, batchSize: BATCH, patience: 2, dropout: 0.2, ...over });
 
 function opts(model: BstModel, over: Partial<TrainOptions>): TrainOptions {
   return {
     model,
-    trainBatches: (epoch) => chunkSamples(takeSamples(trainData, new Rng(5000 + epoch).shuffle(Array.from({ length: trainData.n }, (_, i) => i))), model.config.batchSize),
+    trainBatches: (epoch) =>
+      chunkSamples(
+        takeSamples(trainData, new Rng(5000 + epoch).shuffle(Array.from({ length: trainData.n }, (_, i) => i))),
+        model.config.batchSize,
+      ),
     valBatches: () => chunkSamples(valData, 64),
     log: null,
     progress: false,
@@ -66,41 +74,63 @@ const CASES = [
 ];
 
 describe('resume', () => {
-  test.each(CASES)('lr $lr, $workers worker(s): killed after epoch $killAfter and resumed == uninterrupted, bit for bit', async ({ lr, epochs, killAfter, stops, workers }) => {
-    const fullDir = path.join(tmpRoot, `full-${lr}-${workers}`);
-    const full = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    const rFull = await train(opts(full, { checkpointDir: fullDir, workers }));
-    expect(rFull.stoppedEarly).toBe(stops);
-    expect(rFull.history.map((h) => h.steps)).toEqual(rFull.history.map(() => Math.ceil(TRAIN_ROWS / BATCH)));
-    const partDir = path.join(tmpRoot, `part-${lr}-${workers}`);
-    const first = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    await expect(train(opts(first, { checkpointDir: partDir, workers, onEpoch: (e) => { if (e.epoch === killAfter) throw new Error('killed'); } })))
-      .rejects.toThrow('killed');
-    first.net.dispose();
-    const second = buildBst(cfg({ learningRate: lr, epochs }), sizes);
-    const r = await train(opts(second, { checkpointDir: partDir, workers, resume: true }));
-    expect(r.resumedAtEpoch).toBe(killAfter + 1);
-    // exact equality: the same losses, metrics and early-stopping state
-    expect(r.history.map((h) => [h.trainLoss, h.val, h.best])).toEqual(rFull.history.map((h) => [h.trainLoss, h.val, h.best]));
-    expect([r.bestEpoch, r.bestValue, r.stoppedEarly]).toEqual([rFull.bestEpoch, rFull.bestValue, rFull.stoppedEarly]);
-    // the returned (best) weights, and the last epoch's weights and optimizer state on disk, byte for byte
-    const wa = full.net.getWeights().map((w) => Array.from(w.dataSync()));
-    const wb = second.net.getWeights().map((w) => Array.from(w.dataSync()));
-    expect(wb).toEqual(wa);
-    for (const f of ['weights.bin', 'optimizer.bin']) {
-      expect([f, bytes(path.join(partDir, 'last'), f).equals(bytes(path.join(fullDir, 'last'), f))]).toEqual([f, true]);
-    }
-    const powers = (dir: string) => {
-      const j = JSON.parse(bytes(path.join(dir, 'last'), 'optimizer.json').toString());
-      return [j.accBeta1, j.accBeta2, j.weights.length];
-    };
-    expect(powers(fullDir)[0]).toBeGreaterThan(0); // saved (and read back exactly: the second half's updates match)
-    expect(powers(partDir)).toEqual(powers(fullDir));
-    const ma = JSON.parse(bytes(path.join(fullDir, 'last'), 'meta.json').toString()), mb = JSON.parse(bytes(path.join(partDir, 'last'), 'meta.json').toString());
-    expect(mb.state).toEqual(ma.state);
-    full.net.dispose();
-    second.net.dispose();
-  });
+  test.each(CASES)(
+    'lr $lr, $workers worker(s): killed after epoch $killAfter and resumed == uninterrupted, bit for bit',
+    async ({ lr, epochs, killAfter, stops, workers }) => {
+      const fullDir = path.join(tmpRoot, `full-${lr}-${workers}`);
+      const full = buildBst(cfg({ learningRate: lr, epochs }), sizes);
+      const rFull = await train(opts(full, { checkpointDir: fullDir, workers }));
+      expect(rFull.stoppedEarly).toBe(stops);
+      expect(rFull.history.map((h) => h.steps)).toEqual(rFull.history.map(() => Math.ceil(TRAIN_ROWS / BATCH)));
+      const partDir = path.join(tmpRoot, `part-${lr}-${workers}`);
+      const first = buildBst(cfg({ learningRate: lr, epochs }), sizes);
+      await expect(
+        train(
+          opts(first, {
+            checkpointDir: partDir,
+            workers,
+            onEpoch: (e) => {
+              if (e.epoch === killAfter) throw new Error('killed');
+            },
+          }),
+        ),
+      ).rejects.toThrow('killed');
+      first.net.dispose();
+      const second = buildBst(cfg({ learningRate: lr, epochs }), sizes);
+      const r = await train(opts(second, { checkpointDir: partDir, workers, resume: true }));
+      expect(r.resumedAtEpoch).toBe(killAfter + 1);
+      // exact equality: the same losses, metrics and early-stopping state
+      expect(r.history.map((h) => [h.trainLoss, h.val, h.best])).toEqual(
+        rFull.history.map((h) => [h.trainLoss, h.val, h.best]),
+      );
+      expect([r.bestEpoch, r.bestValue, r.stoppedEarly]).toEqual([
+        rFull.bestEpoch,
+        rFull.bestValue,
+        rFull.stoppedEarly,
+      ]);
+      // the returned (best) weights, and the last epoch's weights and optimizer state on disk, byte for byte
+      const wa = full.net.getWeights().map((w) => Array.from(w.dataSync()));
+      const wb = second.net.getWeights().map((w) => Array.from(w.dataSync()));
+      expect(wb).toEqual(wa);
+      for (const f of ['weights.bin', 'optimizer.bin']) {
+        expect([f, bytes(path.join(partDir, 'last'), f).equals(bytes(path.join(fullDir, 'last'), f))]).toEqual([
+          f,
+          true,
+        ]);
+      }
+      const powers = (dir: string) => {
+        const j = JSON.parse(bytes(path.join(dir, 'last'), 'optimizer.json').toString());
+        return [j.accBeta1, j.accBeta2, j.weights.length];
+      };
+      expect(powers(fullDir)[0]).toBeGreaterThan(0); // saved (and read back exactly: the second half's updates match)
+      expect(powers(partDir)).toEqual(powers(fullDir));
+      const ma = JSON.parse(bytes(path.join(fullDir, 'last'), 'meta.json').toString()),
+        mb = JSON.parse(bytes(path.join(partDir, 'last'), 'meta.json').toString());
+      expect(mb.state).toEqual(ma.state);
+      full.net.dispose();
+      second.net.dispose();
+    },
+  );
 
   test('Adam powers: saved exactly; a checkpoint without them still restores (recomputed); a bad one is refused by name', async () => {
     const m = buildBst(cfg({ learningRate: 0.003, epochs: 1 }), sizes);

@@ -15,8 +15,12 @@ const sizes = tinySizes();
 beforeAll(useCpu);
 
 let tmpRoot: string;
-beforeAll(() => { tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-model-')); });
-afterAll(() => { fs.rmSync(tmpRoot, { recursive: true, force: true }); });
+beforeAll(() => {
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-model-'));
+});
+afterAll(() => {
+  fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
 
 /** Epoch-seeded shuffled batches of a fixed training set. */
 function batchesOf(data: Samples, batchSize: number, seed: number) {
@@ -40,14 +44,17 @@ function opts(model: BstModel, over: Partial<TrainOptions> = {}): TrainOptions {
   };
 }
 
-const cfg = (over: Partial<BstConfig> = {}) => tinyConfig({ batchSize: 32, epochs: 3, patience: 0, learningRate: 0.01, ...over });
+const cfg = (over: Partial<BstConfig> = {}) =>
+  tinyConfig({ batchSize: 32, epochs: 3, patience: 0, learningRate: 0.01, ...over });
 
 describe('train', () => {
   test('writes best/last checkpoints and history; the returned model holds the best weights', async () => {
     const dir = path.join(tmpRoot, 'run1');
     const m = buildBst(cfg(), sizes);
     const seen: number[] = [];
-    const r = await train(opts(m, { checkpointDir: dir, vocabularies: { items: ['pad', 'a'] }, onEpoch: (e) => seen.push(e.epoch) }));
+    const r = await train(
+      opts(m, { checkpointDir: dir, vocabularies: { items: ['pad', 'a'] }, onEpoch: (e) => seen.push(e.epoch) }),
+    );
     expect(seen).toEqual([0, 1, 2]);
     expect(r.history).toHaveLength(3);
     for (const h of r.history) {
@@ -57,7 +64,8 @@ describe('train', () => {
       expect(h.steps).toBe(2);
     }
     expect(readHistory(dir)).toHaveLength(3);
-    for (const f of ['model.json', 'weights.bin', 'meta.json', 'optimizer.bin']) expect(fs.existsSync(path.join(dir, 'last', f))).toBe(true);
+    for (const f of ['model.json', 'weights.bin', 'meta.json', 'optimizer.bin'])
+      expect(fs.existsSync(path.join(dir, 'last', f))).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['best', 'history.json', 'last']); // no temporary folders left
     const best = await loadCheckpoint(path.join(dir, 'best'));
     expect(best.meta.vocabularies).toEqual({ items: ['pad', 'a'] });
@@ -83,7 +91,9 @@ describe('train', () => {
     expect(b.net.weights.map((w) => `${w.shape}`)).toEqual(a.net.weights.map((w) => `${w.shape}`));
     expect(b.net.layers.map((l) => l.name)).toEqual(a.net.layers.map((l) => l.name));
     expect(maxDiff(predict(a, [valData]), predict(b, [valData]))).toBe(0);
-    expect(b.net.layers.map((l) => JSON.stringify(l.getConfig()))).toEqual(a.net.layers.map((l) => JSON.stringify(l.getConfig())));
+    expect(b.net.layers.map((l) => JSON.stringify(l.getConfig()))).toEqual(
+      a.net.layers.map((l) => JSON.stringify(l.getConfig())),
+    );
     [a, b, loaded.model, m].forEach((x) => x.net.dispose());
   });
 
@@ -110,10 +120,16 @@ describe('train', () => {
     const rFull = await train(opts(full));
     const dir = path.join(tmpRoot, 'run3');
     const first = buildBst(cfg({ epochs: 4 }), sizes);
-    await expect(train(opts(first, {
-      checkpointDir: dir,
-      onEpoch: (e) => { if (e.epoch === 1) throw new Error('interrupted'); },
-    }))).rejects.toThrow('interrupted');
+    await expect(
+      train(
+        opts(first, {
+          checkpointDir: dir,
+          onEpoch: (e) => {
+            if (e.epoch === 1) throw new Error('interrupted');
+          },
+        }),
+      ),
+    ).rejects.toThrow('interrupted');
     first.net.dispose();
     const second = buildBst(cfg({ epochs: 4 }), sizes);
     const r = await train(opts(second, { checkpointDir: dir, resume: true }));
@@ -142,7 +158,9 @@ describe('train', () => {
     let err: unknown;
     try {
       await train(opts(m, { checkpointDir: dir, onStep: (step) => (step === 2 ? NaN : undefined) }));
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(TrainingError);
     expect(String(err)).toMatch(/loss is NaN at epoch 2, step 3.*last good checkpoint \(epoch 1\)/);
     const last = await loadCheckpoint(path.join(dir, 'last'));
@@ -166,13 +184,28 @@ describe('train', () => {
     const val = syntheticSamples({ n: 200, seqLen: 5, sizes, seed: 32, signal: 'previous-rating', minHistory: 1 });
     const fit = async (over: Partial<BstConfig>) => {
       const m = buildBst(cfg({ epochs: 6, batchSize: 128, dropout: 0, learningRate: 0.03, ...over }), sizes);
-      const r = await train({ model: m, trainBatches: batchesOf(big, 128, 3), valBatches: () => [val], log: null, progress: false });
+      const r = await train({
+        model: m,
+        trainBatches: batchesOf(big, 128, 3),
+        valBatches: () => [val],
+        log: null,
+        progress: false,
+      });
       m.net.dispose();
       return r.history[r.bestEpoch].val.rmse!;
     };
     const withHistory = await fit({});
-    const noHistory = await fit({ useHistoryRatings: false, numBlocks: 0, positionKind: 'none', posDim: 2, ratingDim: 2, embedDim: 4 });
-    process.stdout.write(`planted signal: val RMSE with history ${withHistory.toFixed(3)}, without ${noHistory.toFixed(3)}\n`);
+    const noHistory = await fit({
+      useHistoryRatings: false,
+      numBlocks: 0,
+      positionKind: 'none',
+      posDim: 2,
+      ratingDim: 2,
+      embedDim: 4,
+    });
+    process.stdout.write(
+      `planted signal: val RMSE with history ${withHistory.toFixed(3)}, without ${noHistory.toFixed(3)}\n`,
+    );
     // ratings are uniform on 1..5 (RMSE ~1.41 around the mean) unless the last history rating is seen
     expect(noHistory).toBeGreaterThan(1.2);
     expect(withHistory).toBeLessThan(0.7 * noHistory);

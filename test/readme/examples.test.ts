@@ -15,9 +15,10 @@ import * as path from 'path';
 import { captureCli } from '../cli/helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const DATA = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? process.env.BST_DATA_DIR
-  : path.resolve(ROOT, '../shared/data');
+const DATA =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? process.env.BST_DATA_DIR
+    : path.resolve(ROOT, '../shared/data');
 const SKIP_SLOW = ['1', 'true', 'yes'].includes((process.env.BST_SKIP_NOTEBOOK_TESTS ?? '').toLowerCase());
 
 /** One README example: its line, its text and the argv `bst` receives. */
@@ -62,13 +63,22 @@ const SLOW: Array<{ match: RegExp; why: string }> = [
 ];
 
 /** A tiny model (the tests' usual one) trained for one epoch: what the slow tier appends to training commands. */
-const TINY = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,mlpUnits=8,userDim=2,demoDim=2,genreDim=2,yearDim=2,batchSize=2048';
+const TINY =
+  'embedDim=4,posDim=2,ratingDim=2,numHeads=2,mlpUnits=8,userDim=2,demoDim=2,genreDim=2,yearDim=2,batchSize=2048';
 
 /** The example's argv with the tiny budget appended to training commands (a resumed run keeps its own config). */
 function budget(argv: string[]): string[] {
   if (!['train', 'train-recommender'].includes(argv[0])) return argv;
   if (argv.includes('--resume')) return [...argv, '--epochs', '1'];
-  return [...argv, '--epochs', '1', '--set', TINY, '--no-progress', ...(argv[0] === 'train-recommender' ? ['--max-users', '200'] : [])];
+  return [
+    ...argv,
+    '--epochs',
+    '1',
+    '--set',
+    TINY,
+    '--no-progress',
+    ...(argv[0] === 'train-recommender' ? ['--max-users', '200'] : []),
+  ];
 }
 
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -80,7 +90,12 @@ const { run, out, err } = captureCli();
 test('the README has bst examples, and each names a known command and only its flags', async () => {
   expect(examples.length).toBeGreaterThanOrEqual(10);
   expect(await run(['help'])).toBe(0);
-  const commands = new Set(out.join('\n').match(/^\s{2}([a-z-]+)\s/gm)?.map((s) => s.trim()) ?? []);
+  const commands = new Set(
+    out
+      .join('\n')
+      .match(/^\s{2}([a-z-]+)\s/gm)
+      ?.map((s) => s.trim()) ?? [],
+  );
   for (const e of examples) {
     const [name, ...rest] = e.argv;
     if (name === 'help') continue;
@@ -113,7 +128,11 @@ test('the committed benchmark table is regenerated only when asked: bst benchmar
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-readme-'));
     process.chdir(tmp);
-    Object.assign(process.env, { BST_DATASET: 'ml-100k', BST_DATA_DIR: DATA, BST_BACKEND: process.env.BST_BACKEND || 'wasm' });
+    Object.assign(process.env, {
+      BST_DATASET: 'ml-100k',
+      BST_DATA_DIR: DATA,
+      BST_BACKEND: process.env.BST_BACKEND || 'wasm',
+    });
   });
   afterAll(() => {
     process.chdir(cwd);

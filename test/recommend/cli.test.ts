@@ -33,9 +33,25 @@ test('bst recommend: a trained run folder -> top-k table, JSON, errors and cold 
     const rated = HISTORIES[4].map(([m]) => m);
     expect(r.items.length).toBe(3);
     for (const x of r.items) expect(rated).not.toContain(x.movieId);
-    await expect(go(['--model', runDir, '--user', '77', '--data-dir', dataDir, '--backend', 'cpu'])).rejects.toThrow(/user 77 is unknown/);
+    await expect(go(['--model', runDir, '--user', '77', '--data-dir', dataDir, '--backend', 'cpu'])).rejects.toThrow(
+      /user 77 is unknown/,
+    );
     lines.length = 0;
-    await go(['--model', runDir, '--user', '77', '--cold-start', '--history', '30', '--k', '1', '--data-dir', dataDir, '--backend', 'cpu']);
+    await go([
+      '--model',
+      runDir,
+      '--user',
+      '77',
+      '--cold-start',
+      '--history',
+      '30',
+      '--k',
+      '1',
+      '--data-dir',
+      dataDir,
+      '--backend',
+      'cpu',
+    ]);
     expect(lines[0]).toMatch(/cold start/);
     expect(lines[0]).toMatch(/Babe|Clueless/); // shares Toy Story's Children's / Comedy genres
   } finally {
@@ -53,10 +69,33 @@ test('bst train-recommender: like head with sampled negatives -> a run folder `b
   const spy = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   try {
     const train = (argv: string[]) => trainRecommenderCommand.run(parseFlags(argv, trainRecommenderCommand.flags));
-    const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
-    await expect(train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '0', '--backend', 'cpu'])).rejects.toThrow(UsageError);
-    await train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '2', '--epochs', '1', '--seq-len', '5',
-      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever', 'none']);
+    const tiny =
+      'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
+    await expect(
+      train(['--dataset', 'ml-1m', '--data-dir', dataDir, '--out', out, '--negatives', '0', '--backend', 'cpu']),
+    ).rejects.toThrow(UsageError);
+    await train([
+      '--dataset',
+      'ml-1m',
+      '--data-dir',
+      dataDir,
+      '--out',
+      out,
+      '--negatives',
+      '2',
+      '--epochs',
+      '1',
+      '--seq-len',
+      '5',
+      '--no-tuned',
+      '--set',
+      tiny,
+      '--no-progress',
+      '--backend',
+      'cpu',
+      '--retriever',
+      'none',
+    ]);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.config.task).toBe('like');
     expect(metrics.recommender.negatives).toBe(2);
@@ -72,7 +111,22 @@ test('bst train-recommender: like head with sampled negatives -> a run folder `b
     expect(exact.items.length).toBe(2);
     for (const x of exact.items) expect(x.score).toBeGreaterThan(0); // like probabilities
     lines.length = 0;
-    await rec(['--model', out, '--user', '1', '--k', '2', '--mode', 'two-stage', '--pool', '2', '--data-dir', dataDir, '--backend', 'cpu']);
+    await rec([
+      '--model',
+      out,
+      '--user',
+      '1',
+      '--k',
+      '2',
+      '--mode',
+      'two-stage',
+      '--pool',
+      '2',
+      '--data-dir',
+      dataDir,
+      '--backend',
+      'cpu',
+    ]);
     expect(lines[lines.length - 1]).toMatch(/two-stage: 2 of 3 movies re-ranked by the model/);
   } finally {
     spy.mockRestore();

@@ -6,8 +6,16 @@ import { generateSynthetic, loadMovieLens, prepareData } from '../../lib/data/in
 import { buildBst, predict, resolveConfig } from '../../lib/model/index';
 import { makeOptimizer, trainStep } from '../../lib/train/index';
 import {
-  candidateSamplesAt, explainItems, explanationText, heldOutCut, latestCut, movieCatalog, NO_SINGLE_REASON, occlusion,
-  recommend, unratedItems,
+  candidateSamplesAt,
+  explainItems,
+  explanationText,
+  heldOutCut,
+  latestCut,
+  movieCatalog,
+  NO_SINGLE_REASON,
+  occlusion,
+  recommend,
+  unratedItems,
 } from '../../lib/recommend/index';
 import { installKernelFixes, uninstallKernelFixes } from '../../lib/kernels/index';
 import { tinyConfig, useCpu } from '../model/helpers';
@@ -40,7 +48,8 @@ describe('occlusion on the tiny release', () => {
         s.timeDelta[slot] = 0;
       }
       const masked = predict(model, [s]);
-      for (let b = 0; b < items.length; b++) expect(occ.contribution[b * occ.hist + j]).toBeCloseTo(score[b] - masked[b], 5);
+      for (let b = 0; b < items.length; b++)
+        expect(occ.contribution[b * occ.hist + j]).toBeCloseTo(score[b] - masked[b], 5);
     }
     // an untrained model still depends on its history: not every contribution is 0
     expect(Math.max(...Array.from(occ.contribution, Math.abs))).toBeGreaterThan(1e-4);
@@ -53,7 +62,8 @@ describe('occlusion on the tiny release', () => {
     why.forEach((reasons, b) => {
       const positive = Array.from(occ.contribution.subarray(b * occ.hist, (b + 1) * occ.hist)).filter((c) => c > 0);
       expect(reasons.length).toBe(Math.min(4, positive.length));
-      for (let t = 1; t < reasons.length; t++) expect(reasons[t - 1].contribution).toBeGreaterThanOrEqual(reasons[t].contribution);
+      for (let t = 1; t < reasons.length; t++)
+        expect(reasons[t - 1].contribution).toBeGreaterThanOrEqual(reasons[t].contribution);
       for (const r of reasons) expect(data.interactions.item[r.position]).toBe(r.item);
     });
     const none = explainItems({ model, data, catalog, cut, items, minContribution: 1e9 });
@@ -75,19 +85,41 @@ describe('planted rule: "users who rated A highly rate B highly"', () => {
     const B = 5;
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bst-planted-')), 'ml-1m');
     // every user rates A (5 or 1) then B with the same rating; the model sees users only through their history
-    generateSynthetic({ dir, format: 'ml-1m', numRatings: 1000, numUsers: 200, numMovies: 20, seed: 4, plantedRule: { ifMovie: A, thenMovie: B, share: 1 } });
+    generateSynthetic({
+      dir,
+      format: 'ml-1m',
+      numRatings: 1000,
+      numUsers: 200,
+      numMovies: 20,
+      seed: 4,
+      plantedRule: { ifMovie: A, thenMovie: B, share: 1 },
+    });
     const dataset = loadMovieLens({ dir });
     const data = prepareData({ dataset, seqLen: 5, k: 1 });
     const config = resolveConfig({
-      seqLen: 5, embedDim: 8, posDim: 2, ratingDim: 4, numHeads: 2, numBlocks: 1, ffnMult: 2, mlpUnits: [32, 16],
-      useUserId: false, useDemographics: false, genreDim: 2, yearDim: 1, dropout: 0, seed: 3, learningRate: 0.02,
+      seqLen: 5,
+      embedDim: 8,
+      posDim: 2,
+      ratingDim: 4,
+      numHeads: 2,
+      numBlocks: 1,
+      ffnMult: 2,
+      mlpUnits: [32, 16],
+      useUserId: false,
+      useDemographics: false,
+      genreDim: 2,
+      yearDim: 1,
+      dropout: 0,
+      seed: 3,
+      learningRate: 0.02,
     });
     const model = buildBst(config, data.sizes);
     const optimizer = makeOptimizer(config);
     installKernelFixes('cpu'); // as initBackend does: the cpu embedding gradient without them is several times slower
     try {
       for (let epoch = 0; epoch < 6; epoch++) {
-        for (const batch of data.batches('train', { batchSize: 64, shuffle: true, seed: epoch })) trainStep(model, optimizer, batch);
+        for (const batch of data.batches('train', { batchSize: 64, shuffle: true, seed: epoch }))
+          trainStep(model, optimizer, batch);
       }
     } finally {
       uninstallKernelFixes('cpu');
@@ -96,7 +128,10 @@ describe('planted rule: "users who rated A highly rate B highly"', () => {
     const a = data.vocabs.item.index(A);
     const b = data.vocabs.item.index(B);
     const catalog = movieCatalog(dataset, data);
-    let high = 0, namedHigh = 0, low = 0, namedLow = 0;
+    let high = 0,
+      namedHigh = 0,
+      low = 0,
+      namedLow = 0;
     for (let p = 1; p < it.item.length; p++) {
       if (it.item[p] !== b || it.item[p - 1] !== a) continue;
       const [reasons] = explainItems({ model, data, catalog, cut: heldOutCut(data, p), items: [b], top: 2 });

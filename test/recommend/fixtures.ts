@@ -18,17 +18,46 @@ export const MOVIES = [
 
 /** user -> [movieId, rating] in time order; leave-last-1: the last is test, the one before val. */
 export const HISTORIES: Record<number, Array<[number, number]>> = {
-  1: [[10, 5], [20, 4], [70, 4], [60, 3], [50, 2], [30, 4]],
-  2: [[30, 5], [40, 4], [80, 3], [10, 2], [90, 1], [20, 5]],
-  3: [[50, 5], [70, 4], [10, 3], [40, 2], [60, 4], [80, 3]],
-  4: [[60, 4], [20, 3], [30, 2], [90, 5], [70, 4], [40, 3]],
+  1: [
+    [10, 5],
+    [20, 4],
+    [70, 4],
+    [60, 3],
+    [50, 2],
+    [30, 4],
+  ],
+  2: [
+    [30, 5],
+    [40, 4],
+    [80, 3],
+    [10, 2],
+    [90, 1],
+    [20, 5],
+  ],
+  3: [
+    [50, 5],
+    [70, 4],
+    [10, 3],
+    [40, 2],
+    [60, 4],
+    [80, 3],
+  ],
+  4: [
+    [60, 4],
+    [20, 3],
+    [30, 2],
+    [90, 5],
+    [70, 4],
+    [40, 3],
+  ],
 };
 
 /** Write the release into a temp folder and load it. */
 export function tinyDataset(): Dataset {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-rec-'));
   const ratings: string[] = [];
-  for (const [u, h] of Object.entries(HISTORIES)) h.forEach(([m, r], t) => ratings.push(`${u}::${m}::${r}::${1000 + 100 * Number(u) + t}`));
+  for (const [u, h] of Object.entries(HISTORIES))
+    h.forEach(([m, r], t) => ratings.push(`${u}::${m}::${r}::${1000 + 100 * Number(u) + t}`));
   const users = Object.keys(HISTORIES).map((u) => `${u}::F::25::${u}::1234${u}`);
   fs.writeFileSync(path.join(dir, 'movies.dat'), MOVIES.join('\n') + '\n', 'latin1');
   fs.writeFileSync(path.join(dir, 'users.dat'), users.join('\n') + '\n', 'latin1');

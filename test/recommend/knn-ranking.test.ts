@@ -2,7 +2,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadMovieLens, prepareData } from '../../lib/data';
-import { evaluateRecommender, itemKnnRankingScorer, popularityRankingScorer, trainSequences } from '../../lib/recommend';
+import {
+  evaluateRecommender,
+  itemKnnRankingScorer,
+  popularityRankingScorer,
+  trainSequences,
+} from '../../lib/recommend';
 
 const DATA = process.env.BST_DATA_DIR ?? path.resolve(__dirname, '../../../shared/data');
 const ML100K = path.join(DATA, 'ml-100k');
@@ -14,7 +19,13 @@ real('item-KNN ranks held-out movies far above chance, from training targets onl
   const total = seqs.items.reduce((a, s) => a + s.length, 0);
   expect(total).toBe(data.split.train.length); // only training targets feed the similarities
   const knn = evaluateRecommender({ data, scorer: itemKnnRankingScorer(data), mode: 'sampled', k: 10, maxUsers: 300 });
-  const pop = evaluateRecommender({ data, scorer: popularityRankingScorer(data), mode: 'sampled', k: 10, maxUsers: 300 });
+  const pop = evaluateRecommender({
+    data,
+    scorer: popularityRankingScorer(data),
+    mode: 'sampled',
+    k: 10,
+    maxUsers: 300,
+  });
   console.info(`HR@10 (100 neg., 300 users): item-KNN ${knn.hitRate.toFixed(3)}, popularity ${pop.hitRate.toFixed(3)}`);
   expect(knn.n).toBe(300);
   expect(knn.hitRate).toBeGreaterThan(3 * (10 / 101)); // chance is 10 of 101

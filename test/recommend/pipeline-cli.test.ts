@@ -18,10 +18,33 @@ test('train-recommender (default --retriever sasrec) saves retriever + ranker; r
   const spy = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   try {
     const train = (argv: string[]) => trainRecommenderCommand.run(parseFlags(argv, trainRecommenderCommand.flags));
-    const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
-    const base = ['--dataset', 'ml-1m', '--data-dir', dataDir, '--negatives', '1', '--hard-negatives', '2', '--epochs', '1', '--seq-len', '5',
-      '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever-epochs', '2'];
-    await expect(train([...base, '--retriever', 'sasrec', '--out', path.join(root, 'bad'), '--k', '2'])).rejects.toThrow(/--retriever sasrec: needs --task like and --k 1/);
+    const tiny =
+      'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
+    const base = [
+      '--dataset',
+      'ml-1m',
+      '--data-dir',
+      dataDir,
+      '--negatives',
+      '1',
+      '--hard-negatives',
+      '2',
+      '--epochs',
+      '1',
+      '--seq-len',
+      '5',
+      '--no-tuned',
+      '--set',
+      tiny,
+      '--no-progress',
+      '--backend',
+      'cpu',
+      '--retriever-epochs',
+      '2',
+    ];
+    await expect(
+      train([...base, '--retriever', 'sasrec', '--out', path.join(root, 'bad'), '--k', '2']),
+    ).rejects.toThrow(/--retriever sasrec: needs --task like and --k 1/);
     await train([...base, '--out', out]); // --task like --k 1: the retriever is trained by default
     expect(fs.existsSync(path.join(out, 'retriever', 'seqrec.bin'))).toBe(true);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
@@ -30,7 +53,9 @@ test('train-recommender (default --retriever sasrec) saves retriever + ranker; r
     const rec = (argv: string[]) => recommendCommand.run(parseFlags(argv, recommendCommand.flags));
     lines.length = 0;
     await rec(['--model', out, '--user', '2', '--k', '2', '--blend', '0', '--data-dir', dataDir, '--backend', 'cpu']);
-    expect(lines[lines.length - 1]).toMatch(/^top 2 for user 2 \(mode: retrieval \(sasrec, M=\d+\) → BST ranking; 3 of 3 movies retrieved and scored/);
+    expect(lines[lines.length - 1]).toMatch(
+      /^top 2 for user 2 \(mode: retrieval \(sasrec, M=\d+\) → BST ranking; 3 of 3 movies retrieved and scored/,
+    );
     lines.length = 0;
     await rec(['--model', out, '--user', '4', '--json', '--data-dir', dataDir, '--backend', 'cpu']);
     const r = JSON.parse(lines[lines.length - 1]);
@@ -38,7 +63,20 @@ test('train-recommender (default --retriever sasrec) saves retriever + ranker; r
     const rated = HISTORIES[4].map(([m]) => m);
     for (const x of r.items) expect(rated).not.toContain(x.movieId);
     lines.length = 0;
-    await rec(['--model', out, '--user', '2', '--k', '2', '--mode', 'exact', '--data-dir', dataDir, '--backend', 'cpu']);
+    await rec([
+      '--model',
+      out,
+      '--user',
+      '2',
+      '--k',
+      '2',
+      '--mode',
+      'exact',
+      '--data-dir',
+      dataDir,
+      '--backend',
+      'cpu',
+    ]);
     expect(lines[lines.length - 1]).toMatch(/3 movies scored in [\d.]+ ms; mode: exact/);
   } finally {
     spy.mockRestore();
@@ -53,18 +91,58 @@ test('train-recommender --retriever two-tower saves the two-tower retriever; rec
   const lines: string[] = [];
   const spy = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   try {
-    const tiny = 'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
-    await trainRecommenderCommand.run(parseFlags(['--dataset', 'ml-1m', '--data-dir', dataDir, '--negatives', '1', '--hard-negatives', '2', '--epochs', '1',
-      '--seq-len', '5', '--no-tuned', '--set', tiny, '--no-progress', '--backend', 'cpu', '--retriever', 'two-tower', '--retriever-epochs', '2', '--out', out], trainRecommenderCommand.flags));
+    const tiny =
+      'embedDim=4,posDim=2,ratingDim=2,numHeads=2,ffnMult=2,mlpUnits=16/8,userDim=3,demoDim=2,genreDim=3,yearDim=2,batchSize=32';
+    await trainRecommenderCommand.run(
+      parseFlags(
+        [
+          '--dataset',
+          'ml-1m',
+          '--data-dir',
+          dataDir,
+          '--negatives',
+          '1',
+          '--hard-negatives',
+          '2',
+          '--epochs',
+          '1',
+          '--seq-len',
+          '5',
+          '--no-tuned',
+          '--set',
+          tiny,
+          '--no-progress',
+          '--backend',
+          'cpu',
+          '--retriever',
+          'two-tower',
+          '--retriever-epochs',
+          '2',
+          '--out',
+          out,
+        ],
+        trainRecommenderCommand.flags,
+      ),
+    );
     expect(fs.existsSync(path.join(out, 'retriever', 'twotower.bin'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'retriever', 'seqrec.bin'))).toBe(false);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.recommender.pipeline.retriever).toBe('two-tower');
     lines.length = 0;
-    await recommendCommand.run(parseFlags(['--model', out, '--user', '4', '--k', '2', '--blend', '0', '--data-dir', dataDir, '--backend', 'cpu'], recommendCommand.flags));
+    await recommendCommand.run(
+      parseFlags(
+        ['--model', out, '--user', '4', '--k', '2', '--blend', '0', '--data-dir', dataDir, '--backend', 'cpu'],
+        recommendCommand.flags,
+      ),
+    );
     expect(lines[lines.length - 1]).toMatch(/^top 2 for user 4 \(mode: retrieval \(two-tower, M=\d+\) → BST ranking; /);
     lines.length = 0;
-    await recommendCommand.run(parseFlags(['--model', out, '--user', '4', '--json', '--data-dir', dataDir, '--backend', 'cpu'], recommendCommand.flags));
+    await recommendCommand.run(
+      parseFlags(
+        ['--model', out, '--user', '4', '--json', '--data-dir', dataDir, '--backend', 'cpu'],
+        recommendCommand.flags,
+      ),
+    );
     const r = JSON.parse(lines[lines.length - 1]);
     const rated = HISTORIES[4].map(([m]) => m);
     for (const x of r.items) expect(rated).not.toContain(x.movieId);

@@ -5,12 +5,32 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dataset, loadMovieLens, prepareData, PreparedData } from '../../lib/data/index';
-import { eventsFromTable, evaluateNextItem, fitItemKnn, itemKnnNextItem, leaveOneOutSplit, NextItemCase, NextItemSplit, SequenceSet } from '../../lib/eval';
+import {
+  eventsFromTable,
+  evaluateNextItem,
+  fitItemKnn,
+  itemKnnNextItem,
+  leaveOneOutSplit,
+  NextItemCase,
+  NextItemSplit,
+  SequenceSet,
+} from '../../lib/eval';
 import { buildBst, resolveConfig } from '../../lib/model/index';
 import { movieCatalog } from '../../lib/recommend/catalog';
-import { blendScores, checkLooCompatible, NOT_RETRIEVED, pipelineModeLabel, pipelineScorer } from '../../lib/recommend/pipeline';
+import {
+  blendScores,
+  checkLooCompatible,
+  NOT_RETRIEVED,
+  pipelineModeLabel,
+  pipelineScorer,
+} from '../../lib/recommend/pipeline';
 import { itemKnnRetriever, popularityRetriever, topMExcluding } from '../../lib/retrieval/index';
-import { hardNegativeSource, historyBefore, rankingPositions, retrieverCandidates } from '../../lib/recommend/rank-train';
+import {
+  hardNegativeSource,
+  historyBefore,
+  rankingPositions,
+  retrieverCandidates,
+} from '../../lib/recommend/rank-train';
 import { chooseSetting } from '../../lib/recommend/pipeline-run';
 import { recommend } from '../../lib/recommend/recommend';
 import { ratedMask } from '../../lib/recommend/score';
@@ -20,16 +40,21 @@ import { tinyConfig, useCpu } from '../model/helpers';
 
 beforeAll(useCpu);
 
-const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
-  : path.resolve(__dirname, '../../../shared/data/ml-100k');
+const DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
+    : path.resolve(__dirname, '../../../shared/data/ml-100k');
 
 let real: { ds: Dataset; data: PreparedData; split: NextItemSplit } | undefined;
 /** ml-100k prepared as the pipeline uses it: leave-last-k k=1 (BST) and leave-one-out (retrievers, metrics). */
 function ml100k() {
   if (!real) {
     const ds = loadMovieLens({ dir: DIR });
-    real = { ds, data: prepareData({ dataset: ds, seqLen: 10, k: 1 }), split: leaveOneOutSplit(eventsFromTable(ds.ratings)) };
+    real = {
+      ds,
+      data: prepareData({ dataset: ds, seqLen: 10, k: 1 }),
+      split: leaveOneOutSplit(eventsFromTable(ds.ratings)),
+    };
   }
   return real;
 }
@@ -52,8 +77,13 @@ test('pipeline metrics on a hand-made case equal the hand computation (outside M
     items: [Int32Array.from([2, 3, 4]), Int32Array.from([1, 3, 4])], // retriever order
     ranker: [Float32Array.from([0.5, 2, -1]), Float32Array.from([0, 1, 2])], // BST logits
   };
-  const fit: SequenceSet = { users: Int32Array.from([1, 2]), items: [Int32Array.from([1, 2]), Int32Array.from([2, 3])], times: [] };
-  const ev = (m: number, weight: number) => evaluateNextItem(pipelineScorer(cand, 6, { m, weight }), cases, { numItems: 6, fit });
+  const fit: SequenceSet = {
+    users: Int32Array.from([1, 2]),
+    items: [Int32Array.from([1, 2]), Int32Array.from([2, 3])],
+    times: [],
+  };
+  const ev = (m: number, weight: number) =>
+    evaluateNextItem(pipelineScorer(cand, 6, { m, weight }), cases, { numItems: 6, fit });
   // w = 0: A's BST order is 3, 2, 4 -> rank 1. B: 1, 3, 4 retrieved and above it, 2 seen -> rank 4.
   const w0 = ev(3, 0);
   expect(w0.hr10).toBeCloseTo(1, 12);
@@ -86,7 +116,13 @@ test('real ml-100k: the BST split (leave-last-k, k=1) gives exactly the leave-on
     expect(test[r]).toBe(it.userOffsets[it.user[test[r]] + 1] - 1);
     expect(val[r]).toBe(test[r] - 1);
   }
-  const moved = { ...split, test: { ...split.test, cases: split.test.cases.map((c, i) => (i === 5 ? { ...c, target: c.target === 1 ? 2 : 1 } : c)) } };
+  const moved = {
+    ...split,
+    test: {
+      ...split.test,
+      cases: split.test.cases.map((c, i) => (i === 5 ? { ...c, target: c.target === 1 ? 2 : 1 } : c)),
+    },
+  };
   expect(() => checkLooCompatible(data, moved, 'test')).toThrow(DataError);
 });
 
@@ -103,8 +139,16 @@ test('real ml-100k: hard negatives come from the retriever, never the positive o
   const exclude = trainItemsByUser(data);
   const source = hardNegativeSource(cands, { hard: 4, uniform: 2 });
   const L = data.seqLen;
-  let groups = 0, fromRetriever = 0;
-  for (const b of likeBatches(data, { positions, negatives: 6, positivesPerBatch: 50, seed: 3, exclude, negativeSource: source })) {
+  let groups = 0,
+    fromRetriever = 0;
+  for (const b of likeBatches(data, {
+    positions,
+    negatives: 6,
+    positivesPerBatch: 50,
+    seed: 3,
+    exclude,
+    negativeSource: source,
+  })) {
     expect(b.n % 7).toBe(0);
     for (let g = 0; g < b.n; g += 7) {
       const u = b.userIdx[g];
@@ -136,7 +180,8 @@ test('real ml-100k: the pipeline never recommends a movie the user already rated
   const catalog = movieCatalog(ds, data);
   // popularity retrieval would hand back the user's own popular movies if exclusion failed
   const pipeline = { retriever: popularityRetriever(split.val.fit, split.numItems), setting: { m: 30, weight: 0 } };
-  for (const userId of [1, 13, 92, 405, 655]) { // heavy raters: many of the popular movies are already rated
+  for (const userId of [1, 13, 92, 405, 655]) {
+    // heavy raters: many of the popular movies are already rated
     const r = recommend({ model, data, catalog, userId, k: 10, explain: 0, pipeline });
     expect(r.mode).toBe('pipeline');
     expect(r.modeLabel).toBe('retrieval (popularity, M=30) → BST ranking');
@@ -146,7 +191,9 @@ test('real ml-100k: the pipeline never recommends a movie the user already rated
     const d = recommend({ model, data, catalog, userId, k: 5, explain: 0, pipeline, diversity: { lambda: 0.5 } });
     for (const x of d.items) expect(rated[x.item]).toBe(0);
   }
-  expect(pipelineModeLabel({ retriever: { name: 'sasrec' }, setting: { m: 100, weight: 1 } })).toMatch(/^retrieval \(sasrec, M=100\) alone/);
+  expect(pipelineModeLabel({ retriever: { name: 'sasrec' }, setting: { m: 100, weight: 1 } })).toMatch(
+    /^retrieval \(sasrec, M=100\) alone/,
+  );
   model.net.dispose();
 });
 
@@ -159,7 +206,10 @@ test('real ml-100k: validation keeps the retriever order unless BST ranking beat
   const o = { model, data, split: small, retriever, ms: [20], weights: [0, 1] };
   const kept = chooseSetting(o);
   expect(kept.setting).toEqual({ m: 20, weight: 1 });
-  const alone = evaluateNextItem(itemKnnNextItem(knn, { lastItems: 3 }), small.val.cases, { numItems: split.numItems, fit: split.val.fit });
+  const alone = evaluateNextItem(itemKnnNextItem(knn, { lastItems: 3 }), small.val.cases, {
+    numItems: split.numItems,
+    fit: split.val.fit,
+  });
   expect(kept.val.hr10).toBeCloseTo(alone.hr10, 12); // the retriever's own order: its own top 10
   expect(kept.val.ndcg10).toBeCloseTo(alone.ndcg10, 12);
   const forced = chooseSetting({ ...o, minGain: -1 });

@@ -1,8 +1,20 @@
 import { popularityScores } from '../../lib/eval/index';
 import { BstModel, buildBst } from '../../lib/model/index';
 import {
-  bstRankingScorer, catalogueCoverage, diversityReport, evaluateLists, evaluateRecommender, genreCosine,
-  heldOutPositions, intraListDiversity, mmrRerank, popularityRankingScorer, popularityShare, shortHead, topK, topKLister,
+  bstRankingScorer,
+  catalogueCoverage,
+  diversityReport,
+  evaluateLists,
+  evaluateRecommender,
+  genreCosine,
+  heldOutPositions,
+  intraListDiversity,
+  mmrRerank,
+  popularityRankingScorer,
+  popularityShare,
+  shortHead,
+  topK,
+  topKLister,
 } from '../../lib/recommend/index';
 import { tinyConfig, useCpu } from '../model/helpers';
 import { tinyData } from './fixtures';
@@ -12,7 +24,8 @@ beforeAll(useCpu);
 const { data } = tinyData(5);
 const movieOf = (i: number) => data.vocabs.item.value(i)!;
 /** score = movieId / 100, except Heat (10) scores 0.4 and ties with Babe (40). */
-const handScorer = (_u: number, items: Int32Array) => Float32Array.from(items, (i) => (movieOf(i) === 10 ? 0.4 : movieOf(i) / 100));
+const handScorer = (_u: number, items: Int32Array) =>
+  Float32Array.from(items, (i) => (movieOf(i) === 10 ? 0.4 : movieOf(i) / 100));
 
 describe('ranking metrics on the tiny fixture, computed by hand', () => {
   // full ranking: each user rated 6 of 9 movies, so the held-out movie meets the 3 unrated ones:
@@ -37,23 +50,45 @@ describe('ranking metrics on the tiny fixture, computed by hand', () => {
     const [r] = evaluateLists({ data, scorer: handScorer, mode: 'full', k: 3, listers: { top: topKLister } });
     expect(r.hitRate).toBeCloseTo(expected3.hitRate, 12);
     expect(r.ndcg).toBeCloseTo(expected3.ndcg, 12);
-    expect(r.lists.map((l) => Array.from(l, movieOf))).toEqual([[90, 80, 40], [70, 60, 50], [90, 80, 30], [80, 50, 10]]);
+    expect(r.lists.map((l) => Array.from(l, movieOf))).toEqual([
+      [90, 80, 40],
+      [70, 60, 50],
+      [90, 80, 30],
+      [80, 50, 10],
+    ]);
     // user 4's list: Heat (tie with the held-out Babe) ranks above it, so Babe is out of the top 3
   });
 
   test('sampled mode: the lists agree with evaluateRecommender on the same seeded negatives', () => {
     for (const seed of [0, 1, 2]) {
       const a = evaluateRecommender({ data, scorer: handScorer, mode: 'sampled', numNegatives: 2, k: 2, seed });
-      const [b] = evaluateLists({ data, scorer: handScorer, mode: 'sampled', numNegatives: 2, k: 2, seed, listers: { top: topKLister } });
+      const [b] = evaluateLists({
+        data,
+        scorer: handScorer,
+        mode: 'sampled',
+        numNegatives: 2,
+        k: 2,
+        seed,
+        listers: { top: topKLister },
+      });
       expect(b.hitRate).toBeCloseTo(a.hitRate, 12);
       expect(b.ndcg).toBeCloseTo(a.ndcg, 12);
     }
   });
 
   test('popularity baseline: training counts on the same protocol', () => {
-    const pop = popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: data.sizes.numItems });
+    const pop = popularityScores({
+      interactions: data.interactions,
+      positions: data.split.train,
+      numItems: data.sizes.numItems,
+    });
     const r = evaluateRecommender({ data, scorer: popularityRankingScorer(data), mode: 'full', k: 10 });
-    const direct = evaluateRecommender({ data, scorer: (_u, items) => Float32Array.from(items, (i) => pop[i]), mode: 'full', k: 10 });
+    const direct = evaluateRecommender({
+      data,
+      scorer: (_u, items) => Float32Array.from(items, (i) => pop[i]),
+      mode: 'full',
+      k: 10,
+    });
     expect(r.ndcg).toBe(direct.ndcg);
     expect(r.n).toBe(4);
   });
@@ -92,12 +127,33 @@ describe('diversity', () => {
   });
 
   test('coverage, short head and popularity share', () => {
-    expect(catalogueCoverage([[1, 2], [2, 3]], 10)).toBeCloseTo(3 / 9, 12);
+    expect(
+      catalogueCoverage(
+        [
+          [1, 2],
+          [2, 3],
+        ],
+        10,
+      ),
+    ).toBeCloseTo(3 / 9, 12);
     const pop = [0, 5, 9, 1, 9, 0];
     const head = shortHead(pop, 0.4); // 2 of 5 items: 2 and 4 (9 each)
     expect(Array.from(head)).toEqual([0, 0, 1, 0, 1, 0]);
-    expect(popularityShare([[2, 3], [4, 1]], head)).toBe(0.5);
-    const rep = diversityReport({ lists: [[1, 2]], genres: { itemGenres: new Float32Array(12).fill(0).map((_, i) => (i === 2 || i === 5 ? 1 : 0)), numGenres: 2 }, popularity: [0, 1, 2, 3, 4, 5], topFraction: 0.2 });
+    expect(
+      popularityShare(
+        [
+          [2, 3],
+          [4, 1],
+        ],
+        head,
+      ),
+    ).toBe(0.5);
+    const rep = diversityReport({
+      lists: [[1, 2]],
+      genres: { itemGenres: new Float32Array(12).fill(0).map((_, i) => (i === 2 || i === 5 ? 1 : 0)), numGenres: 2 },
+      popularity: [0, 1, 2, 3, 4, 5],
+      topFraction: 0.2,
+    });
     expect(rep.intraListDiversity).toBe(1);
     expect(rep.coverage).toBeCloseTo(2 / 5, 12);
     expect(rep.popularityShare).toBe(0);

@@ -1,7 +1,16 @@
 import { BstModel, buildBst } from '../../lib/model/index';
 import {
-  candidateSamplesByIndex, coldStart, explainItems, explanationText, heldOutCandidateSamples, latestCut,
-  movieCatalog, occlusion, recommend, topK, unratedItems,
+  candidateSamplesByIndex,
+  coldStart,
+  explainItems,
+  explanationText,
+  heldOutCandidateSamples,
+  latestCut,
+  movieCatalog,
+  occlusion,
+  recommend,
+  topK,
+  unratedItems,
 } from '../../lib/recommend/index';
 import { DataError, ConfigError } from '../../lib/util/errors';
 import { tinyConfig, useCpu } from '../model/helpers';
@@ -84,7 +93,8 @@ describe('recommend', () => {
     expect(babe.genres).toEqual(["Children's", 'Comedy', 'Drama']);
     for (const x of r.items) {
       expect(x.because.length).toBeLessThanOrEqual(2);
-      for (const why of x.because) expect(['Fargo (1996)', 'Alien (1979)', 'Casablanca (1942)', 'Toy Story (1995)']).toContain(why.title);
+      for (const why of x.because)
+        expect(['Fargo (1996)', 'Alien (1979)', 'Casablanca (1942)', 'Toy Story (1995)']).toContain(why.title);
       for (const why of x.because) expect(why.contribution).toBeGreaterThan(0.01);
       if (x.because.length === 2) expect(x.because[0].contribution).toBeGreaterThanOrEqual(x.because[1].contribution);
       expect(x.explanation).toBe(explanationText(x.because));
@@ -102,7 +112,7 @@ describe('recommend', () => {
     expect(() => coldStart({ data, catalog, history: [10, 12345] })).toThrow(/movie 12345 is unknown/);
   });
 
-  test('explanations: one list per item, each from that item\'s own occlusion contributions', () => {
+  test("explanations: one list per item, each from that item's own occlusion contributions", () => {
     const u = data.vocabs.user.index(4);
     const cut = latestCut(data, u);
     const items = unratedItems(data, u);
@@ -110,8 +120,14 @@ describe('recommend', () => {
     expect(why.length).toBe(items.length);
     const occ = occlusion({ model, data, cut, items });
     why.forEach((w, b) => {
-      for (const r of w) expect(r.contribution).toBeCloseTo(occ.contribution[b * occ.hist + Array.from(occ.positions).indexOf(r.position)], 6);
+      for (const r of w)
+        expect(r.contribution).toBeCloseTo(
+          occ.contribution[b * occ.hist + Array.from(occ.positions).indexOf(r.position)],
+          6,
+        );
     });
-    expect(explanationText([{ title: 'Heat (1995)', rating: 5 } as any, { title: 'Ronin (1998)', rating: 4 } as any])).toBe('because you rated Heat 5 and Ronin 4');
+    expect(
+      explanationText([{ title: 'Heat (1995)', rating: 5 } as any, { title: 'Ronin (1998)', rating: 4 } as any]),
+    ).toBe('because you rated Heat 5 and Ronin 4');
   });
 });

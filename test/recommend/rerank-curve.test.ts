@@ -31,12 +31,20 @@ test('k = 2: lambda 1 is the plain top-2; a low lambda swaps in the other genre 
   // lambda 0.2: after 1 (A), item 2 scores 0.2*0.5 - 0.8*1 < item 3's 0.2*0 - 0 -> lists [1, 3]
   expect(diverse).toMatchObject({ lambda: 0.2, hr: 0.5, coverage: 2 / 5, diversity: 1 });
   expect(diverse.ndcg).toBeCloseTo(1 / Math.log2(3) / 2, 12);
-  expect(() => rerankCurve({ cases, lists: lists.slice(1), lambdas: [1], genres, numItems: 6 })).toThrow(/1 candidate lists for 2 cases/);
-  expect(() => rerankCurve({ cases, lists, lambdas: [1], genres, numItems: 6, k: 0 })).toThrow(/k must be an integer >= 1, got 0/);
+  expect(() => rerankCurve({ cases, lists: lists.slice(1), lambdas: [1], genres, numItems: 6 })).toThrow(
+    /1 candidate lists for 2 cases/,
+  );
+  expect(() => rerankCurve({ cases, lists, lambdas: [1], genres, numItems: 6, k: 0 })).toThrow(
+    /k must be an integer >= 1, got 0/,
+  );
 });
 
 test('pipelineLists: the first m retrieved items, best pipeline score first', () => {
-  const cand = { cases, items: [Int32Array.from([4, 2, 3]), Int32Array.from([1, 3, 5])], ranker: [Float32Array.from([0, 5, 1]), Float32Array.from([2, 1, 9])] };
+  const cand = {
+    cases,
+    items: [Int32Array.from([4, 2, 3]), Int32Array.from([1, 3, 5])],
+    ranker: [Float32Array.from([0, 5, 1]), Float32Array.from([2, 1, 9])],
+  };
   const bst = pipelineLists(cand, { m: 3, weight: 0 });
   expect(Array.from(bst[0].items)).toEqual([2, 3, 4]);
   expect(Array.from(bst[1].items)).toEqual([5, 1, 3]);
@@ -46,33 +54,63 @@ test('pipelineLists: the first m retrieved items, best pipeline score first', ()
 });
 
 const DIR = path.join(process.env.BST_DATA_DIR ?? path.resolve(__dirname, '../../../shared/data'), 'ml-100k');
-(fs.existsSync(path.join(DIR, 'u.data')) ? test : test.skip)('ml-100k: lambda 1 equals evaluateNextItem of the pipeline scorer; lower lambda, more diverse lists', () => {
-  const ds = loadMovieLens({ dir: DIR });
-  const split = leaveOneOutSplit(eventsFromTable(ds.ratings));
-  const V = split.numItems;
-  const cs = split.test.cases.slice(0, 300);
-  const inputs = cs.map((c) => c.input);
-  const items = retrieveMany(popularityRetriever(split.test.fit, V), inputs, 50, inputs);
-  const rng = new Rng(3);
-  const ranker = items.map((it) => Float32Array.from(it, () => rng.next())); // continuous: no ties
-  const cand = { cases: cs, items, ranker };
-  const s = { m: 50, weight: 0.25 };
-  const ev = evaluateNextItem(pipelineScorer(cand, V, s), cs, { numItems: V, fit: split.test.fit });
-  // item genres from the movies table, indexed like the split's catalogue
-  const G = 19;
-  const itemGenres = new Float32Array(V * G);
-  const names = ['unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western'];
-  const idx = new Map(Array.from(split.itemIds, (id, i) => [id, i] as [number, number]));
-  const ids = ds.movies.array('movieId') as ArrayLike<number>;
-  const gs = ds.movies.array('genres') as ArrayLike<string>;
-  for (let r = 0; r < ids.length; r++) {
-    const i = idx.get(ids[r]);
-    if (i === undefined || i === 0) continue;
-    for (const g of String(gs[r] ?? '').split('|')) if (names.indexOf(g) >= 0) itemGenres[i * G + names.indexOf(g)] = 1;
-  }
-  const curve = rerankCurve({ cases: cs, lists: pipelineLists(cand, s), lambdas: [1, 0.3], genres: { itemGenres, numGenres: G }, numItems: V });
-  expect(curve[0].hr).toBeCloseTo(ev.hr10, 12);
-  expect(curve[0].ndcg).toBeCloseTo(ev.ndcg10, 12);
-  expect(curve[0].coverage).toBeCloseTo(ev.coverage10, 12);
-  expect(curve[1].diversity).toBeGreaterThan(curve[0].diversity + 0.05);
-});
+(fs.existsSync(path.join(DIR, 'u.data')) ? test : test.skip)(
+  'ml-100k: lambda 1 equals evaluateNextItem of the pipeline scorer; lower lambda, more diverse lists',
+  () => {
+    const ds = loadMovieLens({ dir: DIR });
+    const split = leaveOneOutSplit(eventsFromTable(ds.ratings));
+    const V = split.numItems;
+    const cs = split.test.cases.slice(0, 300);
+    const inputs = cs.map((c) => c.input);
+    const items = retrieveMany(popularityRetriever(split.test.fit, V), inputs, 50, inputs);
+    const rng = new Rng(3);
+    const ranker = items.map((it) => Float32Array.from(it, () => rng.next())); // continuous: no ties
+    const cand = { cases: cs, items, ranker };
+    const s = { m: 50, weight: 0.25 };
+    const ev = evaluateNextItem(pipelineScorer(cand, V, s), cs, { numItems: V, fit: split.test.fit });
+    // item genres from the movies table, indexed like the split's catalogue
+    const G = 19;
+    const itemGenres = new Float32Array(V * G);
+    const names = [
+      'unknown',
+      'Action',
+      'Adventure',
+      'Animation',
+      "Children's",
+      'Comedy',
+      'Crime',
+      'Documentary',
+      'Drama',
+      'Fantasy',
+      'Film-Noir',
+      'Horror',
+      'Musical',
+      'Mystery',
+      'Romance',
+      'Sci-Fi',
+      'Thriller',
+      'War',
+      'Western',
+    ];
+    const idx = new Map(Array.from(split.itemIds, (id, i) => [id, i] as [number, number]));
+    const ids = ds.movies.array('movieId') as ArrayLike<number>;
+    const gs = ds.movies.array('genres') as ArrayLike<string>;
+    for (let r = 0; r < ids.length; r++) {
+      const i = idx.get(ids[r]);
+      if (i === undefined || i === 0) continue;
+      for (const g of String(gs[r] ?? '').split('|'))
+        if (names.indexOf(g) >= 0) itemGenres[i * G + names.indexOf(g)] = 1;
+    }
+    const curve = rerankCurve({
+      cases: cs,
+      lists: pipelineLists(cand, s),
+      lambdas: [1, 0.3],
+      genres: { itemGenres, numGenres: G },
+      numItems: V,
+    });
+    expect(curve[0].hr).toBeCloseTo(ev.hr10, 12);
+    expect(curve[0].ndcg).toBeCloseTo(ev.ndcg10, 12);
+    expect(curve[0].coverage).toBeCloseTo(ev.coverage10, 12);
+    expect(curve[1].diversity).toBeGreaterThan(curve[0].diversity + 0.05);
+  },
+);

@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import { generateSynthetic, loadMovieLens, prepareData, PreparedData } from '../../lib/data/index';
 import { BstConfig, BstModel, buildBst } from '../../lib/model/index';
 import {
-  heldOutCut, latestCut, releaseSharedHistory, scoreItems, scoreItemsExact, scoreSharedHistory, sharedHistorySupported,
+  heldOutCut,
+  latestCut,
+  releaseSharedHistory,
+  scoreItems,
+  scoreItemsExact,
+  scoreSharedHistory,
+  sharedHistorySupported,
   unratedItems,
 } from '../../lib/recommend/index';
 import { ConfigError } from '../../lib/util/errors';
@@ -26,7 +32,14 @@ function smallData(seqLen: number): PreparedData {
 function randomModel(over: Partial<BstConfig>, data: PreparedData): BstModel {
   const model = buildBst(tinyConfig({ seqLen: data.seqLen, ...over }), data.sizes);
   const rng = new Rng(11);
-  model.net.setWeights(model.net.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => 0.5 * rng.normal()), w.shape)));
+  model.net.setWeights(
+    model.net.getWeights().map((w) =>
+      tf.tensor(
+        Float32Array.from({ length: w.size }, () => 0.5 * rng.normal()),
+        w.shape,
+      ),
+    ),
+  );
   return model;
 }
 
@@ -35,8 +48,22 @@ describe('shared-history exact scoring equals the plain forward pass', () => {
   const variants: Record<string, Partial<BstConfig>> = {
     'learned positions, all features, rating head': {},
     'like head, time buckets': { task: 'like', positionKind: 'time' },
-    'sinusoidal, no history ratings, no user features, 4 heads': { positionKind: 'sinusoidal', useHistoryRatings: false, useUserId: false, useDemographics: false, numHeads: 4, embedDim: 6 },
-    'item embedding only (no position, no ratings, no genres/year), one MLP layer': { positionKind: 'none', useHistoryRatings: false, useGenres: false, useYear: false, embedDim: 8, mlpUnits: [8] },
+    'sinusoidal, no history ratings, no user features, 4 heads': {
+      positionKind: 'sinusoidal',
+      useHistoryRatings: false,
+      useUserId: false,
+      useDemographics: false,
+      numHeads: 4,
+      embedDim: 6,
+    },
+    'item embedding only (no position, no ratings, no genres/year), one MLP layer': {
+      positionKind: 'none',
+      useHistoryRatings: false,
+      useGenres: false,
+      useYear: false,
+      embedDim: 8,
+      mlpUnits: [8],
+    },
   };
   for (const [name, over] of Object.entries(variants)) {
     test(name, () => {
@@ -54,7 +81,9 @@ describe('shared-history exact scoring equals the plain forward pass', () => {
         for (const p of [start, start + 1, start + 2]) {
           const cut = heldOutCut(data, p);
           const items = unratedItems(data, 4);
-          expect(maxDiff(scoreSharedHistory(model, data, cut, items), scoreItems(model, data, cut, items))).toBeLessThan(1e-4);
+          expect(
+            maxDiff(scoreSharedHistory(model, data, cut, items), scoreItems(model, data, cut, items)),
+          ).toBeLessThan(1e-4);
         }
       } finally {
         releaseSharedHistory(model);
@@ -76,8 +105,17 @@ describe('shared-history exact scoring equals the plain forward pass', () => {
     expect(() => scoreSharedHistory(model, data, cut, [0])).toThrow(ConfigError);
     // new weights (as after more training) are picked up: the per-model tensors are rebuilt
     const rng = new Rng(99);
-    model.net.setWeights(model.net.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => 0.5 * rng.normal()), w.shape)));
-    expect(maxDiff(scoreSharedHistory(model, data, cut, items), scoreItems(model, data, cut, items))).toBeLessThan(1e-4);
+    model.net.setWeights(
+      model.net.getWeights().map((w) =>
+        tf.tensor(
+          Float32Array.from({ length: w.size }, () => 0.5 * rng.normal()),
+          w.shape,
+        ),
+      ),
+    );
+    expect(maxDiff(scoreSharedHistory(model, data, cut, items), scoreItems(model, data, cut, items))).toBeLessThan(
+      1e-4,
+    );
     model.net.dispose();
     const two = randomModel({ numBlocks: 2 }, data);
     expect(sharedHistorySupported(two)).toBe(false);

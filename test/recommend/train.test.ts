@@ -31,14 +31,19 @@ describe('like-head batches with sampled negatives', () => {
         expect(target).not.toBe(it.item[p]);
         expect(Array.from(exclude[u])).not.toContain(target);
         // same history as the positive
-        expect(Array.from(n.b.itemSeq.subarray(n.i * L, n.i * L + L - 1))).toEqual(Array.from(pos.b.itemSeq.subarray(pos.i * L, pos.i * L + L - 1)));
+        expect(Array.from(n.b.itemSeq.subarray(n.i * L, n.i * L + L - 1))).toEqual(
+          Array.from(pos.b.itemSeq.subarray(pos.i * L, pos.i * L + L - 1)),
+        );
       }
     }
   });
 
   test('seeded: same seed same negatives, whatever the batch size; another seed differs', () => {
     const positions = data.positions('train');
-    const flat = (bs: number, seed: number) => [...likeBatches(data, { positions, negatives: 2, positivesPerBatch: bs, seed })].flatMap((b) => Array.from(b.itemSeq));
+    const flat = (bs: number, seed: number) =>
+      [...likeBatches(data, { positions, negatives: 2, positivesPerBatch: bs, seed })].flatMap((b) =>
+        Array.from(b.itemSeq),
+      );
     expect(flat(1, 5)).toEqual(flat(7, 5));
     const seeds = [5, 6, 7, 8].map((s) => JSON.stringify(flat(7, mixSeed(s, 1))));
     expect(new Set(seeds).size).toBeGreaterThan(1);
@@ -48,12 +53,24 @@ describe('like-head batches with sampled negatives', () => {
 describe('trainRecommender', () => {
   test('trains the like head with sampled negatives and the rating head, through lib/model train()', async () => {
     const { data } = tinyData(5);
-    const like = await trainRecommender({ data, config: tinyConfig({ task: 'like', epochs: 2 }), negatives: 2, log: null });
+    const like = await trainRecommender({
+      data,
+      config: tinyConfig({ task: 'like', epochs: 2 }),
+      negatives: 2,
+      log: null,
+    });
     expect(like.model.config.task).toBe('like');
     expect(like.training.history.length).toBe(2);
     expect(like.training.history[0].samples).toBe(data.positions('train').length * 3);
     expect(like.training.history[0].val.auc).toBeDefined();
-    const rating = await trainRecommender({ data, config: tinyConfig({ task: 'rating', epochs: 1 }), log: null, maxUsers: 2 });
-    expect(rating.training.history[0].samples).toBe(data.positions('train').filter((p) => data.interactions.user[p] <= 2).length);
+    const rating = await trainRecommender({
+      data,
+      config: tinyConfig({ task: 'rating', epochs: 1 }),
+      log: null,
+      maxUsers: 2,
+    });
+    expect(rating.training.history[0].samples).toBe(
+      data.positions('train').filter((p) => data.interactions.user[p] <= 2).length,
+    );
   });
 });

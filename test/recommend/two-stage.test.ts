@@ -5,8 +5,16 @@ import { generateSynthetic, loadMovieLens, prepareData, PreparedData } from '../
 import { popularityScores } from '../../lib/eval/ranking';
 import { BstModel, buildBst } from '../../lib/model/index';
 import {
-  itemEmbeddingTable, latestCut, ratedMask, recommend, retrievalScores, retrievePool, scoreItems, scoreTwoStage,
-  unratedItems, vocabCatalog,
+  itemEmbeddingTable,
+  latestCut,
+  ratedMask,
+  recommend,
+  retrievalScores,
+  retrievePool,
+  scoreItems,
+  scoreTwoStage,
+  unratedItems,
+  vocabCatalog,
 } from '../../lib/recommend/index';
 import { ConfigError } from '../../lib/util/errors';
 import { tinyConfig, useCpu } from '../model/helpers';
@@ -35,7 +43,11 @@ describe('two-stage scoring', () => {
     const items = unratedItems(data, u);
     const pool = retrievePool(model, data, cut, items, 10, 'popularity');
     expect(pool.length).toBe(10);
-    const pop = popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: data.sizes.numItems });
+    const pop = popularityScores({
+      interactions: data.interactions,
+      positions: data.split.train,
+      numItems: data.sizes.numItems,
+    });
     const keptMin = Math.min(...Array.from(pool, (i) => pop[items[i]]));
     const inPool = new Set(pool);
     for (let i = 0; i < items.length; i++) if (!inPool.has(i)) expect(pop[items[i]]).toBeLessThanOrEqual(keptMin);
@@ -79,10 +91,11 @@ describe('two-stage scoring', () => {
       expect(Math.abs(two.scores[i] - exact[i])).toBeLessThan(1e-5);
       poolMin = Math.min(poolMin, two.scores[i]);
     }
-    for (let i = 0; i < items.length; i++) if (!inPool.has(i)) {
-      expect(Number.isFinite(two.scores[i])).toBe(true);
-      expect(two.scores[i]).toBeLessThan(poolMin);
-    }
+    for (let i = 0; i < items.length; i++)
+      if (!inPool.has(i)) {
+        expect(Number.isFinite(two.scores[i])).toBe(true);
+        expect(two.scores[i]).toBeLessThan(poolMin);
+      }
     const all = scoreTwoStage(model, data, cut, items, { pool: items.length + 5 });
     for (let i = 0; i < items.length; i++) expect(Math.abs(all.scores[i] - exact[i])).toBeLessThan(1e-5);
     expect(() => retrievePool(model, data, cut, items, 0, 'mixed')).toThrow(ConfigError);
@@ -104,7 +117,16 @@ describe('two-stage scoring', () => {
       const exact = recommend({ model, data, catalog, userId, k: 5, explain: 0 });
       expect(exact.mode).toBe('exact');
       expect(exact.reranked).toBe(exact.candidates);
-      const full = recommend({ model, data, catalog, userId, k: 5, explain: 0, mode: 'two-stage', twoStage: { pool: 10_000 } });
+      const full = recommend({
+        model,
+        data,
+        catalog,
+        userId,
+        k: 5,
+        explain: 0,
+        mode: 'two-stage',
+        twoStage: { pool: 10_000 },
+      });
       expect(full.items.map((x) => x.item)).toEqual(exact.items.map((x) => x.item));
     }
     expect(checked).toBe(5);

@@ -4,7 +4,15 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  createTwoTower, disposeTwoTower, hasTwoTower, loadTwoTower, retrievalFeatures, RetrievalTables, saveTwoTower, twoTowerConfig, twoTowerRetriever,
+  createTwoTower,
+  disposeTwoTower,
+  hasTwoTower,
+  loadTwoTower,
+  retrievalFeatures,
+  RetrievalTables,
+  saveTwoTower,
+  twoTowerConfig,
+  twoTowerRetriever,
 } from '../../lib/retrieval';
 import { DataError } from '../../lib/util/errors';
 import { useCpu } from '../model/helpers';
@@ -22,7 +30,12 @@ const tables: RetrievalTables = {
     year: Array.from({ length: N }, (_, i) => 1980 + (i % 7)),
     genres: Array.from({ length: N }, (_, i) => ['Action', 'Comedy|Drama', 'Drama', 'Action|Sci-Fi'][i % 4]),
   }),
-  users: table({ userId: [1, 2, 3], gender: ['M', 'F', 'F'], age: [25, 35, 18], occupation: ['writer', 'artist', 'writer'] }),
+  users: table({
+    userId: [1, 2, 3],
+    gender: ['M', 'F', 'F'],
+    age: [25, 35, 18],
+    occupation: ['writer', 'artist', 'writer'],
+  }),
 };
 
 let dir: string;
@@ -67,7 +80,9 @@ test('loadTwoTower: wrong format and truncated weights are DataErrors naming the
   const bin = path.join(dir, 'twotower.bin');
   fs.writeFileSync(bin, fs.readFileSync(bin).subarray(0, 40));
   expect(() => loadTwoTower(dir)).toThrow(DataError);
-  expect(() => loadTwoTower(dir)).toThrow(/twotower\.bin: holds 10 float32 values, the model described by twotower.json needs \d+/);
+  expect(() => loadTwoTower(dir)).toThrow(
+    /twotower\.bin: holds 10 float32 values, the model described by twotower.json needs \d+/,
+  );
   const json = path.join(dir, 'twotower.json');
   fs.writeFileSync(json, JSON.stringify({ ...JSON.parse(fs.readFileSync(json, 'utf8')), format: 'other@1' }));
   expect(() => loadTwoTower(dir)).toThrow(/twotower\.json: format is "other@1", expected bst-lab\/two-tower@1/);

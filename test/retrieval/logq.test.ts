@@ -17,7 +17,9 @@ const N = 12; // positives per batch
 /** theta [X][K]: context 0 (the heavy one) loves items 0..5; the others have their own, milder tastes. */
 function world(): { theta: number[][]; weight: number[] } {
   const rng = new Rng(11);
-  const theta = Array.from({ length: X }, (_, x) => Array.from({ length: K }, (_, j) => (x === 0 ? (j < 6 ? 4 - 0.3 * j : 0) : rng.normal())));
+  const theta = Array.from({ length: X }, (_, x) =>
+    Array.from({ length: K }, (_, j) => (x === 0 ? (j < 6 ? 4 - 0.3 * j : 0) : rng.normal())),
+  );
   return { theta, weight: [0.7, 0.1, 0.1, 0.1] };
 }
 
@@ -40,14 +42,16 @@ function sampler(theta: number[][], weight: number[], rng: Rng): () => [number, 
 
 /** Share of item pairs (within each context, true score gap > 0.3) that S orders as theta does. */
 function concordance(S: number[][], theta: number[][]): number {
-  let agree = 0, all = 0;
+  let agree = 0,
+    all = 0;
   for (let x = 0; x < X; x++) {
-    for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) {
-      if (theta[x][a] - theta[x][b] > 0.3) {
-        all++;
-        if (S[x][a] > S[x][b]) agree++;
+    for (let a = 0; a < K; a++)
+      for (let b = 0; b < K; b++) {
+        if (theta[x][a] - theta[x][b] > 0.3) {
+          all++;
+          if (S[x][a] > S[x][b]) agree++;
+        }
       }
-    }
   }
   return agree / all;
 }
@@ -61,7 +65,10 @@ function train(sign: 1 | -1): number {
   const counts = new Float64Array(K);
   const M = 20000;
   for (let i = 0; i < M; i++) counts[draw()[1]]++;
-  const logQAll = candidateLogQ(Float64Array.from(counts, (c) => c / M), N);
+  const logQAll = candidateLogQ(
+    Float64Array.from(counts, (c) => c / M),
+    N,
+  );
   const S = tf.variable(tf.zeros([X, K]));
   const opt = tf.train.adam(0.08);
   for (let step = 0; step < 150; step++) {
@@ -75,10 +82,18 @@ function train(sign: 1 | -1): number {
     const cand = batchCandidates(ys);
     const logQ = Float32Array.from(cand.items, (j) => sign * logQAll[j]);
     tf.tidy(() => {
-      opt.minimize(() => {
-        const scores = tf.gather(tf.gather(S, tf.tensor1d(xs, 'int32')), tf.tensor1d(cand.items, 'int32'), 1) as tf.Tensor2D; // [N, C]
-        return sampledSoftmaxLoss(scores, cand.labels, { temperature: 1, logQ });
-      }, false, [S]);
+      opt.minimize(
+        () => {
+          const scores = tf.gather(
+            tf.gather(S, tf.tensor1d(xs, 'int32')),
+            tf.tensor1d(cand.items, 'int32'),
+            1,
+          ) as tf.Tensor2D; // [N, C]
+          return sampledSoftmaxLoss(scores, cand.labels, { temperature: 1, logQ });
+        },
+        false,
+        [S],
+      );
     });
   }
   const learned = S.arraySync() as number[][];

@@ -4,8 +4,19 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../lib/kernels/backend';
 import { RawEvents, evaluateNextItem, leaveOneOutSplit, popularityNextItem } from '../../lib/eval';
 import {
-  RetrievalTables, batchCandidates, createTwoTower, disposeTwoTower, movieTower, recallAtM, retrievalFeatures, trainTwoTower, twoTowerConfig,
-  twoTowerRetriever, twoTowerScorer, twoTowerWindows, userTower,
+  RetrievalTables,
+  batchCandidates,
+  createTwoTower,
+  disposeTwoTower,
+  movieTower,
+  recallAtM,
+  retrievalFeatures,
+  trainTwoTower,
+  twoTowerConfig,
+  twoTowerRetriever,
+  twoTowerScorer,
+  twoTowerWindows,
+  userTower,
 } from '../../lib/retrieval';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -20,7 +31,11 @@ function table(cols: Record<string, unknown[]>): { array(n: string): unknown[]; 
 }
 
 const tables: RetrievalTables = {
-  movies: table({ movieId: [10, 20, 30, 40], year: [1995, 1995, 0, 1980], genres: ['Action|Comedy', 'Drama', '', 'Comedy'] }),
+  movies: table({
+    movieId: [10, 20, 30, 40],
+    year: [1995, 1995, 0, 1980],
+    genres: ['Action|Comedy', 'Drama', '', 'Comedy'],
+  }),
   users: table({ userId: [1, 2], gender: ['M', 'F'], age: [25, 35], occupation: ['writer', 'artist'] }),
 };
 
@@ -31,7 +46,9 @@ afterAll(async () => {
 test('config: defaults; bad values are named with the field and value', () => {
   const c = twoTowerConfig();
   expect([c.logQ, c.normalize, c.temperature, c.vectorDim]).toEqual([true, true, 0.1, 64]);
-  expect(() => twoTowerConfig({ temperature: 0 })).toThrow(/TwoTowerConfig.temperature must be a finite number > 0, got 0/);
+  expect(() => twoTowerConfig({ temperature: 0 })).toThrow(
+    /TwoTowerConfig.temperature must be a finite number > 0, got 0/,
+  );
   expect(() => twoTowerConfig({ heads: 3 })).toThrow(/heads \(3\) must divide dim \(64\)/);
   expect(() => twoTowerConfig({ logQ: 'yes' as any })).toThrow(/TwoTowerConfig.logQ must be true or false, got "yes"/);
   expect(() => twoTowerConfig({ vectorDim: 2.5 })).toThrow(ConfigError);
@@ -54,7 +71,10 @@ test('towers: shapes from config and vocabularies, unit vectors, user features o
   await tf.setBackend('cpu');
   const f = retrievalFeatures(tables, Int32Array.from([-1, 10, 20, 30, 40]));
   for (const userFeatures of [true, false]) {
-    const m = createTwoTower(twoTowerConfig({ maxLen: 5, dim: 8, vectorDim: 6, userFeatureDim: 3, userFeatures, seed: 1 }), f);
+    const m = createTwoTower(
+      twoTowerConfig({ maxLen: 5, dim: 8, vectorDim: 6, userFeatureDim: 3, userFeatures, seed: 1 }),
+      f,
+    );
     expect(m.useUsers).toBe(userFeatures);
     expect(m.userW.shape).toEqual([userFeatures ? 8 + 9 : 8, 6]);
     const before = tf.memory().numTensors;
@@ -68,7 +88,8 @@ test('towers: shapes from config and vocabularies, unit vectors, user features o
       for (const n of norms) expect(n).toBeCloseTo(1, 5);
     });
     expect(tf.memory().numTensors).toBe(before);
-    if (userFeatures) expect(() => tf.tidy(() => userTower(m, tf.tensor2d([1, 2, 3, 4, 1], [1, 5], 'int32')))).toThrow(/pass userIdx/);
+    if (userFeatures)
+      expect(() => tf.tidy(() => userTower(m, tf.tensor2d([1, 2, 3, 4, 1], [1, 5], 'int32')))).toThrow(/pass userIdx/);
     disposeTwoTower(m);
   }
 });
@@ -86,7 +107,9 @@ test('batchCandidates: distinct positives in order, extras appended without dupl
  */
 function toyEvents(): { events: RawEvents; tables: RetrievalTables } {
   const rng = new Rng(5);
-  const userId: number[] = [], movieId: number[] = [], timestamp: number[] = [];
+  const userId: number[] = [],
+    movieId: number[] = [],
+    timestamp: number[] = [];
   for (let u = 1; u <= 240; u++) {
     const cluster = Math.min(7, Math.floor(-Math.log(1 - rng.next()) * 2.5));
     const movies = rng.shuffle(Array.from({ length: 10 }, (_, i) => 100 + cluster * 10 + i)).slice(0, 8);
@@ -110,18 +133,32 @@ test('training on a toy world: recall beats popularity; same seed, same metrics;
   const f = retrievalFeatures(t, split.itemIds);
   expect(f.users).toBeUndefined(); // sequence-only data
   expect(twoTowerWindows(split.val.fit, 10).n).toBe(240);
-  const config = twoTowerConfig({ maxLen: 10, dim: 16, vectorDim: 16, batchSize: 32, epochs: 3, evalEvery: 3, learningRate: 5e-3, dropout: 0.1, seed: 2 });
-  const run = (epochs: number) => trainTwoTower({ config: { ...config, epochs }, features: f, fit: split.val.fit, val: split.val.cases });
+  const config = twoTowerConfig({
+    maxLen: 10,
+    dim: 16,
+    vectorDim: 16,
+    batchSize: 32,
+    epochs: 3,
+    evalEvery: 3,
+    learningRate: 5e-3,
+    dropout: 0.1,
+    seed: 2,
+  });
+  const run = (epochs: number) =>
+    trainTwoTower({ config: { ...config, epochs }, features: f, fit: split.val.fit, val: split.val.cases });
   const a = run(3);
   const b = run(1);
   const b2 = run(1);
   expect(b2.history).toHaveLength(1);
   expect({ ...b2.history[0], seconds: 0 }).toEqual({ ...b.history[0], seconds: 0 }); // same seed: same loss and metrics
   const V = split.numItems;
-  const tt = recallAtM(twoTowerScorer(a.model, split.test.cases), split.test.cases, { numItems: V, ms: [10] }).recall[10];
+  const tt = recallAtM(twoTowerScorer(a.model, split.test.cases), split.test.cases, { numItems: V, ms: [10] })
+    .recall[10];
   const pop = recallAtM(popularityNextItem(split.test.fit, V), split.test.cases, { numItems: V, ms: [10] }).recall[10];
   expect(tt).toBeGreaterThan(pop + 0.15); // about 0.57 vs 0.32
-  expect(evaluateNextItem(twoTowerScorer(a.model), split.test.cases, { numItems: V, fit: split.test.fit }).hr10).toBeCloseTo(tt, 10);
+  expect(
+    evaluateNextItem(twoTowerScorer(a.model), split.test.cases, { numItems: V, fit: split.test.fit }).hr10,
+  ).toBeCloseTo(tt, 10);
   const r = twoTowerRetriever(a.model);
   const c0 = split.test.cases[0];
   const top = r.retrieve(c0.input, 20, c0.input);
@@ -139,7 +176,15 @@ test('trainAndExportVectors: vectors of every catalogue movie and user; users fr
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-tt-'));
   try {
     const ratings = table(events as unknown as Record<string, unknown[]>);
-    const config = twoTowerConfig({ maxLen: 10, dim: 16, vectorDim: 8, batchSize: 64, epochs: 1, evalEvery: 1, seed: 4 });
+    const config = twoTowerConfig({
+      maxLen: 10,
+      dim: 16,
+      vectorDim: 8,
+      batchSize: 64,
+      epochs: 1,
+      evalEvery: 1,
+      seed: 4,
+    });
     const r = trainAndExportVectors({ dataset: { ...t, ratings }, out: dir, config });
     const v = loadVectors(dir);
     const split = leaveOneOutSplit(events);
@@ -152,7 +197,12 @@ test('trainAndExportVectors: vectors of every catalogue movie and user; users fr
     expect(h.items[0].length).toBe(8);
     expect(h.items[0][7]).toBe(split.test.cases[0].target);
     // the exported user vector of user 1, against exported movies, excluding their history (rows = item index - 1)
-    const top = retrieveTopM(v.users.vectors.subarray(0, 8), v.movies.vectors, 15, Array.from(h.items[0], (j) => j - 1));
+    const top = retrieveTopM(
+      v.users.vectors.subarray(0, 8),
+      v.movies.vectors,
+      15,
+      Array.from(h.items[0], (j) => j - 1),
+    );
     expect(top.length).toBe(15);
     for (const row of top) expect(Array.from(h.items[0])).not.toContain(row + 1);
   } finally {

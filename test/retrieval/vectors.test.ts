@@ -38,7 +38,13 @@ test('export/load round trip: identical bytes, ids and top-M for every user', ()
   exportVectors(dir, v);
   expect(fs.readdirSync(dir).sort()).toEqual(['movies.bin', 'users.bin', 'vectors.json']); // no temporary files left
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'vectors.json'), 'utf8'));
-  expect([manifest.format, manifest.version, manifest.dtype, manifest.byteOrder, manifest.dim]).toEqual(['bst-vectors', 1, 'float32', 'little', 16]);
+  expect([manifest.format, manifest.version, manifest.dtype, manifest.byteOrder, manifest.dim]).toEqual([
+    'bst-vectors',
+    1,
+    'float32',
+    'little',
+    16,
+  ]);
   expect(fs.statSync(path.join(dir, 'movies.bin')).size).toBe(300 * 16 * 4);
   // little-endian on disk whatever the platform
   expect(fs.readFileSync(path.join(dir, 'movies.bin')).readFloatLE(4)).toBe(v.movies.vectors[1]);

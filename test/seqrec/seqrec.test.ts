@@ -4,7 +4,14 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../lib/kernels/backend';
 import { SequenceSet } from '../../lib/eval/next-item';
 import {
-  createSeqRec, disposeSeqRec, seqRecConfig, seqRecHidden, seqRecScores, seqRecWindows, softmaxCrossEntropy, trainSeqRec,
+  createSeqRec,
+  disposeSeqRec,
+  seqRecConfig,
+  seqRecHidden,
+  seqRecScores,
+  seqRecWindows,
+  softmaxCrossEntropy,
+  trainSeqRec,
 } from '../../lib/seqrec';
 import { ConfigError } from '../../lib/util/errors';
 import { Rng } from '../../lib/util/rng';
@@ -22,7 +29,11 @@ test('config: defaults are the SASRec settings; bad values are named', () => {
 });
 
 test('windows: inputs s[0..n-2] with next-item targets, left-padded; "all" chunks from the end', () => {
-  const fit: SequenceSet = { users: Int32Array.from([1, 2]), items: [Int32Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([7])], times: [] };
+  const fit: SequenceSet = {
+    users: Int32Array.from([1, 2]),
+    items: [Int32Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([7])],
+    times: [],
+  };
   const last = seqRecWindows(fit, { maxLen: 3, windows: 'last' });
   expect(last.n).toBe(1); // the one-item sequence has no target
   expect(Array.from(last.inputs)).toEqual([3, 4, 5]);
@@ -37,10 +48,13 @@ for (const backend of ['cpu', 'wasm']) {
     await tf.setBackend(backend);
     const x = tf.randomNormal([5, 9], 0, 2, 'float32', 3) as tf.Tensor2D;
     const t = Int32Array.from([1, 3, 8, 0, 2]);
-    const ref = (z: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.cast(tf.oneHot(tf.tensor1d(t, 'int32'), 9), 'float32'), z);
+    const ref = (z: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(tf.cast(tf.oneHot(tf.tensor1d(t, 'int32'), 9), 'float32'), z);
     const [a, b] = [softmaxCrossEntropy(x, t), ref(x)];
     expect(a.dataSync()[0]).toBeCloseTo(b.dataSync()[0], 5);
-    const ga = tf.grad((z: tf.Tensor) => softmaxCrossEntropy(z as tf.Tensor2D, t))(x).dataSync();
+    const ga = tf
+      .grad((z: tf.Tensor) => softmaxCrossEntropy(z as tf.Tensor2D, t))(x)
+      .dataSync();
     const gb = tf.grad(ref)(x).dataSync();
     for (let i = 0; i < ga.length; i++) expect(ga[i]).toBeCloseTo(gb[i], 5);
     tf.dispose([x, a, b]);
@@ -77,7 +91,17 @@ test('learns deterministic cycles 1 -> 2 -> ... -> 8 -> 1 (HR@1 near 1) without 
   const fit: SequenceSet = { users: new Int32Array(40), items: [], times: [] };
   for (let u = 0; u < 40; u++) fit.items.push(cycle(rng.int(items), 6 + rng.int(8)));
   const before = tf.memory().numTensors;
-  const config = seqRecConfig({ maxLen: 8, dim: 16, heads: 1, blocks: 1, dropout: 0.1, learningRate: 0.01, batchSize: 16, epochs: 30, seed: 2 });
+  const config = seqRecConfig({
+    maxLen: 8,
+    dim: 16,
+    heads: 1,
+    blocks: 1,
+    dropout: 0.1,
+    learningRate: 0.01,
+    batchSize: 16,
+    epochs: 30,
+    seed: 2,
+  });
   const r = trainSeqRec({ config, numItems: items + 1, fit });
   const inputs = Array.from({ length: 30 }, () => cycle(rng.int(items), 2 + rng.int(10)));
   const scores = seqRecScores(r.model, inputs);

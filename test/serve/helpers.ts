@@ -7,14 +7,28 @@ import { loadMovieLens } from '../../lib/data/index';
 import { runExperiment } from '../../lib/app/experiment';
 
 /** Folder holding ml-100k: $BST_DATA_DIR, else ../shared/data beside the checkout. */
-export const DATA_DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? process.env.BST_DATA_DIR
-  : path.resolve(__dirname, '../../../shared/data');
+export const DATA_DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? process.env.BST_DATA_DIR
+    : path.resolve(__dirname, '../../../shared/data');
 
 /** The tiny config: D = 8 + 2 + 2, one block (the shared-history scorer applies), L = 5. */
 export const TINY = {
-  seqLen: 5, embedDim: 8, posDim: 2, ratingDim: 2, numHeads: 2, numBlocks: 1, ffnMult: 2, mlpUnits: [16, 8],
-  userDim: 3, demoDim: 2, genreDim: 3, yearDim: 2, batchSize: 2048, epochs: 1, seed: 7,
+  seqLen: 5,
+  embedDim: 8,
+  posDim: 2,
+  ratingDim: 2,
+  numHeads: 2,
+  numBlocks: 1,
+  ffnMult: 2,
+  mlpUnits: [16, 8],
+  userDim: 3,
+  demoDim: 2,
+  genreDim: 3,
+  yearDim: 2,
+  batchSize: 2048,
+  epochs: 1,
+  seed: 7,
 };
 
 /** Train the tiny model on ml-100k into a fresh temp run folder; returns the folder. */

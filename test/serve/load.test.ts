@@ -18,7 +18,11 @@ let url: string;
 
 beforeAll(async () => {
   runDir = await trainTinyRun('bst-serve-load-');
-  app = await buildServer({ load: (generation) => loadServingModel(runDir, { dataDir: DATA_DIR, generation }), connectionTimeout: 3000, webRoot: null });
+  app = await buildServer({
+    load: (generation) => loadServingModel(runDir, { dataDir: DATA_DIR, generation }),
+    connectionTimeout: 3000,
+    webRoot: null,
+  });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -27,16 +31,27 @@ afterAll(async () => {
 });
 
 test('10 connections for 2 s with a reload mid-run: every request answered 2xx, no errors', async () => {
-  const bodies = [{ userId: 1 }, { movies: [50, 172, 181] }, { userId: 42, diversity: 0.7 }, { movies: [1, 2, 3], ratings: [5, 3, 4], exclude: [4] }];
+  const bodies = [
+    { userId: 1 },
+    { movies: [50, 172, 181] },
+    { userId: 42, diversity: 0.7 },
+    { movies: [1, 2, 3], ratings: [5, 3, 4], exclude: [4] },
+  ];
   let reloaded = 0; // a reload blocks the event loop while the data is prepared (about 1 s here): requests queue, none is dropped
   const r = await loadRun({
-    url, connections: 10, duration: 2, bodies,
+    url,
+    connections: 10,
+    duration: 2,
+    bodies,
     during: async () => {
       await new Promise((res) => setTimeout(res, 500));
-      reloaded = ((await (await fetch(`${url}/admin/reload`, { method: 'POST' })).json()) as { generation: number }).generation;
+      reloaded = ((await (await fetch(`${url}/admin/reload`, { method: 'POST' })).json()) as { generation: number })
+        .generation;
     },
   });
-  console.log(`load test (tiny ml-100k model, in-process): ${r.requests} requests, ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+  console.log(
+    `load test (tiny ml-100k model, in-process): ${r.requests} requests, ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`,
+  );
   expect(reloaded).toBe(2);
   expect(r.requests).toBeGreaterThan(0);
   expect({ errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
@@ -44,7 +59,8 @@ test('10 connections for 2 s with a reload mid-run: every request answered 2xx, 
 
 test('faults: each bad request gets its 4xx; stalled clients are closed by the idle timeout while the service answers', async () => {
   const faults = await faultProbe(url, 50);
-  for (const f of faults) expect({ name: f.name, ok: f.ok, status: f.status }).toMatchObject({ name: f.name, ok: true });
+  for (const f of faults)
+    expect({ name: f.name, ok: f.ok, status: f.status }).toMatchObject({ name: f.name, ok: true });
   const stalled = slowClients(url, 5, 8000);
   const health = await fetch(`${url}/healthz`); // answered while 5 sockets hang
   expect(health.status).toBe(200);
@@ -52,22 +68,35 @@ test('faults: each bad request gets its 4xx; stalled clients are closed by the i
   expect(s.closedByServer).toBe(5);
   expect(s.medianCloseMs).toBeGreaterThanOrEqual(2500); // the idle timeout, 3 s
   expect(s.medianCloseMs).toBeLessThan(6000);
-  expect((await fetch(`${url}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId": 1}' })).status).toBe(200);
+  expect(
+    (
+      await fetch(`${url}/recommend`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"userId": 1}',
+      })
+    ).status,
+  ).toBe(200);
 });
 
 test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'bst.js'), 'serve', '--model', runDir, '--port', '0', '--data-dir', DATA_DIR], { cwd: root, env: process.env });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'scripts', 'bst.js'), 'serve', '--model', runDir, '--port', '0', '--data-dir', DATA_DIR],
+    { cwd: root, env: process.env },
+  );
   let out = '';
-  const waitFor = (re: RegExp) => new Promise<RegExpMatchArray>((resolve, reject) => {
-    const check = () => {
-      const m = out.match(re);
-      if (m) resolve(m);
-    };
-    child.stdout.on('data', (d) => ((out += String(d)), check()));
-    child.on('exit', (code) => reject(new Error(`bst serve exited ${code}: ${out}`)));
-    check();
-  });
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = out.match(re);
+        if (m) resolve(m);
+      };
+      child.stdout.on('data', (d) => ((out += String(d)), check()));
+      child.on('exit', (code) => reject(new Error(`bst serve exited ${code}: ${out}`)));
+      check();
+    });
   child.stderr.on('data', (d) => (out += String(d)));
   try {
     const [, address] = await waitFor(/listening on (http:\/\/[\d.:]+)/);
@@ -75,7 +104,15 @@ test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
     child.kill('SIGHUP');
     await waitFor(/reloaded .* \(generation 2\)/);
     expect(((await (await fetch(`${address}/healthz`)).json()) as { generation: number }).generation).toBe(2);
-    expect((await fetch(`${address}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"movies": [50]}' })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${address}/recommend`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"movies": [50]}',
+        })
+      ).status,
+    ).toBe(200);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

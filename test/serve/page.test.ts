@@ -18,7 +18,10 @@ import { DATA_DIR, trainTinyRun } from './helpers';
 // page functions run in the browser (the project's tsconfig has no DOM lib)
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const window: { innerWidth: number };
-type HTMLElement = { dataset: Record<string, string | undefined>; querySelector(s: string): { textContent: string | null } | null };
+type HTMLElement = {
+  dataset: Record<string, string | undefined>;
+  querySelector(s: string): { textContent: string | null } | null;
+};
 
 /** The system Chromium (BST_CHROMIUM overrides). */
 export const CHROMIUM = process.env.BST_CHROMIUM ?? '/usr/bin/chromium';
@@ -26,10 +29,12 @@ const maybe = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 /** Mean pairwise genre dissimilarity (1 - Jaccard) of the cards' genre lists. */
 function genreSpread(lists: string[][]): number {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let i = 0; i < lists.length; i++) {
     for (let j = i + 1; j < lists.length; j++) {
-      const a = new Set(lists[i]), b = new Set(lists[j]);
+      const a = new Set(lists[i]),
+        b = new Set(lists[j]);
       const inter = [...a].filter((g) => b.has(g)).length;
       const union = new Set([...a, ...b]).size;
       sum += union ? 1 - inter / union : 0;
@@ -46,13 +51,27 @@ export async function pickBySearch(page: Page, query: string): Promise<string> {
   await first.waitFor();
   const title = (await first.locator('span').first().textContent()) ?? '';
   await first.click();
-  await page.waitForFunction((t) => [...document.querySelectorAll('#picked .chip')].some((c: { textContent: string | null }) => c.textContent?.includes(t)), title);
+  await page.waitForFunction(
+    (t) =>
+      [...document.querySelectorAll('#picked .chip')].some((c: { textContent: string | null }) =>
+        c.textContent?.includes(t),
+      ),
+    title,
+  );
   return title;
 }
 
 /** The cards on the page once `seq` (the page's request counter) has moved past `after`. */
-export async function cardsAfter(page: Page, after: number): Promise<{ seq: number; titles: string[]; genres: string[][]; ids: number[] }> {
-  await page.waitForFunction((a) => Number((document.getElementById('recs') as HTMLElement).dataset.seq ?? 0) > a && document.querySelectorAll('#recs .card').length > 0, after);
+export async function cardsAfter(
+  page: Page,
+  after: number,
+): Promise<{ seq: number; titles: string[]; genres: string[][]; ids: number[] }> {
+  await page.waitForFunction(
+    (a) =>
+      Number((document.getElementById('recs') as HTMLElement).dataset.seq ?? 0) > a &&
+      document.querySelectorAll('#recs .card').length > 0,
+    after,
+  );
   return page.evaluate(() => {
     const cards = [...document.querySelectorAll('#recs .card')] as HTMLElement[];
     return {
@@ -88,7 +107,11 @@ maybe('the page in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${url}/`);
     await expect(page.locator('#engine').textContent()).resolves.toMatch(/bst serve/);
-    const picks = [await pickBySearch(page, 'star wars'), await pickBySearch(page, 'toy story'), await pickBySearch(page, 'fargo')];
+    const picks = [
+      await pickBySearch(page, 'star wars'),
+      await pickBySearch(page, 'toy story'),
+      await pickBySearch(page, 'fargo'),
+    ];
     expect(picks).toEqual(['Star Wars (1977)', 'Toy Story (1995)', 'Fargo (1996)']);
     let list = await cardsAfter(page, 2); // the third pick's list
     expect(list.titles).toHaveLength(10);
@@ -101,7 +124,9 @@ maybe('the page in Chromium', () => {
     const diverse = await cardsAfter(page, list.seq);
     expect(diverse.titles).toHaveLength(10);
     const after = genreSpread(diverse.genres);
-    console.log(`genre spread (mean pairwise 1 - Jaccard): ${before.toFixed(3)} at diversity 0 -> ${after.toFixed(3)} at 0.9`);
+    console.log(
+      `genre spread (mean pairwise 1 - Jaccard): ${before.toFixed(3)} at diversity 0 -> ${after.toFixed(3)} at 0.9`,
+    );
     expect(diverse.ids).not.toEqual(list.ids);
     expect(after).toBeGreaterThan(before);
 
@@ -128,9 +153,13 @@ maybe('the page in Chromium', () => {
   test('static export: the model runs in the browser; same page flow; size and in-browser latency printed', async () => {
     const out = path.join(path.dirname(runDir), 'site');
     const r = await exportWeb({ modelDir: runDir, outDir: out, dataDir: DATA_DIR });
-    console.log(`export: ${r.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KB`).join(', ')}; total ${(r.totalBytes / 1024 / 1024).toFixed(2)} MB`);
+    console.log(
+      `export: ${r.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KB`).join(', ')}; total ${(r.totalBytes / 1024 / 1024).toFixed(2)} MB`,
+    );
     expect(r.totalBytes).toBeLessThan(10 * 1024 * 1024);
-    await expect(exportWeb({ modelDir: runDir, outDir: out, dataDir: DATA_DIR })).rejects.toThrow(/not empty; pass --overwrite/);
+    await expect(exportWeb({ modelDir: runDir, outDir: out, dataDir: DATA_DIR })).rejects.toThrow(
+      /not empty; pass --overwrite/,
+    );
     const site = Fastify();
     await site.register(fastifyStatic, { root: out }); // a plain static host: no /recommend, no /movies
     const siteUrl = await site.listen({ port: 0, host: '127.0.0.1' });
@@ -140,8 +169,12 @@ maybe('the page in Chromium', () => {
     try {
       await page.goto(`${siteUrl}/`);
       await expect(page.locator('#engine').textContent()).resolves.toMatch(/in your browser/);
-      const ready = await page.evaluate('BST_ENGINE.ready') as { backend: string; loadMs: number };
-      const picks = [await pickBySearch(page, 'star wars'), await pickBySearch(page, 'toy story'), await pickBySearch(page, 'fargo')];
+      const ready = (await page.evaluate('BST_ENGINE.ready')) as { backend: string; loadMs: number };
+      const picks = [
+        await pickBySearch(page, 'star wars'),
+        await pickBySearch(page, 'toy story'),
+        await pickBySearch(page, 'fargo'),
+      ];
       expect(picks).toEqual(['Star Wars (1977)', 'Toy Story (1995)', 'Fargo (1996)']);
       const list = await cardsAfter(page, 2);
       expect(list.ids).toHaveLength(10);
@@ -151,10 +184,20 @@ maybe('the page in Chromium', () => {
       expect(genreSpread(diverse.genres)).toBeGreaterThan(genreSpread(list.genres));
       // the in-browser time of one recommendation for 3 picks after the model has loaded: 5 histories never
       // asked before (no cached scores), k = 10 with explanations; the median is printed
-      const picks5 = [[172, 181, 174], [98, 127, 56], [64, 12, 22], [7, 9, 117], [69, 79, 89]]; // not the page flow's picks (cached)
-      const times = await page.evaluate(`(async () => { const t = []; for (const m of ${JSON.stringify(picks5)}) { const t0 = performance.now(); const r = await BST_ENGINE.recommend({ movies: m, k: 10 }); if (r.cached || r.items.length !== 10) throw new Error('unexpected'); t.push(performance.now() - t0); } return t; })()`) as number[];
+      const picks5 = [
+        [172, 181, 174],
+        [98, 127, 56],
+        [64, 12, 22],
+        [7, 9, 117],
+        [69, 79, 89],
+      ]; // not the page flow's picks (cached)
+      const times = (await page.evaluate(
+        `(async () => { const t = []; for (const m of ${JSON.stringify(picks5)}) { const t0 = performance.now(); const r = await BST_ENGINE.recommend({ movies: m, k: 10 }); if (r.cached || r.items.length !== 10) throw new Error('unexpected'); t.push(performance.now() - t0); } return t; })()`,
+      )) as number[];
       const median = [...times].sort((a, b) => a - b)[2];
-      console.log(`in-browser recommendation for 3 picks (${ready.backend} backend, model loaded in ${ready.loadMs.toFixed(0)} ms): median ${median.toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(', ')}`);
+      console.log(
+        `in-browser recommendation for 3 picks (${ready.backend} backend, model loaded in ${ready.loadMs.toFixed(0)} ms): median ${median.toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(', ')}`,
+      );
       expect(errors).toEqual([]);
     } finally {
       await page.close();

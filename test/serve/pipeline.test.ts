@@ -23,18 +23,32 @@ let app: ServeApp;
 
 /** MovieLens-100k rated movie ids of a user (u.data: user \t movie \t rating \t time). */
 function ratedBy(user: number): Set<number> {
-  const lines = fs.readFileSync(path.join(DATA_DIR, 'ml-100k', 'u.data'), 'utf8').trim().split('\n');
-  return new Set(lines.map((l) => l.split('\t').map(Number)).filter((r) => r[0] === user).map((r) => r[1]));
+  const lines = fs
+    .readFileSync(path.join(DATA_DIR, 'ml-100k', 'u.data'), 'utf8')
+    .trim()
+    .split('\n');
+  return new Set(
+    lines
+      .map((l) => l.split('\t').map(Number))
+      .filter((r) => r[0] === user)
+      .map((r) => r[1]),
+  );
 }
 
 beforeAll(async () => {
   runDir = await trainTinyRun('bst-serve-pipe-');
   const run = await loadRun(runDir, { dataDir: DATA_DIR });
-  const seqrec = createSeqRec(seqRecConfig({ maxLen: 8, dim: 8, blocks: 1, heads: 1, seed: 3 }), run.data.sizes.numItems);
+  const seqrec = createSeqRec(
+    seqRecConfig({ maxLen: 8, dim: 8, blocks: 1, heads: 1, seed: 3 }),
+    run.data.sizes.numItems,
+  );
   saveRunPipeline(runDir, { seqrec, setting: { m: M, weight: 0.25 } });
   disposeSeqRec(seqrec);
   run.model.net.dispose();
-  app = await buildServer({ load: (generation) => loadServingModel(runDir, { dataDir: DATA_DIR, generation }), webRoot: null });
+  app = await buildServer({
+    load: (generation) => loadServingModel(runDir, { dataDir: DATA_DIR, generation }),
+    webRoot: null,
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -59,7 +73,14 @@ test('a known user: mode pipeline named in words, the list of `bst recommend` (p
   // bst recommend --mode auto on the same run folder
   const run = await loadRun(runDir, { dataDir: DATA_DIR });
   const pipeline = loadRunPipeline(runDir, run.data.sizes.numItems)!;
-  const direct = recommend({ pipeline, model: run.model, data: run.data, catalog: movieCatalog(run.dataset, run.data), userId: 1, k: 10 });
+  const direct = recommend({
+    pipeline,
+    model: run.model,
+    data: run.data,
+    catalog: movieCatalog(run.dataset, run.data),
+    userId: 1,
+    k: 10,
+  });
   expect(direct.mode).toBe('pipeline');
   expect(body.items.map((x) => x.movieId)).toEqual(direct.items.map((x) => x.movieId));
   body.items.forEach((x, r) => {
@@ -82,7 +103,7 @@ test('a known user: mode pipeline named in words, the list of `bst recommend` (p
   }
 });
 
-test('anonymous picks are the retriever\'s history: every item comes from its top M of the picks, none is a pick', async () => {
+test("anonymous picks are the retriever's history: every item comes from its top M of the picks, none is a pick", async () => {
   const picks = [50, 172, 181];
   const body = await post({ movies: picks, k: 10, diversity: 0.5 });
   expect(body.mode).toBe('pipeline');
@@ -91,7 +112,9 @@ test('anonymous picks are the retriever\'s history: every item comes from its to
   const idx = picks.map((id) => run.data.vocabs.item.index(id));
   const pipeline = loadRunPipeline(runDir, run.data.sizes.numItems)!;
   const mmrPool = 50; // max(5k, 50): MMR widens M as lib/recommend's recommend does
-  const retrieved = new Set(Array.from(pipeline.retriever.retrieve(idx, Math.max(M, mmrPool), idx), (i) => run.data.vocabs.item.value(i)));
+  const retrieved = new Set(
+    Array.from(pipeline.retriever.retrieve(idx, Math.max(M, mmrPool), idx), (i) => run.data.vocabs.item.value(i)),
+  );
   expect(body.scored).toBe(Math.max(M, mmrPool));
   for (const x of body.items) {
     expect(picks).not.toContain(x.movieId);
@@ -100,7 +123,9 @@ test('anonymous picks are the retriever\'s history: every item comes from its to
   // a model without a retriever refuses mode 'pipeline' with a 400 naming the field
   const plain = new BstRecommender({ model: run.model, data: run.data, catalog: movieCatalog(run.dataset, run.data) });
   expect(() => plain.recommend({ movies: picks, mode: 'pipeline' })).toThrow(RequestError);
-  expect(() => plain.recommend({ movies: picks, mode: 'pipeline' })).toThrow(/^mode: "pipeline" needs a run folder with a retriever/);
+  expect(() => plain.recommend({ movies: picks, mode: 'pipeline' })).toThrow(
+    /^mode: "pipeline" needs a run folder with a retriever/,
+  );
   expect(plain.recommend({ movies: picks, k: 3 }).mode).toBe('exact');
   pipeline.retriever.dispose?.();
   run.model.net.dispose();

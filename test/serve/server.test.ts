@@ -19,8 +19,16 @@ const loads: number[] = [];
 
 /** MovieLens-100k user 1's rated movie ids (u.data: user \t movie \t rating \t time). */
 function ratedBy(user: number): Set<number> {
-  const lines = fs.readFileSync(path.join(DATA_DIR, 'ml-100k', 'u.data'), 'utf8').trim().split('\n');
-  return new Set(lines.map((l) => l.split('\t').map(Number)).filter((r) => r[0] === user).map((r) => r[1]));
+  const lines = fs
+    .readFileSync(path.join(DATA_DIR, 'ml-100k', 'u.data'), 'utf8')
+    .trim()
+    .split('\n');
+  return new Set(
+    lines
+      .map((l) => l.split('\t').map(Number))
+      .filter((r) => r[0] === user)
+      .map((r) => r[1]),
+  );
 }
 
 beforeAll(async () => {
@@ -41,7 +49,7 @@ afterAll(async () => {
 
 const post = (body: unknown) => app.inject({ method: 'POST', url: '/recommend', payload: body as object });
 
-test('GET /healthz and GET /model: the run folder\'s dataset, config and metrics', async () => {
+test("GET /healthz and GET /model: the run folder's dataset, config and metrics", async () => {
   const h = await app.inject('/healthz');
   expect(h.statusCode).toBe(200);
   expect(h.json()).toMatchObject({ ok: true });
@@ -67,7 +75,13 @@ test('POST /recommend for a known user: the same list as lib/recommend, nothing 
   }
   // the service ranks exactly as lib/recommend's recommend() does
   const run = await loadRun(runDir, { dataDir: DATA_DIR });
-  const direct = recommend({ model: run.model, data: run.data, catalog: movieCatalog(run.dataset, run.data), userId: 1, k: 10 });
+  const direct = recommend({
+    model: run.model,
+    data: run.data,
+    catalog: movieCatalog(run.dataset, run.data),
+    userId: 1,
+    k: 10,
+  });
   expect(body.items.map((x) => x.movieId)).toEqual(direct.items.map((x) => x.movieId));
   run.model.net.dispose();
   // "not interested" in the top 3: they leave, the rest moves up
@@ -135,37 +149,136 @@ test('bad inputs: each gets a 4xx naming the field and the value; the service ke
     { name: 'empty body', send: () => post({}), status: 400, says: [/userId/, /movies/] },
     { name: 'both userId and movies', send: () => post({ userId: 1, movies: [50] }), status: 400, says: [/not both/] },
     { name: 'empty movies', send: () => post({ movies: [] }), status: 400, says: [/body\.movies/, /got \[\]/] },
-    { name: 'movie id not a number', send: () => post({ movies: [50, 'x'] }), status: 400, says: [/body\.movies\[1\]/, /"x"/] },
+    {
+      name: 'movie id not a number',
+      send: () => post({ movies: [50, 'x'] }),
+      status: 400,
+      says: [/body\.movies\[1\]/, /"x"/],
+    },
     { name: 'negative k', send: () => post({ movies: [50], k: -3 }), status: 400, says: [/body\.k/, /-3/] },
     { name: 'fractional k', send: () => post({ movies: [50], k: 1.5 }), status: 400, says: [/body\.k/, /1\.5/] },
     { name: 'huge k', send: () => post({ movies: [50], k: 100000 }), status: 400, says: [/body\.k/, /100000/] },
-    { name: 'diversity > 1', send: () => post({ movies: [50], diversity: 2 }), status: 400, says: [/body\.diversity/, /got 2/] },
-    { name: 'unknown mode', send: () => post({ movies: [50], mode: 'fast' }), status: 400, says: [/body\.mode/, /"fast"/] },
-    { name: 'rating 6', send: () => post({ movies: [50], ratings: [6] }), status: 400, says: [/body\.ratings\[0\]/, /got 6/] },
-    { name: 'ratings of another length', send: () => post({ movies: [50, 172], ratings: [4] }), status: 400, says: [/ratings/, /1 ratings for 2 movies/] },
-    { name: 'ratings without movies', send: () => post({ userId: 1, ratings: [4] }), status: 400, says: [/body\.ratings/] },
-    { name: 'unknown field', send: () => post({ movies: [50], kk: 3 }), status: 400, says: [/body\.kk/, /unknown field/, /3/] },
+    {
+      name: 'diversity > 1',
+      send: () => post({ movies: [50], diversity: 2 }),
+      status: 400,
+      says: [/body\.diversity/, /got 2/],
+    },
+    {
+      name: 'unknown mode',
+      send: () => post({ movies: [50], mode: 'fast' }),
+      status: 400,
+      says: [/body\.mode/, /"fast"/],
+    },
+    {
+      name: 'rating 6',
+      send: () => post({ movies: [50], ratings: [6] }),
+      status: 400,
+      says: [/body\.ratings\[0\]/, /got 6/],
+    },
+    {
+      name: 'ratings of another length',
+      send: () => post({ movies: [50, 172], ratings: [4] }),
+      status: 400,
+      says: [/ratings/, /1 ratings for 2 movies/],
+    },
+    {
+      name: 'ratings without movies',
+      send: () => post({ userId: 1, ratings: [4] }),
+      status: 400,
+      says: [/body\.ratings/],
+    },
+    {
+      name: 'unknown field',
+      send: () => post({ movies: [50], kk: 3 }),
+      status: 400,
+      says: [/body\.kk/, /unknown field/, /3/],
+    },
     { name: 'userId a string', send: () => post({ userId: 'abc' }), status: 400, says: [/body\.userId/, /"abc"/] },
     { name: 'body not an object', send: () => post([1, 2]), status: 400, says: [/body/, /\[1,2\]/] },
     { name: 'unknown user', send: () => post({ userId: 999999 }), status: 404, says: [/userId/, /999999/] },
     { name: 'unknown movie', send: () => post({ movies: [50, 99999] }), status: 422, says: [/movies\[1\]/, /99999/] },
-    { name: 'unknown excluded movie', send: () => post({ movies: [50], exclude: [77777] }), status: 422, says: [/exclude\[0\]/, /77777/] },
-    { name: 'malformed JSON', send: () => app.inject({ method: 'POST', url: '/recommend', headers: { 'content-type': 'application/json' }, payload: '{"movies": [50' }), status: 400, says: [/JSON/] },
-    { name: 'not JSON', send: () => app.inject({ method: 'POST', url: '/recommend', headers: { 'content-type': 'text/plain' }, payload: 'hello' }), status: 400, says: [/body: must be object/, /"hello"/] },
-    { name: 'unsupported type', send: () => app.inject({ method: 'POST', url: '/recommend', headers: { 'content-type': 'application/xml' }, payload: '<a/>' }), status: 415, says: [/application\/xml/] },
-    { name: 'huge body', send: () => post({ movies: [50], exclude: Array.from({ length: 4000 }, (_, i) => i + 1) }), status: 413, says: [/body: \d+ bytes is too large/, /limit 16384/] },
-    { name: 'similar: id not a number', send: () => app.inject('/movies/abc/similar'), status: 400, says: [/params\.id/, /"abc"/] },
-    { name: 'similar: unknown id', send: () => app.inject('/movies/99999/similar'), status: 404, says: [/id/, /99999/] },
-    { name: 'similar: k 0', send: () => app.inject('/movies/50/similar?k=0'), status: 400, says: [/querystring\.k/, /got 0/] },
-    { name: 'search: limit -1', send: () => app.inject('/movies?query=a&limit=-1'), status: 400, says: [/querystring\.limit/, /-1/] },
-    { name: 'search: query too long', send: () => app.inject(`/movies?query=${'a'.repeat(300)}`), status: 400, says: [/querystring\.query/, /aaaa/] },
+    {
+      name: 'unknown excluded movie',
+      send: () => post({ movies: [50], exclude: [77777] }),
+      status: 422,
+      says: [/exclude\[0\]/, /77777/],
+    },
+    {
+      name: 'malformed JSON',
+      send: () =>
+        app.inject({
+          method: 'POST',
+          url: '/recommend',
+          headers: { 'content-type': 'application/json' },
+          payload: '{"movies": [50',
+        }),
+      status: 400,
+      says: [/JSON/],
+    },
+    {
+      name: 'not JSON',
+      send: () =>
+        app.inject({ method: 'POST', url: '/recommend', headers: { 'content-type': 'text/plain' }, payload: 'hello' }),
+      status: 400,
+      says: [/body: must be object/, /"hello"/],
+    },
+    {
+      name: 'unsupported type',
+      send: () =>
+        app.inject({
+          method: 'POST',
+          url: '/recommend',
+          headers: { 'content-type': 'application/xml' },
+          payload: '<a/>',
+        }),
+      status: 415,
+      says: [/application\/xml/],
+    },
+    {
+      name: 'huge body',
+      send: () => post({ movies: [50], exclude: Array.from({ length: 4000 }, (_, i) => i + 1) }),
+      status: 413,
+      says: [/body: \d+ bytes is too large/, /limit 16384/],
+    },
+    {
+      name: 'similar: id not a number',
+      send: () => app.inject('/movies/abc/similar'),
+      status: 400,
+      says: [/params\.id/, /"abc"/],
+    },
+    {
+      name: 'similar: unknown id',
+      send: () => app.inject('/movies/99999/similar'),
+      status: 404,
+      says: [/id/, /99999/],
+    },
+    {
+      name: 'similar: k 0',
+      send: () => app.inject('/movies/50/similar?k=0'),
+      status: 400,
+      says: [/querystring\.k/, /got 0/],
+    },
+    {
+      name: 'search: limit -1',
+      send: () => app.inject('/movies?query=a&limit=-1'),
+      status: 400,
+      says: [/querystring\.limit/, /-1/],
+    },
+    {
+      name: 'search: query too long',
+      send: () => app.inject(`/movies?query=${'a'.repeat(300)}`),
+      status: 400,
+      says: [/querystring\.query/, /aaaa/],
+    },
     { name: 'unknown route', send: () => app.inject('/nope'), status: 404, says: [/GET \/nope/] },
   ];
   for (const c of cases) {
     const r = await c.send();
     const msg = String(r.json().message);
     expect({ name: c.name, status: r.statusCode }).toEqual({ name: c.name, status: c.status });
-    for (const s of c.says) expect({ name: c.name, msg, matches: s.test(msg) }).toEqual({ name: c.name, msg, matches: true });
+    for (const s of c.says)
+      expect({ name: c.name, msg, matches: s.test(msg) }).toEqual({ name: c.name, msg, matches: true });
     expect((await app.inject('/healthz')).statusCode).toBe(200);
   }
 });
@@ -174,7 +287,9 @@ test('POST /admin/reload under concurrent requests: none dropped, the new model 
   const before = (await app.inject('/healthz')).json().generation;
   const old = app.current();
   const disposed = jest.spyOn(old, 'dispose');
-  const reqs = Array.from({ length: 24 }, (_, i) => post(i % 2 ? { userId: 1 + i, k: 5 } : { movies: [50, 172, 181], k: 5, exclude: [i + 1] }));
+  const reqs = Array.from({ length: 24 }, (_, i) =>
+    post(i % 2 ? { userId: 1 + i, k: 5 } : { movies: [50, 172, 181], k: 5, exclude: [i + 1] }),
+  );
   const reload = app.inject({ method: 'POST', url: '/admin/reload' });
   const more = Array.from({ length: 24 }, (_, i) => post({ movies: [1 + i], k: 3 }));
   const all = await Promise.all([...reqs, reload, ...more]);
@@ -197,14 +312,34 @@ test('reload swap: a request in flight finishes on the old model, the next one u
     recommender: {
       recommend: async () => {
         if (g === 1) await gate; // generation 1 answers only once the gate opens
-        return { userId: null, anonymous: true, mode: 'exact', candidates: g, scored: g, diversity: 1, items: [], scoreMs: 0, cached: false };
+        return {
+          userId: null,
+          anonymous: true,
+          mode: 'exact',
+          candidates: g,
+          scored: g,
+          diversity: 1,
+          items: [],
+          scoreMs: 0,
+          cached: false,
+        };
       },
     },
-    search: () => [], movie: () => { throw new Error('none'); }, similar: () => [],
+    search: () => [],
+    movie: () => {
+      throw new Error('none');
+    },
+    similar: () => [],
     dispose: () => void disposed.push(g),
   });
   let fail = false;
-  const swap = await buildServer({ load: async (g) => { if (fail) throw new Error('checkpoint missing'); return fake(g); }, webRoot: null });
+  const swap = await buildServer({
+    load: async (g) => {
+      if (fail) throw new Error('checkpoint missing');
+      return fake(g);
+    },
+    webRoot: null,
+  });
   try {
     const slow = swap.inject({ method: 'POST', url: '/recommend', payload: { movies: [1] } });
     await new Promise((r) => setTimeout(r, 20)); // the request is now inside generation 1's recommend
@@ -220,7 +355,9 @@ test('reload swap: a request in flight finishes on the old model, the next one u
     const bad = await swap.inject({ method: 'POST', url: '/admin/reload' });
     expect(bad.statusCode).toBe(500);
     expect(bad.json().message).toMatch(/checkpoint missing.*still serving generation 2/);
-    expect((await swap.inject({ method: 'POST', url: '/recommend', payload: { movies: [1] } })).json().candidates).toBe(2);
+    expect((await swap.inject({ method: 'POST', url: '/recommend', payload: { movies: [1] } })).json().candidates).toBe(
+      2,
+    );
   } finally {
     await swap.close();
   }

@@ -10,21 +10,31 @@ const spec = {
 
 describe('parseFlags', () => {
   test('parses both flag forms, converts types, fills defaults, camelCases keys', () => {
-    expect(parseFlags(['--out', 'runs/a', '--seq-len=4', '--lr', '0.001', '--resume', '--dataset', 'ml-100k'], spec)).toEqual({
+    expect(
+      parseFlags(['--out', 'runs/a', '--seq-len=4', '--lr', '0.001', '--resume', '--dataset', 'ml-100k'], spec),
+    ).toEqual({
       dataset: 'ml-100k',
       seqLen: 4,
       lr: 0.001,
       resume: true,
       out: 'runs/a',
     });
-    expect(parseFlags(['--out=x', '--no-resume'], spec)).toEqual({ dataset: 'ml-1m', seqLen: 10, resume: false, out: 'x' });
+    expect(parseFlags(['--out=x', '--no-resume'], spec)).toEqual({
+      dataset: 'ml-1m',
+      seqLen: 10,
+      resume: false,
+      out: 'x',
+    });
   });
 
   test.each([
     [['--out', 'x', '--seq-len', '4.5'], '--seq-len "4.5": expected an integer'],
     [['--out', 'x', '--lr', 'fast'], '--lr "fast": expected a number'],
     [['--out', 'x', '--dataset', 'ml-2m'], '--dataset "ml-2m": expected one of ml-100k, ml-1m'],
-    [['--out', 'x', '--epochs', '3'], 'unknown flag --epochs; known flags: --dataset, --seq-len, --lr, --resume, --out'],
+    [
+      ['--out', 'x', '--epochs', '3'],
+      'unknown flag --epochs; known flags: --dataset, --seq-len, --lr, --resume, --out',
+    ],
     [['--out'], '--out needs a value (output folder)'],
     [[], '--out is required (output folder)'],
     [['train'], 'unexpected argument "train" (flags start with --)'],

@@ -5,8 +5,16 @@ import { loadMovieLens, prepareData } from '../../lib/data';
 import type { BaselineResult } from '../../lib/eval/fit-baselines';
 import type { AttentionSummary } from '../../lib/model/attention-stats';
 import {
-  compareError, consecutiveTies, exploreFindings, findingsHtml, findingsMarkdown, metricsFromHtml, recommendFindings,
-  sequenceFindings, strongestBaseline, trainingFindings,
+  compareError,
+  consecutiveTies,
+  exploreFindings,
+  findingsHtml,
+  findingsMarkdown,
+  metricsFromHtml,
+  recommendFindings,
+  sequenceFindings,
+  strongestBaseline,
+  trainingFindings,
 } from '../../lib/viz/findings';
 import { leakageReport } from '../../lib/viz/sequences';
 import { setDisplayTarget, showFindings } from '../../lib/viz';
@@ -17,9 +25,23 @@ const real = fs.existsSync(path.join(ML100K, 'u.data')) ? describe : describe.sk
 
 const metrics = (rmse: number, mae: number) => ({ n: 100, rmse, mae, aucLiked: 0.7, within05: 0.3 });
 function baseline(name: string, valRmse: number, testRmse: number): BaselineResult {
-  return { name, params: {}, val: metrics(valRmse, valRmse * 0.8), test: metrics(testRmse, testRmse * 0.8), fitSeconds: 0, tuneSeconds: 0, trials: [] };
+  return {
+    name,
+    params: {},
+    val: metrics(valRmse, valRmse * 0.8),
+    test: metrics(testRmse, testRmse * 0.8),
+    fitSeconds: 0,
+    tuneSeconds: 0,
+    trials: [],
+  };
 }
-const att: AttentionSummary = { samples: 10, normalisedEntropy: 0.9996, spread: 0.001, peakOverUniform: 1.002, selfWeight: 0.12 };
+const att: AttentionSummary = {
+  samples: 10,
+  normalisedEntropy: 0.9996,
+  spread: 0.001,
+  peakOverUniform: 1.002,
+  selfWeight: 0.12,
+};
 
 test('consecutiveTies counts same-user neighbours in time, whatever the row order', () => {
   // user 1: t 10, 10, 30, 200 -> pairs (10,10) tie, (10,30) close, (30,200) far; user 2: one rating
@@ -29,14 +51,34 @@ test('consecutiveTies counts same-user neighbours in time, whatever the row orde
 });
 
 test('trainingFindings states a loss honestly against the baseline with the lowest validation RMSE', () => {
-  const bases = [baseline('global-mean', 1.1, 1.12), baseline('user-item-bias', 0.95, 0.97), baseline('item-knn', 0.93, 0.96)];
+  const bases = [
+    baseline('global-mean', 1.1, 1.12),
+    baseline('user-item-bias', 0.95, 0.97),
+    baseline('item-knn', 0.93, 0.96),
+  ];
   expect(strongestBaseline(bases).name).toBe('item-knn');
-  const fd = trainingFindings({ test: { n: 100, loss: 1, rmse: 0.99, mae: 0.8 }, val: { n: 100, loss: 1, rmse: 0.97 }, epochsRun: 3, bestEpoch: 2, baselines: bases, attention: att, dataset: 'ml-100k' });
+  const fd = trainingFindings({
+    test: { n: 100, loss: 1, rmse: 0.99, mae: 0.8 },
+    val: { n: 100, loss: 1, rmse: 0.97 },
+    epochsRun: 3,
+    bestEpoch: 2,
+    baselines: bases,
+    attention: att,
+    dataset: 'ml-100k',
+  });
   expect(fd.metrics.verdictRmse).toBe('loss');
   expect(fd.metrics.strongestBaseline).toBe('item-knn');
   expect(fd.bullets[0]).toMatch(/loses by 0\.0300/);
   expect(fd.bullets.join(' ')).toMatch(/near uniform/);
-  const win = trainingFindings({ test: { n: 100, loss: 1, rmse: 0.9, mae: 0.7 }, val: { n: 100, loss: 1, rmse: 0.9 }, epochsRun: 3, bestEpoch: 3, baselines: bases, attention: { ...att, normalisedEntropy: 0.8 }, dataset: 'x' });
+  const win = trainingFindings({
+    test: { n: 100, loss: 1, rmse: 0.9, mae: 0.7 },
+    val: { n: 100, loss: 1, rmse: 0.9 },
+    epochsRun: 3,
+    bestEpoch: 3,
+    baselines: bases,
+    attention: { ...att, normalisedEntropy: 0.8 },
+    dataset: 'x',
+  });
   expect(win.metrics.verdictRmse).toBe('win');
   expect(win.bullets.join(' ')).toMatch(/singles out/);
   expect(compareError(1, 1.0001).verdict).toBe('tie');
@@ -85,7 +127,14 @@ real('on ml-100k', () => {
 
   test('02: history lengths, ties and the legacy leak', () => {
     const lastK = prepareData({ dataset: ds, protocol: 'leave-last-k', k: 1, seqLen: 8, verbose: false });
-    const legacy = prepareData({ dataset: ds, protocol: 'legacy-random-windows', seqLen: 8, step: 2, seed: 42, verbose: false });
+    const legacy = prepareData({
+      dataset: ds,
+      protocol: 'legacy-random-windows',
+      seqLen: 8,
+      step: 2,
+      seed: 42,
+      verbose: false,
+    });
     const fd = sequenceFindings({ data: lastK, leaks: [leakageReport(lastK), leakageReport(legacy)] });
     // every ml-100k user has >= 20 ratings: each test target has a full history of 7
     expect(fd.metrics.fullHistoryTestShare).toBe(1);

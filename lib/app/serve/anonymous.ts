@@ -47,7 +47,13 @@ function featuresWithAnonymous(data: PreparedData): PreparedData['features'] {
       return out;
     };
     const src = data.features;
-    f = { ...src, userGender: pad(src.userGender), userAge: pad(src.userAge), userOccupation: pad(src.userOccupation), userZip: pad(src.userZip) };
+    f = {
+      ...src,
+      userGender: pad(src.userGender),
+      userAge: pad(src.userAge),
+      userOccupation: pad(src.userOccupation),
+      userZip: pad(src.userZip),
+    };
     paddedFeatures.set(data, f);
   }
   return f;
@@ -67,8 +73,10 @@ export function anonymousView(data: PreparedData, items: ArrayLike<number>, rati
   const item = new Int32Array(h);
   const rating = new Float32Array(h);
   for (let j = 0; j < h; j++) {
-    if (!(Number.isInteger(items[j]) && items[j] >= 1 && items[j] < data.sizes.numItems)) throw new DataError(`anonymous history: item index ${items[j]} is outside 1..${data.sizes.numItems - 1}`);
-    if (!(ratings[j] > 0 && ratings[j] <= 5)) throw new DataError(`anonymous history: rating ${ratings[j]} of item ${items[j]} is outside (0, 5]`);
+    if (!(Number.isInteger(items[j]) && items[j] >= 1 && items[j] < data.sizes.numItems))
+      throw new DataError(`anonymous history: item index ${items[j]} is outside 1..${data.sizes.numItems - 1}`);
+    if (!(ratings[j] > 0 && ratings[j] <= 5))
+      throw new DataError(`anonymous history: rating ${ratings[j]} of item ${items[j]} is outside (0, 5]`);
     item[j] = items[j];
     rating[j] = ratings[j];
   }
@@ -80,8 +88,12 @@ export function anonymousView(data: PreparedData, items: ArrayLike<number>, rati
     features: featuresWithAnonymous(data),
     split: { ...data.split, train: empty, val: empty, test: empty },
     positions: () => empty,
-    batches: function* () { /* no targets: the view only scores candidates */ },
-    gather: () => { throw new DataError('an anonymous view has no training targets to gather'); },
+    batches: function* () {
+      /* no targets: the view only scores candidates */
+    },
+    gather: () => {
+      throw new DataError('an anonymous view has no training targets to gather');
+    },
   };
   return { data: view, cut: { user: A, end: h, now: 0 } };
 }

@@ -21,10 +21,12 @@ import { writeFileAtomic, writeJsonAtomic } from '../../util/files';
 import { ExportedCatalog } from './browser/engine';
 
 /** Node built-ins some bundled lib modules import at the top; the browser engine never calls them. */
-const NODE_BUILTINS = /^(node:.*|fs|path|os|zlib|crypto|child_process|worker_threads|url|util|stream|http|https|net|perf_hooks|module|events|assert|tty|readline|v8)$/;
+const NODE_BUILTINS =
+  /^(node:.*|fs|path|os|zlib|crypto|child_process|worker_threads|url|util|stream|http|https|net|perf_hooks|module|events|assert|tty|readline|v8)$/;
 
 /** `path` for module-level path computations of bundled files (never used to reach a file in the browser). */
-const PATH_SHIM = 'const j = (...a) => a.filter(Boolean).join("/").replace(/\\/+/g, "/"); module.exports = { sep: "/", join: j, resolve: j, ' +
+const PATH_SHIM =
+  'const j = (...a) => a.filter(Boolean).join("/").replace(/\\/+/g, "/"); module.exports = { sep: "/", join: j, resolve: j, ' +
   'dirname: (p) => p.replace(/\\/[^/]*$/, "") || "/", basename: (p) => p.split("/").pop(), extname: (p) => (p.match(/\\.[^./]*$/) || [""])[0] };';
 
 /** Bundle lib/app/serve/browser/engine.ts for browsers (minified IIFE); returns the code. */
@@ -32,17 +34,30 @@ export async function bundleEngine(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const r = await esbuild.build({
-    entryPoints: [path.join(__dirname, 'browser', 'engine.ts')], bundle: true, minify: true, format: 'iife', platform: 'browser',
-    target: 'es2020', write: false, logLevel: 'silent', legalComments: 'none',
+    entryPoints: [path.join(__dirname, 'browser', 'engine.ts')],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
     // module-level code of bundled lib files reads these Node globals (paths, env); the browser gets inert values
-    banner: { js: 'var process=globalThis.process||{env:{},versions:{},platform:"browser",cwd:function(){return"/"}};var __dirname="/",__filename="/engine.js";' },
-    plugins: [{
-      name: 'no-node-builtins',
-      setup(b) {
-        b.onResolve({ filter: NODE_BUILTINS }, (a) => ({ path: a.path, namespace: 'empty' }));
-        b.onLoad({ filter: /.*/, namespace: 'empty' }, (a) => ({ contents: /^(node:)?path$/.test(a.path) ? PATH_SHIM : 'module.exports = {}' }));
+    banner: {
+      js: 'var process=globalThis.process||{env:{},versions:{},platform:"browser",cwd:function(){return"/"}};var __dirname="/",__filename="/engine.js";',
+    },
+    plugins: [
+      {
+        name: 'no-node-builtins',
+        setup(b) {
+          b.onResolve({ filter: NODE_BUILTINS }, (a) => ({ path: a.path, namespace: 'empty' }));
+          b.onLoad({ filter: /.*/, namespace: 'empty' }, (a) => ({
+            contents: /^(node:)?path$/.test(a.path) ? PATH_SHIM : 'module.exports = {}',
+          }));
+        },
       },
-    }],
+    ],
   });
   return r.outputFiles[0].text;
 }
@@ -67,8 +82,10 @@ export interface ExportWebResult {
 /** Write the static export (see the module comment). */
 export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   const out = path.resolve(o.outDir);
-  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new OutputError(`${out}: --out is a file, not a folder`);
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !o.overwrite) throw new OutputError(`${out}: --out is not empty; pass --overwrite to replace the export in it`);
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory())
+    throw new OutputError(`${out}: --out is a file, not a folder`);
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !o.overwrite)
+    throw new OutputError(`${out}: --out is not empty; pass --overwrite to replace the export in it`);
   const run = await loadRun(o.modelDir, { dataset: o.dataset, dataDir: o.dataDir });
   const { data, dataset, model } = run;
   const cat = movieCatalog(dataset, data);
@@ -77,23 +94,43 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   const genreNames = Array.from({ length: G }, (_, g) => String(data.vocabs.genre.value(g + 1) ?? `genre ${g}`));
   const pop = popularityScores({ interactions: data.interactions, positions: data.split.train, numItems: n });
   const exported: ExportedCatalog = {
-    dataset: dataset.release, seqLen: data.seqLen, config: model.config, sizes: model.sizes, vocabularies: vocabsToJSON(data.vocabs),
-    movieId: Array.from(cat.movieId), title: cat.title, year: Array.from(cat.year),
-    genreNames, genres: Array.from({ length: n }, (_, i) => Array.from({ length: G }, (_, g) => g).filter((g) => data.features.itemGenres[i * G + g] > 0)),
-    itemYear: Array.from(data.features.itemYear), popularity: Array.from(pop),
+    dataset: dataset.release,
+    seqLen: data.seqLen,
+    config: model.config,
+    sizes: model.sizes,
+    vocabularies: vocabsToJSON(data.vocabs),
+    movieId: Array.from(cat.movieId),
+    title: cat.title,
+    year: Array.from(cat.year),
+    genreNames,
+    genres: Array.from({ length: n }, (_, i) =>
+      Array.from({ length: G }, (_, g) => g).filter((g) => data.features.itemGenres[i * G + g] > 0),
+    ),
+    itemYear: Array.from(data.features.itemYear),
+    popularity: Array.from(pop),
   };
   model.net.dispose();
   const web = path.join(__dirname, 'web');
   const ckpt = path.join(run.runDir, 'checkpoints', 'best');
-  const html = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<script src="app.js"></script>', '<script src="engine.js"></script>\n  <script src="app.js"></script>');
+  const html = fs
+    .readFileSync(path.join(web, 'index.html'), 'utf8')
+    .replace('<script src="app.js"></script>', '<script src="engine.js"></script>\n  <script src="app.js"></script>');
   fs.mkdirSync(path.join(out, 'model'), { recursive: true });
   writeFileAtomic(path.join(out, 'index.html'), html);
   for (const f of ['app.js', 'style.css']) writeFileAtomic(path.join(out, f), fs.readFileSync(path.join(web, f)));
   writeFileAtomic(path.join(out, 'engine.js'), await bundleEngine());
-  for (const f of ['model.json', 'weights.bin']) writeFileAtomic(path.join(out, 'model', f), fs.readFileSync(path.join(ckpt, f)));
+  for (const f of ['model.json', 'weights.bin'])
+    writeFileAtomic(path.join(out, 'model', f), fs.readFileSync(path.join(ckpt, f)));
   writeJsonAtomic(path.join(out, 'catalog.json'), exported);
-  const files = ['index.html', 'app.js', 'style.css', 'engine.js', 'model/model.json', 'model/weights.bin', 'catalog.json']
-    .map((file) => ({ file, bytes: fs.statSync(path.join(out, file)).size }));
+  const files = [
+    'index.html',
+    'app.js',
+    'style.css',
+    'engine.js',
+    'model/model.json',
+    'model/weights.bin',
+    'catalog.json',
+  ].map((file) => ({ file, bytes: fs.statSync(path.join(out, file)).size }));
   return { outDir: out, files, totalBytes: files.reduce((a, f) => a + f.bytes, 0) };
 }
 
@@ -103,14 +140,25 @@ const FLAGS: Record<string, FlagSpec> = {
   overwrite: { type: 'boolean', help: 'replace the files of an earlier export in --out', default: false },
   dataset: { type: 'string', help: "MovieLens release; default the run's" },
   'data-dir': { type: 'string', help: 'folder holding one folder per release; default $BST_DATA_DIR or data/' },
-  backend: { type: 'string', help: 'tfjs backend for loading the run: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto' },
+  backend: {
+    type: 'string',
+    help: 'tfjs backend for loading the run: auto, node-gpu, node, wasm, cpu; default $BST_BACKEND or auto',
+  },
 };
 
 async function run(f: FlagValues): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
-  const r = await exportWeb({ modelDir: String(f.model), outDir: String(f.out), dataset: f.dataset as string | undefined, dataDir: f.dataDir as string | undefined, overwrite: Boolean(f.overwrite) });
+  const r = await exportWeb({
+    modelDir: String(f.model),
+    outDir: String(f.out),
+    dataset: f.dataset as string | undefined,
+    dataDir: f.dataDir as string | undefined,
+    overwrite: Boolean(f.overwrite),
+  });
   for (const x of r.files) console.log(`${x.file.padEnd(18)} ${(x.bytes / 1024).toFixed(1).padStart(9)} KB`);
-  console.log(`wrote ${r.outDir}: ${(r.totalBytes / 1024 / 1024).toFixed(2)} MB; serve it with any static file server (the model runs in the browser)`);
+  console.log(
+    `wrote ${r.outDir}: ${(r.totalBytes / 1024 / 1024).toFixed(2)} MB; serve it with any static file server (the model runs in the browser)`,
+  );
 }
 
 /** The `export-web` command (summary, flags, run) for lib/cli.ts's command table. */

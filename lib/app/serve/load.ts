@@ -60,22 +60,33 @@ export async function loadRun(o: LoadOptions): Promise<LoadResult> {
     connections: o.connections,
     duration: o.duration,
     timeout: 10,
-    requests: [{
-      method: 'POST',
-      path: '/recommend',
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (req: Record<string, unknown>) => {
-        const n = next++;
-        const b = typeof o.bodies === 'function' ? o.bodies(n) : o.bodies[n % o.bodies.length];
-        return { ...req, body: JSON.stringify(b) };
+    requests: [
+      {
+        method: 'POST',
+        path: '/recommend',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req: Record<string, unknown>) => {
+          const n = next++;
+          const b = typeof o.bodies === 'function' ? o.bodies(n) : o.bodies[n % o.bodies.length];
+          return { ...req, body: JSON.stringify(b) };
+        },
       },
-    }],
+    ],
   });
   if (o.during) await o.during();
   const r = await run;
   return {
-    connections: o.connections, seconds: r.duration, requests: r.requests.total, rps: r.requests.average,
-    p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx,
+    connections: o.connections,
+    seconds: r.duration,
+    requests: r.requests.total,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
   };
 }
 
@@ -92,7 +103,11 @@ export interface FaultResult {
 export function faultCases(o: { movieId: number }): { name: string; expect: number; body: string; type?: string }[] {
   return [
     { name: 'malformed JSON', expect: 400, body: '{"movies": [' },
-    { name: 'huge body (1 MB)', expect: 413, body: JSON.stringify({ movies: [o.movieId], exclude: Array.from({ length: 150_000 }, (_, i) => i + 1) }) },
+    {
+      name: 'huge body (1 MB)',
+      expect: 413,
+      body: JSON.stringify({ movies: [o.movieId], exclude: Array.from({ length: 150_000 }, (_, i) => i + 1) }),
+    },
     { name: 'unknown user id', expect: 404, body: JSON.stringify({ userId: 987654321 }) },
     { name: 'unknown movie id', expect: 422, body: JSON.stringify({ movies: [o.movieId, 987654321] }) },
     { name: 'negative k', expect: 400, body: JSON.stringify({ movies: [o.movieId], k: -5 }) },
@@ -107,7 +122,11 @@ export async function faultProbe(url: string, movieId: number): Promise<FaultRes
   for (const c of faultCases({ movieId })) {
     let r: Response;
     try {
-      r = await fetch(`${url}/recommend`, { method: 'POST', headers: { 'content-type': c.type ?? 'application/json' }, body: c.body });
+      r = await fetch(`${url}/recommend`, {
+        method: 'POST',
+        headers: { 'content-type': c.type ?? 'application/json' },
+        body: c.body,
+      });
     } catch (e) {
       out.push({ name: c.name, status: 0, message: `no response: ${(e as Error).message}`, ok: false });
       continue;
@@ -116,7 +135,9 @@ export async function faultProbe(url: string, movieId: number): Promise<FaultRes
     let message = text;
     try {
       message = String((JSON.parse(text) as { message?: string }).message ?? text);
-    } catch { /* keep the text */ }
+    } catch {
+      /* keep the text */
+    }
     out.push({ name: c.name, status: r.status, message: message.slice(0, 160), ok: r.status === c.expect });
   }
   return out;
@@ -137,28 +158,45 @@ export interface SlowResult {
  */
 export async function slowClients(url: string, clients: number, waitMs: number): Promise<SlowResult> {
   const { hostname, port } = new URL(url);
-  const times = await Promise.all(Array.from({ length: clients }, () => new Promise<number>((resolve) => {
-    const t0 = Date.now();
-    const s: net.Socket = net.connect(Number(port), hostname, () => s.write('POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'));
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(-1);
-    }, waitMs);
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(Date.now() - t0);
-    });
-  })));
+  const times = await Promise.all(
+    Array.from(
+      { length: clients },
+      () =>
+        new Promise<number>((resolve) => {
+          const t0 = Date.now();
+          const s: net.Socket = net.connect(Number(port), hostname, () =>
+            s.write('POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'),
+          );
+          const timer = setTimeout(() => {
+            s.destroy();
+            resolve(-1);
+          }, waitMs);
+          s.on('error', () => undefined);
+          s.on('close', () => {
+            clearTimeout(timer);
+            resolve(Date.now() - t0);
+          });
+        }),
+    ),
+  );
   const closed = times.filter((t) => t >= 0).sort((a, b) => a - b);
-  return { clients, closedByServer: closed.length, medianCloseMs: closed.length ? closed[Math.floor(closed.length / 2)] : NaN };
+  return {
+    clients,
+    closedByServer: closed.length,
+    medianCloseMs: closed.length ? closed[Math.floor(closed.length / 2)] : NaN,
+  };
 }
 
 /** A markdown table of load results. */
 export function loadTable(rows: (LoadResult & { label?: string })[]): string {
-  const lines = ['| run | connections | seconds | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | timeouts | non-2xx |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| run | connections | seconds | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | timeouts | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const r of rows) {
-    lines.push(`| ${r.label ?? 'recommend'} | ${r.connections} | ${r.seconds.toFixed(1)} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`);
+    lines.push(
+      `| ${r.label ?? 'recommend'} | ${r.connections} | ${r.seconds.toFixed(1)} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} | ${r.timeouts} | ${r.non2xx} |`,
+    );
   }
   return lines.join('\n');
 }

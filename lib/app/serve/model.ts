@@ -79,7 +79,13 @@ export function catalogueModel(o: CatalogueOptions): ServingModel {
     for (let e = 0; e < E; e++) s += table[i * E + e] ** 2;
     norm[i] = Math.sqrt(s);
   }
-  const summary = (i: number): MovieSummary => ({ movieId: catalog.movieId[i], title: catalog.title[i], year: catalog.year[i], genres: catalog.genres[i], ratings: pop[i] });
+  const summary = (i: number): MovieSummary => ({
+    movieId: catalog.movieId[i],
+    title: catalog.title[i],
+    year: catalog.year[i],
+    genres: catalog.genres[i],
+    ratings: pop[i],
+  });
   const indexOf = (movieId: number): number => {
     try {
       return movieIndices(data, [movieId], 'id')[0];
@@ -91,7 +97,10 @@ export function catalogueModel(o: CatalogueOptions): ServingModel {
     info: o.info,
     recommender: o.recommender,
     search(query, limit) {
-      const words = query.toLowerCase().split(/\s+/).filter((w) => w !== '');
+      const words = query
+        .toLowerCase()
+        .split(/\s+/)
+        .filter((w) => w !== '');
       const out: MovieSummary[] = [];
       for (const i of byPop) {
         if (out.length >= limit) break;
@@ -139,10 +148,20 @@ export async function loadServingModel(runDir: string, o: LoadServingOptions = {
   const pipeline = loadRunPipeline(run.runDir, data.sizes.numItems);
   const recommender = new BstRecommender({ model, data, catalog, cacheSize: o.cacheSize, pipeline });
   const served = catalogueModel({
-    model, data, catalog, recommender,
+    model,
+    data,
+    catalog,
+    recommender,
     info: {
-      runDir: run.runDir, dataset: recorded.dataset, config: recorded.config, metrics: { val: recorded.val, test: recorded.test }, counts: recorded.counts,
-      movies: data.sizes.numItems - 1, users: data.sizes.numUsers - 1, loadedAt: new Date().toISOString(), generation: o.generation ?? 1,
+      runDir: run.runDir,
+      dataset: recorded.dataset,
+      config: recorded.config,
+      metrics: { val: recorded.val, test: recorded.test },
+      counts: recorded.counts,
+      movies: data.sizes.numItems - 1,
+      users: data.sizes.numUsers - 1,
+      loadedAt: new Date().toISOString(),
+      generation: o.generation ?? 1,
       mode: pipeline ? pipelineModeLabel(pipeline) : 'exact',
     },
     dispose: () => {

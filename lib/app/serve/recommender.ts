@@ -9,8 +9,19 @@
 import { PreparedData } from '../../data/index';
 import { BstModel } from '../../model/index';
 import {
-  explainItems, explanationText, HistoryCut, latestCut, mmrRerank, MovieCatalog, Reason, ratedMask, scoreItemsMode, ScoringMode, topK,
-  DEFAULT_POOL, RetrievalKind,
+  explainItems,
+  explanationText,
+  HistoryCut,
+  latestCut,
+  mmrRerank,
+  MovieCatalog,
+  Reason,
+  ratedMask,
+  scoreItemsMode,
+  ScoringMode,
+  topK,
+  DEFAULT_POOL,
+  RetrievalKind,
 } from '../../recommend/index';
 import { pipelineCandidatesAt, pipelineModeLabel, RankingPipeline } from '../../recommend/pipeline';
 import { BstError } from '../../util/errors';
@@ -18,7 +29,11 @@ import { anonymousView, DEFAULT_ANONYMOUS_RATING } from './anonymous';
 
 /** A request's input is wrong in a way the schema cannot see (an unknown id, mismatched lengths); `status` is the HTTP code. */
 export class RequestError extends BstError {
-  constructor(message: string, readonly status: 400 | 404 | 409 | 413 | 422 | 503, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409 | 413 | 422 | 503,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -123,7 +138,12 @@ export function movieIndices(data: PreparedData, ids: readonly number[], field: 
   const out = new Int32Array(ids.length);
   ids.forEach((id, j) => {
     const i = data.vocabs.item.index(id);
-    if (i <= 0) throw new RequestError(`${field}[${j}]: movie ${id} is unknown to the model (never rated in training)`, 422, field);
+    if (i <= 0)
+      throw new RequestError(
+        `${field}[${j}]: movie ${id} is unknown to the model (never rated in training)`,
+        422,
+        field,
+      );
     out[j] = i;
   });
   return out;
@@ -164,7 +184,8 @@ export class BstRecommender implements Recommender {
     const k = req.k ?? 10;
     const lambda = req.diversity ?? 1;
     if (!(Number.isInteger(k) && k >= 1)) throw new RequestError(`k: must be an integer >= 1, got ${k}`, 400, 'k');
-    if (!(lambda >= 0 && lambda <= 1)) throw new RequestError(`diversity: must be in [0, 1], got ${lambda}`, 400, 'diversity');
+    if (!(lambda >= 0 && lambda <= 1))
+      throw new RequestError(`diversity: must be in [0, 1], got ${lambda}`, 400, 'diversity');
     const excluded = movieIndices(base, req.exclude ?? [], 'exclude');
     let data: PreparedData;
     let cut: HistoryCut;
@@ -173,7 +194,12 @@ export class BstRecommender implements Recommender {
     let history: string;
     if (req.userId !== undefined) {
       const u = base.vocabs.user.index(req.userId);
-      if (u <= 0) throw new RequestError(`userId: user ${req.userId} is unknown to the model (no training ratings); send an anonymous history (movies) instead`, 404, 'userId');
+      if (u <= 0)
+        throw new RequestError(
+          `userId: user ${req.userId} is unknown to the model (no training ratings); send an anonymous history (movies) instead`,
+          404,
+          'userId',
+        );
       data = base;
       cut = latestCut(base, u);
       rated = ratedMask(base, u); // every movie they rated, in any split
@@ -181,7 +207,8 @@ export class BstRecommender implements Recommender {
     } else {
       const ids = req.movies ?? [];
       const items = movieIndices(base, ids, 'movies');
-      if (req.ratings && req.ratings.length !== ids.length) throw new RequestError(`ratings: ${req.ratings.length} ratings for ${ids.length} movies`, 400, 'ratings');
+      if (req.ratings && req.ratings.length !== ids.length)
+        throw new RequestError(`ratings: ${req.ratings.length} ratings for ${ids.length} movies`, 400, 'ratings');
       const ratings = req.ratings ?? ids.map(() => DEFAULT_ANONYMOUS_RATING);
       const view = anonymousView(base, items, ratings);
       history = `picks ${ids.join(',')} rated ${ratings.join(',')}`;
@@ -199,7 +226,12 @@ export class BstRecommender implements Recommender {
     };
     const pipeline = this.o.pipeline;
     const mode: ServeMode = req.mode ?? (pipeline ? 'pipeline' : 'exact');
-    if (mode === 'pipeline' && !pipeline) throw new RequestError('mode: "pipeline" needs a run folder with a retriever (bst train-recommender --retriever sasrec); this model has none', 400, 'mode');
+    if (mode === 'pipeline' && !pipeline)
+      throw new RequestError(
+        'mode: "pipeline" needs a run folder with a retriever (bst train-recommender --retriever sasrec); this model has none',
+        400,
+        'mode',
+      );
     // exact scores do not depend on the exclusions: score every unrated movie once per history, then drop them
     const scoredSet = mode === 'exact' ? eligible(rated) : undefined;
     for (const i of excluded) rated[i] = 1;
@@ -208,19 +240,32 @@ export class BstRecommender implements Recommender {
     const pool = Math.max(1, Math.min(candidates.length, Math.max(mmrPool, this.o.pool ?? DEFAULT_POOL)));
     // pipeline: the retriever's top M (raised to the MMR pool, as lib/recommend's recommend) of the unrated, unexcluded movies
     const m = pipeline ? Math.max(mmrPool, pipeline.setting.m) : 0;
-    const exclusions = Array.from(excluded).sort((a, b) => a - b).join(',');
-    const key = mode === 'exact' ? `exact|${history}` : mode === 'pipeline' ? `pipeline ${m}|${history}|${exclusions}` : `two-stage ${pool}|${history}|${exclusions}`;
+    const exclusions = Array.from(excluded)
+      .sort((a, b) => a - b)
+      .join(',');
+    const key =
+      mode === 'exact'
+        ? `exact|${history}`
+        : mode === 'pipeline'
+          ? `pipeline ${m}|${history}|${exclusions}`
+          : `two-stage ${pool}|${history}|${exclusions}`;
     const t0 = performance.now();
     let entry = this.cached(key);
     const hit = entry !== undefined;
     if (!entry && mode === 'pipeline') {
-      const got = pipelineCandidatesAt(model, data, cut, eligibleComplement(rated), { ...pipeline!, setting: { ...pipeline!.setting, m } });
+      const got = pipelineCandidatesAt(model, data, cut, eligibleComplement(rated), {
+        ...pipeline!,
+        setting: { ...pipeline!.setting, m },
+      });
       entry = { scores: new Float32Array(base.sizes.numItems).fill(NaN), reasons: new Map(), retrieved: got.items };
       got.items.forEach((i, t) => (entry!.scores[i] = got.scores[t]));
       this.remember(key, entry);
     } else if (!entry) {
       const items = scoredSet ?? candidates;
-      const s = items.length === 0 ? new Float32Array(0) : scoreItemsMode(model, data, cut, items, mode as ScoringMode, { pool, retrieval });
+      const s =
+        items.length === 0
+          ? new Float32Array(0)
+          : scoreItemsMode(model, data, cut, items, mode as ScoringMode, { pool, retrieval });
       entry = { scores: new Float32Array(base.sizes.numItems).fill(NaN), reasons: new Map() };
       items.forEach((i, t) => (entry!.scores[i] = s[t]));
       this.remember(key, entry);
@@ -228,9 +273,16 @@ export class BstRecommender implements Recommender {
     const ranked = entry.retrieved ?? candidates;
     const scores = Float32Array.from(ranked, (i) => entry!.scores[i]);
     const scoreMs = performance.now() - t0;
-    const list = lambda < 1
-      ? mmrRerank({ items: ranked, scores, k, lambda, genres: { itemGenres: base.features.itemGenres, numGenres: base.sizes.numGenres } })
-      : topK(ranked, scores, k);
+    const list =
+      lambda < 1
+        ? mmrRerank({
+            items: ranked,
+            scores,
+            k,
+            lambda,
+            genres: { itemGenres: base.features.itemGenres, numGenres: base.sizes.numGenres },
+          })
+        : topK(ranked, scores, k);
     const top = req.explain ?? 2;
     let reasons: Reason[][] | undefined;
     if (top > 0 && list.items.length > 0) {
@@ -248,13 +300,31 @@ export class BstRecommender implements Recommender {
       year: catalog.year[i],
       genres: catalog.genres[i],
       score: list.scores[r],
-      because: (reasons?.[r] ?? []).map((x) => ({ movieId: x.movieId, title: x.title, rating: x.rating, contribution: x.contribution })),
+      because: (reasons?.[r] ?? []).map((x) => ({
+        movieId: x.movieId,
+        title: x.title,
+        rating: x.rating,
+        contribution: x.contribution,
+      })),
       explanation: reasons ? explanationText(reasons[r]) : '',
     }));
-    const scored = mode === 'pipeline' ? ranked.length : mode === 'exact' ? (scoredSet ?? candidates).length : Math.min(pool, candidates.length);
+    const scored =
+      mode === 'pipeline'
+        ? ranked.length
+        : mode === 'exact'
+          ? (scoredSet ?? candidates).length
+          : Math.min(pool, candidates.length);
     return {
-      userId: req.userId ?? null, anonymous: req.userId === undefined, mode, modeLabel: mode === 'pipeline' ? pipelineModeLabel({ ...pipeline!, setting: { ...pipeline!.setting, m } }) : mode,
-      candidates: candidates.length, scored, diversity: lambda, items, scoreMs, cached: hit,
+      userId: req.userId ?? null,
+      anonymous: req.userId === undefined,
+      mode,
+      modeLabel: mode === 'pipeline' ? pipelineModeLabel({ ...pipeline!, setting: { ...pipeline!.setting, m } }) : mode,
+      candidates: candidates.length,
+      scored,
+      diversity: lambda,
+      items,
+      scoreMs,
+      cached: hit,
     };
   }
 }

@@ -75,7 +75,16 @@ const RECOMMEND_SCHEMA = {
   },
 } as const;
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** An ajv error as fastify hands it to the formatter (with ajv's `verbose`: the offending `data`). */
 interface SchemaError {
@@ -153,22 +162,31 @@ export async function buildServer(opts: ServeOptions): Promise<ServeApp> {
   app.setErrorHandler((err: FastifyError | BstError | Error, req: FastifyRequest, reply: FastifyReply) => {
     let status: number;
     let field: string | undefined;
-    if (err instanceof RequestError) (status = err.status), (field = err.field);
+    if (err instanceof RequestError) ((status = err.status), (field = err.field));
     else if ((err as FastifyError).validation) status = 400;
     else if (err instanceof ConfigError) status = 400;
     else if (err instanceof DataError) status = 422;
-    else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) status = (err as FastifyError).statusCode!;
+    else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500)
+      status = (err as FastifyError).statusCode!;
     else status = 500;
     if (status >= 500) req.log.error(err);
     const code = (err as FastifyError).code;
     const message =
-      code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `content-type ${JSON.stringify(req.headers['content-type'] ?? '')}: unsupported; send application/json`
-      : code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body: ${req.headers['content-length'] ?? 'more than the limit of'} bytes is too large (limit ${bodyLimit} bytes)`
-      : status >= 500 && !(err instanceof BstError) ? `internal error: ${err.message}` : err.message;
-    void reply.code(status).send({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message, ...(field ? { field } : {}) });
+      code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? `content-type ${JSON.stringify(req.headers['content-type'] ?? '')}: unsupported; send application/json`
+        : code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `body: ${req.headers['content-length'] ?? 'more than the limit of'} bytes is too large (limit ${bodyLimit} bytes)`
+          : status >= 500 && !(err instanceof BstError)
+            ? `internal error: ${err.message}`
+            : err.message;
+    void reply
+      .code(status)
+      .send({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message, ...(field ? { field } : {}) });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+    void reply
+      .code(404)
+      .send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
 
   app.get('/healthz', async () => ({ ok: true, generation, reloading: reloading !== null }));
@@ -179,35 +197,73 @@ export async function buildServer(opts: ServeOptions): Promise<ServeApp> {
       return { reloaded: true, generation: info.generation, loadedAt: info.loadedAt };
     } catch (e) {
       req.log.error(e);
-      return reply.code(500).send({ statusCode: 500, error: STATUS_TEXT[500], message: `reload failed (${(e as Error).message}); still serving generation ${generation}` });
+      return reply.code(500).send({
+        statusCode: 500,
+        error: STATUS_TEXT[500],
+        message: `reload failed (${(e as Error).message}); still serving generation ${generation}`,
+      });
     }
   });
 
   app.post<{ Body: RecommendRequest }>('/recommend', { schema: { body: RECOMMEND_SCHEMA } }, async (req) => {
     const body = req.body ?? {};
-    if (body.userId === undefined && body.movies === undefined) throw new RequestError('body: give userId (a known user) or movies (an anonymous history of movie ids)', 400, 'userId');
-    if (body.userId !== undefined && body.movies !== undefined) throw new RequestError(`body: give userId or movies, not both (got userId ${body.userId} and ${body.movies.length} movies)`, 400, 'movies');
-    if (body.ratings !== undefined && body.movies === undefined) throw new RequestError('body.ratings: only with movies (an anonymous history)', 400, 'ratings');
+    if (body.userId === undefined && body.movies === undefined)
+      throw new RequestError(
+        'body: give userId (a known user) or movies (an anonymous history of movie ids)',
+        400,
+        'userId',
+      );
+    if (body.userId !== undefined && body.movies !== undefined)
+      throw new RequestError(
+        `body: give userId or movies, not both (got userId ${body.userId} and ${body.movies.length} movies)`,
+        400,
+        'movies',
+      );
+    if (body.ratings !== undefined && body.movies === undefined)
+      throw new RequestError('body.ratings: only with movies (an anonymous history)', 400, 'ratings');
     return withModel((m) => m.recommender.recommend(body));
   });
 
-  app.get<{ Querystring: { query?: string; limit?: number } }>('/movies', {
-    schema: {
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { query: { type: 'string', maxLength: LIMITS.query }, limit: { type: 'integer', minimum: 1, maximum: LIMITS.search, default: 20 } },
+  app.get<{ Querystring: { query?: string; limit?: number } }>(
+    '/movies',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            query: { type: 'string', maxLength: LIMITS.query },
+            limit: { type: 'integer', minimum: 1, maximum: LIMITS.search, default: 20 },
+          },
+        },
       },
     },
-  }, async (req) => withModel((m) => ({ query: req.query.query ?? '', movies: m.search(req.query.query ?? '', req.query.limit ?? 20) })));
+    async (req) =>
+      withModel((m) => ({
+        query: req.query.query ?? '',
+        movies: m.search(req.query.query ?? '', req.query.limit ?? 20),
+      })),
+  );
 
   const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
-  app.get<{ Params: { id: number } }>('/movies/:id', { schema: { params: idParams } }, async (req) => withModel((m) => m.movie(req.params.id)));
-  app.get<{ Params: { id: number }; Querystring: { k?: number } }>('/movies/:id/similar', {
-    schema: {
-      params: idParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { k: { type: 'integer', minimum: 1, maximum: LIMITS.similar, default: 10 } } },
+  app.get<{ Params: { id: number } }>('/movies/:id', { schema: { params: idParams } }, async (req) =>
+    withModel((m) => m.movie(req.params.id)),
+  );
+  app.get<{ Params: { id: number }; Querystring: { k?: number } }>(
+    '/movies/:id/similar',
+    {
+      schema: {
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { k: { type: 'integer', minimum: 1, maximum: LIMITS.similar, default: 10 } },
+        },
+      },
     },
-  }, async (req) => withModel((m) => ({ movie: m.movie(req.params.id), similar: m.similar(req.params.id, req.query.k ?? 10) })));
+    async (req) =>
+      withModel((m) => ({ movie: m.movie(req.params.id), similar: m.similar(req.params.id, req.query.k ?? 10) })),
+  );
 
   const webRoot = opts.webRoot === undefined ? path.join(__dirname, 'web') : opts.webRoot;
   if (webRoot && fs.existsSync(webRoot)) await app.register(fastifyStatic, { root: webRoot, prefix: '/' });

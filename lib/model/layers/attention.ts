@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../util/errors';
 import { LayerArgs, Shape, Kwargs, SeededStep, biasInit, kernelInit } from './common';
 import type { DenseInit } from '../config';
-import { AttentionWeights, attentionProbs, dense3d, dense3dLeakyRelu, layerNorm, multiHeadSelfAttention, seededDropout } from './ops';
+import {
+  AttentionWeights,
+  attentionProbs,
+  dense3d,
+  dense3dLeakyRelu,
+  layerNorm,
+  multiHeadSelfAttention,
+  seededDropout,
+} from './ops';
 
 /** Arguments of MultiHeadSelfAttention. */
 export interface MultiHeadSelfAttentionArgs extends LayerArgs {
@@ -22,10 +30,14 @@ function addAttentionWeights(layer: tf.layers.Layer, d: number, seed: number, in
   const bias = (name: string, salt: number) =>
     (layer as any).addWeight(name, [d], 'float32', biasInit(init, d, seed, salt)) as tf.LayerVariable; // fan_in d
   return {
-    wq: add('wq', [d, d], 1), bq: bias('bq', 11),
-    wk: add('wk', [d, d], 2), bk: bias('bk', 12),
-    wv: add('wv', [d, d], 3), bv: bias('bv', 13),
-    wo: add('wo', [d, d], 4), bo: bias('bo', 14),
+    wq: add('wq', [d, d], 1),
+    bq: bias('bq', 11),
+    wk: add('wk', [d, d], 2),
+    bk: bias('bk', 12),
+    wv: add('wv', [d, d], 3),
+    bv: bias('bv', 13),
+    wo: add('wo', [d, d], 4),
+    bo: bias('bo', 14),
   };
 }
 

@@ -161,7 +161,13 @@ export class RatingEmbedding extends tf.layers.Layer {
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), outputDim: this.outputDim, maxRating: this.maxRating, seed: this.seed, init: this.init };
+    return {
+      ...super.getConfig(),
+      outputDim: this.outputDim,
+      maxRating: this.maxRating,
+      seed: this.seed,
+      init: this.init,
+    };
   }
 }
 tf.serialization.registerClass(RatingEmbedding);

@@ -1,6 +1,16 @@
 /** Plain tensor functions shared by the BST layers (no weights of their own; every op has a wasm/cpu kernel). */
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION, denseLeakyRelu, DROPOUT, fusedAttention, fusedDropout, fusedLayerNorm, hasFused, LAYER_NORM, LEAKY_RELU_GRAD } from '../../kernels/fused';
+import {
+  ATTENTION,
+  denseLeakyRelu,
+  DROPOUT,
+  fusedAttention,
+  fusedDropout,
+  fusedLayerNorm,
+  hasFused,
+  LAYER_NORM,
+  LEAKY_RELU_GRAD,
+} from '../../kernels/fused';
 
 /**
  * Layer normalisation over the last axis: one fused kernel (forward and gradient) when the backend has bst-lab's
@@ -50,10 +60,14 @@ export function seededDropout(x: tf.Tensor, rate: number, seed: string): tf.Tens
 
 /** Weights of one multi-head self-attention. */
 export interface AttentionWeights {
-  wq: tf.Tensor; bq: tf.Tensor; // [D, D], [D]
-  wk: tf.Tensor; bk: tf.Tensor;
-  wv: tf.Tensor; bv: tf.Tensor;
-  wo: tf.Tensor; bo: tf.Tensor;
+  wq: tf.Tensor;
+  bq: tf.Tensor; // [D, D], [D]
+  wk: tf.Tensor;
+  bk: tf.Tensor;
+  wv: tf.Tensor;
+  bv: tf.Tensor;
+  wo: tf.Tensor;
+  bo: tf.Tensor;
 }
 
 /** [B, L, D] -> [B, H, L, D/H] */
@@ -67,7 +81,12 @@ function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor {
  * never across the batch. `mask` [B, L] is 1 for real positions, 0 for padding (keys at 0 get no weight).
  * Returns the probabilities [B, H, L, L] and the value heads [B, H, L, dh].
  */
-export function attentionProbs(x: tf.Tensor, mask: tf.Tensor, w: AttentionWeights, numHeads: number): { probs: tf.Tensor; v: tf.Tensor } {
+export function attentionProbs(
+  x: tf.Tensor,
+  mask: tf.Tensor,
+  w: AttentionWeights,
+  numHeads: number,
+): { probs: tf.Tensor; v: tf.Tensor } {
   const D = x.shape[2] as number;
   const dh = D / numHeads;
   const q = splitHeads(dense3d(x, w.wq, w.bq), numHeads); // [B, H, L, dh]
@@ -82,7 +101,12 @@ export function attentionProbs(x: tf.Tensor, mask: tf.Tensor, w: AttentionWeight
 }
 
 /** Multi-head self-attention: softmax(QK^T / sqrt(dh) + mask) V, heads concatenated, output projection. */
-export function multiHeadSelfAttention(x: tf.Tensor, mask: tf.Tensor, w: AttentionWeights, numHeads: number): tf.Tensor {
+export function multiHeadSelfAttention(
+  x: tf.Tensor,
+  mask: tf.Tensor,
+  w: AttentionWeights,
+  numHeads: number,
+): tf.Tensor {
   const [, L, D] = x.shape;
   if (hasFused(ATTENTION)) {
     // one kernel for the heads' softmax attention (and one for its gradient) instead of ~16 (and ~30)

@@ -156,7 +156,12 @@ export class TimeDeltaEmbedding extends tf.layers.Layer {
   }
 
   build(_inputShape: Shape | Shape[]): void {
-    this.table = this.addWeight('buckets', [this.numBuckets, this.outputDim], 'float32', embeddingInit(this.seed, 1, this.init));
+    this.table = this.addWeight(
+      'buckets',
+      [this.numBuckets, this.outputDim],
+      'float32',
+      embeddingInit(this.seed, 1, this.init),
+    );
     this.built = true;
   }
 
@@ -164,7 +169,10 @@ export class TimeDeltaEmbedding extends tf.layers.Layer {
   buckets(delta: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const d = tf.cast(delta, 'float32'); // [B, L]
-      const r = tf.div(tf.log(tf.div(tf.maximum(d, this.minSeconds), this.minSeconds)), Math.log(this.maxSeconds / this.minSeconds)); // [B, L]
+      const r = tf.div(
+        tf.log(tf.div(tf.maximum(d, this.minSeconds), this.minSeconds)),
+        Math.log(this.maxSeconds / this.minSeconds),
+      ); // [B, L]
       const b = tf.add(tf.clipByValue(tf.floor(tf.mul(r, this.numBuckets - 1)), 0, this.numBuckets - 2), 1); // [B, L] in 1..nb-1
       return tf.cast(tf.where(tf.greater(d, 0), b, tf.zerosLike(b)), 'int32'); // [B, L]
     });

@@ -17,11 +17,17 @@ export async function optimizerSpec(optimizer: tf.Optimizer): Promise<OptimizerS
   const className = optimizer.getClassName();
   const registered = tf.serialization.SerializationMap.getMap().classNameMap[className];
   if (!registered) {
-    throw new ConfigError(`data-parallel training: optimizer class ${className} is not registered with ` +
-      `tf.serialization.registerClass, so the workers cannot rebuild it`);
+    throw new ConfigError(
+      `data-parallel training: optimizer class ${className} is not registered with ` +
+        `tf.serialization.registerClass, so the workers cannot rebuild it`,
+    );
   }
   const named = await optimizer.getWeights();
-  const state = named.map((w) => ({ name: w.name, shape: w.tensor.shape.slice(), values: Float32Array.from(w.tensor.dataSync() as Float32Array) }));
+  const state = named.map((w) => ({
+    name: w.name,
+    shape: w.tensor.shape.slice(),
+    values: Float32Array.from(w.tensor.dataSync() as Float32Array),
+  }));
   return { className, config: optimizer.getConfig(), state, ...adamPowers(optimizer) };
 }
 
@@ -32,7 +38,9 @@ export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer>
   const [cls, fromConfig] = registered;
   const optimizer = fromConfig(cls, spec.config) as unknown as tf.Optimizer;
   if (spec.state.length) {
-    await optimizer.setWeights(spec.state.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, 'float32') })));
+    await optimizer.setWeights(
+      spec.state.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, 'float32') })),
+    );
   }
   setAdamPowers(optimizer, spec);
   return optimizer;
@@ -44,15 +52,26 @@ export async function buildOptimizer(spec: OptimizerSpec): Promise<tf.Optimizer>
  * gradients, kept for applyAverage (which reads them where they are); the caller disposes them. On an error
  * nothing stays kept.
  */
-export function shardGradients(model: BstModel, vars: tf.Variable[], shard: Samples, dropoutStep: number, exchange: ExchangeBuffers,
-  seq: number, rank: number): { loss: number; grads: (tf.Tensor | undefined)[] } {
+export function shardGradients(
+  model: BstModel,
+  vars: tf.Variable[],
+  shard: Samples,
+  dropoutStep: number,
+  exchange: ExchangeBuffers,
+  seq: number,
+  rank: number,
+): { loss: number; grads: (tf.Tensor | undefined)[] } {
   let grads: (tf.Tensor | undefined)[] = [];
   try {
     setDropoutStep(model, dropoutStep);
     const loss = tf.tidy(() => {
       const r = tf.variableGrads(lossFunction(model, shard), vars);
       grads = vars.map((v) => (r.grads[v.name] ? tf.keep(r.grads[v.name]) : undefined));
-      exchange.publish(seq, rank, grads.map((g) => (g ? readNow(g) : undefined))); // views, used at once
+      exchange.publish(
+        seq,
+        rank,
+        grads.map((g) => (g ? readNow(g) : undefined)),
+      ); // views, used at once
       return r.value.dataSync()[0];
     });
     return { loss, grads };
@@ -69,8 +88,14 @@ export function shardGradients(model: BstModel, vars: tf.Variable[], shard: Samp
  * rows, the sum happens inside the C Adam kernel, in place, reading this rank's own gradients (`own`) where
  * they are and the other rank's from the exchange; otherwise as tfjs ops on the packed gradients.
  */
-export function applyAverage(optimizer: tf.Optimizer, vars: tf.Variable[], exchange: ExchangeBuffers, seq: number, weights: number[],
-  own?: { rank: number; grads: (tf.Tensor | undefined)[] }): void {
+export function applyAverage(
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  exchange: ExchangeBuffers,
+  seq: number,
+  weights: number[],
+  own?: { rank: number; grads: (tf.Tensor | undefined)[] },
+): void {
   const has = exchange.hasAny(seq, weights);
   const ranks: number[] = [];
   for (let r = 0; r < exchange.ranks; r++) if (weights[r]) ranks.push(r); // a rank without rows: its buffer holds an older step
@@ -79,7 +104,13 @@ export function applyAverage(optimizer: tf.Optimizer, vars: tf.Variable[], excha
     // this rank's own gradients are used where they are (same values as its published copy)
     const ownUsable = !!own && has.every((h, i) => !h || !!own.grads[i]);
     const sources = ranks.map((r) => (ownUsable && own && r === own.rank ? own.grads : exchange.flat(seq, r)));
-    optimizer.applyPacked(vars.map((v) => v.name), exchange.layout.offsets, has, sources, ranks.map((r) => weights[r]));
+    optimizer.applyPacked(
+      vars.map((v) => v.name),
+      exchange.layout.offsets,
+      has,
+      sources,
+      ranks.map((r) => weights[r]),
+    );
     return;
   }
   tf.tidy(() => {

@@ -10,7 +10,11 @@ import { TrainingError } from '../../util/errors';
 
 /** An error raised in (or by the loss of) a worker thread. `workerStack` holds the worker-side stack. */
 export class WorkerError extends TrainingError {
-  constructor(message: string, readonly worker: number, readonly workerStack?: string) {
+  constructor(
+    message: string,
+    readonly worker: number,
+    readonly workerStack?: string,
+  ) {
     super(message);
   }
 }
@@ -137,7 +141,11 @@ export class WorkerPool {
 
   private onMessage(i: number, m: WorkerReply): void {
     if (m && m.type === 'error') {
-      this.fail(i, `${String(m.name ?? 'Error')}: ${String(m.message)}`, typeof m.stack === 'string' ? m.stack : undefined);
+      this.fail(
+        i,
+        `${String(m.name ?? 'Error')}: ${String(m.message)}`,
+        typeof m.stack === 'string' ? m.stack : undefined,
+      );
       return;
     }
     const slot = this.slots[i];

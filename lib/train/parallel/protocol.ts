@@ -111,14 +111,23 @@ export class ExchangeBuffers {
   private readonly grads: Float32Array;
   private readonly hasFlags: Int32Array;
 
-  constructor(grads: SharedArrayBuffer, has: SharedArrayBuffer, control: SharedArrayBuffer, readonly ranks: number, readonly layout: WeightLayout) {
+  constructor(
+    grads: SharedArrayBuffer,
+    has: SharedArrayBuffer,
+    control: SharedArrayBuffer,
+    readonly ranks: number,
+    readonly layout: WeightLayout,
+  ) {
     this.grads = new Float32Array(grads);
     this.hasFlags = new Int32Array(has);
     this.control = new Int32Array(control);
   }
 
   /** Allocate the buffers for `ranks` ranks and a gradient layout. */
-  static allocate(ranks: number, layout: WeightLayout): { grads: SharedArrayBuffer; has: SharedArrayBuffer; control: SharedArrayBuffer } {
+  static allocate(
+    ranks: number,
+    layout: WeightLayout,
+  ): { grads: SharedArrayBuffer; has: SharedArrayBuffer; control: SharedArrayBuffer } {
     return {
       grads: new SharedArrayBuffer(2 * ranks * layout.total * 4),
       has: new SharedArrayBuffer(2 * ranks * layout.shapes.length * 4),
@@ -158,7 +167,8 @@ export class ExchangeBuffers {
   }
 
   private announce(seq: number, rank: number, value: number): void {
-    if (!(Number.isInteger(seq) && seq >= 1)) throw new RangeError(`ExchangeBuffers: step sequence numbers start at 1, got ${seq}`);
+    if (!(Number.isInteger(seq) && seq >= 1))
+      throw new RangeError(`ExchangeBuffers: step sequence numbers start at 1, got ${seq}`);
     const at = this.slot(seq, rank);
     Atomics.store(this.control, at, value);
     Atomics.notify(this.control, at);
@@ -189,7 +199,10 @@ export class ExchangeBuffers {
    * passes sleep = false (it must not block its event loop): it only polls, up to timeoutMs. It sleeps on the
    * value it last read, so an announcement between that read and the sleep ends the sleep at once.
    */
-  waitAll(seq: number, o: { spinMs?: number; timeoutMs?: number; sleep?: boolean } = {}): 'ready' | 'abandoned' | 'closed' | 'timeout' {
+  waitAll(
+    seq: number,
+    o: { spinMs?: number; timeoutMs?: number; sleep?: boolean } = {},
+  ): 'ready' | 'abandoned' | 'closed' | 'timeout' {
     const spinMs = o.spinMs ?? spinMsFor(this.ranks);
     const timeoutMs = o.timeoutMs ?? Infinity;
     const sleep = o.sleep ?? true;
@@ -254,7 +267,9 @@ interface HeapBackend {
 
 function heapBackend(): HeapBackend | undefined {
   const b = tf.backend() as unknown as Partial<HeapBackend>;
-  return typeof b.typedArrayFromHeap === 'function' && typeof b.refCount === 'function' ? (b as HeapBackend) : undefined;
+  return typeof b.typedArrayFromHeap === 'function' && typeof b.refCount === 'function'
+    ? (b as HeapBackend)
+    : undefined;
 }
 
 /**
@@ -263,7 +278,9 @@ function heapBackend(): HeapBackend | undefined {
  */
 export function readNow(t: tf.Tensor): Float32Array {
   const b = heapBackend();
-  return b ? b.typedArrayFromHeap(t as unknown as { dataId: object; shape: number[]; dtype: string }) : (t.dataSync() as Float32Array);
+  return b
+    ? b.typedArrayFromHeap(t as unknown as { dataId: object; shape: number[]; dtype: string })
+    : (t.dataSync() as Float32Array);
 }
 
 /** v's values := src, in place when v owns its data alone on wasm (no allocation), else by assign. */

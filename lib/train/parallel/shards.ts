@@ -8,7 +8,8 @@ import { ConfigError } from '../../util/errors';
  */
 export function shardSizes(n: number, parts: number): number[] {
   if (!(Number.isInteger(n) && n >= 0)) throw new ConfigError(`shardSizes: n must be an integer >= 0, got ${n}`);
-  if (!(Number.isInteger(parts) && parts >= 1)) throw new ConfigError(`shardSizes: parts must be an integer >= 1, got ${parts}`);
+  if (!(Number.isInteger(parts) && parts >= 1))
+    throw new ConfigError(`shardSizes: parts must be an integer >= 1, got ${parts}`);
   const base = Math.floor(n / parts);
   const extra = n % parts;
   const out: number[] = [];

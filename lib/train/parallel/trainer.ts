@@ -13,7 +13,17 @@ import * as tf from '@tensorflow/tfjs';
 import { Samples } from '../../data/types';
 import { BstModel } from '../../model/build';
 import { ConfigError } from '../../util/errors';
-import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, layoutOf, readNow } from './protocol';
+import {
+  ExchangeBuffers,
+  GradsReply,
+  spinMsFor,
+  OptimizerMessage,
+  StepMessage,
+  TrainWorkerData,
+  checksumOf,
+  layoutOf,
+  readNow,
+} from './protocol';
 import { applyAverage, optimizerSpec, shardGradients } from './optimizer';
 import { WorkerError, WorkerPool } from './pool';
 import { samplesBuffers, shardSizes, sliceRows } from './shards';
@@ -81,21 +91,26 @@ export class DataParallelTrainer {
   /** Start W - 1 worker threads with replicas of the model on the main thread's backend and kernel fixes. */
   static async start(o: DataParallelOptions): Promise<DataParallelTrainer> {
     const W = o.workers;
-    if (!(Number.isInteger(W) && W >= 2)) throw new ConfigError(`DataParallelTrainer: workers must be an integer >= 2, got ${W}`);
+    if (!(Number.isInteger(W) && W >= 2))
+      throw new ConfigError(`DataParallelTrainer: workers must be an integer >= 2, got ${W}`);
     const tfBackend = tf.getBackend();
     const backend = PARALLEL_BACKENDS[tfBackend];
     if (!supportsWorkers(tfBackend)) {
-      throw new ConfigError(`workers=${W}: data-parallel worker threads need the wasm or cpu backend, ` +
-        `not ${tfBackend} (native backends already use every core); use workers=1`);
+      throw new ConfigError(
+        `workers=${W}: data-parallel worker threads need the wasm or cpu backend, ` +
+          `not ${tfBackend} (native backends already use every core); use workers=1`,
+      );
     }
     const { model } = o;
     const weightVars = model.net.weights.map((w) => w.read() as tf.Variable);
     const vars = o.vars ?? model.net.trainableWeights.map((w) => w.read() as tf.Variable);
     const trainableIndex = vars.map((v) => weightVars.indexOf(v));
     const missing = trainableIndex.indexOf(-1);
-    if (missing >= 0) throw new ConfigError(`DataParallelTrainer: variable ${vars[missing].name} is not a weight of the model`);
+    if (missing >= 0)
+      throw new ConfigError(`DataParallelTrainer: variable ${vars[missing].name} is not a weight of the model`);
     for (const v of weightVars) {
-      if (v.dtype !== 'float32') throw new ConfigError(`DataParallelTrainer: weight ${v.name} is ${v.dtype}; only float32 weights are shared`);
+      if (v.dtype !== 'float32')
+        throw new ConfigError(`DataParallelTrainer: weight ${v.name} is ${v.dtype}; only float32 weights are shared`);
     }
     const wLayout = layoutOf(weightVars.map((v) => v.shape));
     const gLayout = layoutOf(vars.map((v) => v.shape));
@@ -110,13 +125,32 @@ export class DataParallelTrainer {
       count: W - 1,
       label: 'training worker',
       workerData: (i): TrainWorkerData => ({
-        config: model.config, sizes: model.sizes, backend, tfBackend, kernels, rank: i + 1, ranks: W,
-        weights, weightLayout: wLayout, grads: shared.grads, gradLayout: gLayout, has: shared.has, control: shared.control,
+        config: model.config,
+        sizes: model.sizes,
+        backend,
+        tfBackend,
+        kernels,
+        rank: i + 1,
+        ranks: W,
+        weights,
+        weightLayout: wLayout,
+        grads: shared.grads,
+        gradLayout: gLayout,
+        has: shared.has,
+        control: shared.control,
         trainableIndex,
       }),
     });
     const exchange = new ExchangeBuffers(shared.grads, shared.has, shared.control, W, gLayout);
-    return new DataParallelTrainer(model, pool, W, vars, weightVars, exchange, Math.max(0, Math.floor(o.checkEvery ?? 0)));
+    return new DataParallelTrainer(
+      model,
+      pool,
+      W,
+      vars,
+      weightVars,
+      exchange,
+      Math.max(0, Math.floor(o.checkEvery ?? 0)),
+    );
   }
 
   /**
@@ -134,7 +168,11 @@ export class DataParallelTrainer {
     const check = this.checkEvery > 0 && (seq - 1) % this.checkEvery === 0;
     const t = this.timings;
     let t0 = performance.now();
-    const lap = (k: 'publish' | 'main' | 'wait' | 'apply') => { const now = performance.now(); t[k] += now - t0; t0 = now; };
+    const lap = (k: 'publish' | 'main' | 'wait' | 'apply') => {
+      const now = performance.now();
+      t[k] += now - t0;
+      t0 = now;
+    };
     const mainChecksum = check ? checksumOf(this.weightVars.map((v) => v.dataSync() as Float32Array)) : 0;
     // 1. Shards 1.. go to the workers (a rank past the last shard gets none and only applies the average). Every
     //    message is built before any is sent, so each worker sees every step number in turn, and the main thread
@@ -150,7 +188,13 @@ export class DataParallelTrainer {
     const replies: Promise<GradsReply>[] = [];
     try {
       msgs.forEach((msg, k) => {
-        replies.push(this.pool.request(k, msg, msg.shard ? samplesBuffers(msg.shard) : []) as Promise<unknown> as Promise<GradsReply>);
+        replies.push(
+          this.pool.request(
+            k,
+            msg,
+            msg.shard ? samplesBuffers(msg.shard) : [],
+          ) as Promise<unknown> as Promise<GradsReply>,
+        );
       });
     } catch (e) {
       await this.close(); // some workers have step seq and others not: no later step could be exchanged safely
@@ -193,8 +237,11 @@ export class DataParallelTrainer {
       lap('wait');
       got.forEach((r, idx) => {
         if (check && r.checksum !== mainChecksum) {
-          throw new WorkerError(`training worker ${idx + 1}: weights differ from the main thread's at step ${step} ` +
-            `(checksum ${r.checksum} vs ${mainChecksum})`, idx);
+          throw new WorkerError(
+            `training worker ${idx + 1}: weights differ from the main thread's at step ${step} ` +
+              `(checksum ${r.checksum} vs ${mainChecksum})`,
+            idx,
+          );
         }
         this.workerTensors[idx] = r.numTensors;
         t.workerCompute += r.computeMs / got.length;
@@ -214,8 +261,10 @@ export class DataParallelTrainer {
   private async bind(optimizer: tf.Optimizer): Promise<void> {
     if (this.optimizer === optimizer) return;
     if (this.optimizer) {
-      throw new ConfigError('DataParallelTrainer.step: a different optimizer than in the first step; the workers replicate ' +
-        'the first one (start a new trainer for a new optimizer)');
+      throw new ConfigError(
+        'DataParallelTrainer.step: a different optimizer than in the first step; the workers replicate ' +
+          'the first one (start a new trainer for a new optimizer)',
+      );
     }
     const msg: OptimizerMessage = { type: 'optimizer', spec: await optimizerSpec(optimizer) };
     await Promise.all(Array.from({ length: this.workers - 1 }, (_, k) => this.pool.request(k, msg)));

@@ -11,7 +11,16 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../kernels/backend';
 import { buildBst } from '../../model/build';
 import { BstModel } from '../../model/build';
-import { ExchangeBuffers, GradsReply, spinMsFor, OptimizerMessage, StepMessage, TrainWorkerData, checksumOf, writeVariable } from './protocol';
+import {
+  ExchangeBuffers,
+  GradsReply,
+  spinMsFor,
+  OptimizerMessage,
+  StepMessage,
+  TrainWorkerData,
+  checksumOf,
+  writeVariable,
+} from './protocol';
 import { applyAverage, buildOptimizer, shardGradients } from './optimizer';
 import { kernelSignature } from './trainer';
 
@@ -36,22 +45,33 @@ async function setup(): Promise<{ model: BstModel; weights: tf.Variable[]; train
   // or fused (lib/kernels' fused kernels are new kernel names starting with 'Bst').
   const marked = data.kernels.some((k) => k.includes('='));
   const native = data.kernels.some((k) => k.includes('=native:') || k.startsWith('Bst'));
-  const info = await initBackend({ choice: data.backend, kernelFixes: marked, nativeKernels: native, log: () => undefined });
+  const info = await initBackend({
+    choice: data.backend,
+    kernelFixes: marked,
+    nativeKernels: native,
+    log: () => undefined,
+  });
   if (info.tfName !== data.tfBackend) {
-    throw new Error(`worker backend is ${info.tfName} (${info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}), main thread uses ${data.tfBackend}`);
+    throw new Error(
+      `worker backend is ${info.tfName} (${info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}), main thread uses ${data.tfBackend}`,
+    );
   }
   const mine = kernelSignature(info.tfName);
   const onlyMain = data.kernels.filter((k) => !mine.includes(k));
   const onlyWorker = mine.filter((k) => !data.kernels.includes(k));
   if (onlyMain.length || onlyWorker.length) {
-    throw new Error(`worker kernels differ from the main thread's: main only [${onlyMain.join(', ')}], worker only [${onlyWorker.join(', ')}]`);
+    throw new Error(
+      `worker kernels differ from the main thread's: main only [${onlyMain.join(', ')}], worker only [${onlyWorker.join(', ')}]`,
+    );
   }
   const model = buildBst(data.config, data.sizes);
   const weights = model.net.weights.map((w) => w.read() as tf.Variable);
   const shapes = weights.map((w) => w.shape);
   if (!sameShapes(shapes, data.weightLayout.shapes)) {
-    throw new Error(`the worker's model (${shapes.length} weights) does not match the main thread's (${data.weightLayout.shapes.length}): ` +
-      `was the model built by buildBst(config, sizes)?`);
+    throw new Error(
+      `the worker's model (${shapes.length} weights) does not match the main thread's (${data.weightLayout.shapes.length}): ` +
+        `was the model built by buildBst(config, sizes)?`,
+    );
   }
   const trainable = data.trainableIndex.map((i) => weights[i]);
   return { model, weights, trainable };
@@ -71,7 +91,8 @@ async function main(): Promise<void> {
   const onStep = (m: StepMessage) => {
     if (!optimizer) throw new Error('step before the optimizer message');
     // the exchange's double-buffering holds only while each rank sees every step number in turn
-    if (m.seq !== lastSeq + 1) throw new Error(`step message ${m.seq} after step ${lastSeq}: the exchange needs consecutive steps`);
+    if (m.seq !== lastSeq + 1)
+      throw new Error(`step message ${m.seq} after step ${lastSeq}: the exchange needs consecutive steps`);
     lastSeq = m.seq;
     const t0 = performance.now();
     const checksum = m.check ? checksumOf(weights.map((w) => w.dataSync() as Float32Array)) : undefined;
@@ -85,14 +106,26 @@ async function main(): Promise<void> {
         throw e;
       }
     } else {
-      exchange.publish(m.seq, data.rank, trainable.map(() => undefined));
+      exchange.publish(
+        m.seq,
+        data.rank,
+        trainable.map(() => undefined),
+      );
     }
-    const reply: GradsReply = { type: 'grads', loss, numTensors: tf.memory().numTensors, checksum, computeMs: performance.now() - t0, applyMs };
+    const reply: GradsReply = {
+      type: 'grads',
+      loss,
+      numTensors: tf.memory().numTensors,
+      checksum,
+      computeMs: performance.now() - t0,
+      applyMs,
+    };
     post(reply);
     // Wait for every rank's gradients, then apply the average exactly as the main thread does.
     const t1 = performance.now();
     try {
-      if (exchange.waitAll(m.seq) === 'ready') applyAverage(optimizer, trainable, exchange, m.seq, m.shardWeights, { rank: data.rank, grads: own });
+      if (exchange.waitAll(m.seq) === 'ready')
+        applyAverage(optimizer, trainable, exchange, m.seq, m.shardWeights, { rank: data.rank, grads: own });
     } finally {
       tf.dispose(own.filter((g): g is tf.Tensor => !!g));
     }
@@ -105,32 +138,36 @@ async function main(): Promise<void> {
       return;
     }
     if (m.type === 'optimizer') {
-      busy = busy.then(async () => {
-        optimizer?.dispose();
-        optimizer = await buildOptimizer(m.spec);
-        post({ type: 'optimizer-ready' });
-      }).catch(postError);
+      busy = busy
+        .then(async () => {
+          optimizer?.dispose();
+          optimizer = await buildOptimizer(m.spec);
+          post({ type: 'optimizer-ready' });
+        })
+        .catch(postError);
       return;
     }
-    busy = busy.then(() => {
-      onStep(m);
-      // The next step usually follows within a millisecond: poll for it rather than sleep in the event loop
-      // (waking an idle vCPU costs 1-2.5 ms here; see ExchangeBuffers.waitAll).
-      for (;;) {
-        const t0 = performance.now();
-        let next: { message: Incoming } | undefined;
-        for (let polls = 0; !next; polls++) {
-          next = receiveMessageOnPort(port) as { message: Incoming } | undefined;
-          if (!next && (polls & 63) === 63 && performance.now() - t0 > spinMs) break;
+    busy = busy
+      .then(() => {
+        onStep(m);
+        // The next step usually follows within a millisecond: poll for it rather than sleep in the event loop
+        // (waking an idle vCPU costs 1-2.5 ms here; see ExchangeBuffers.waitAll).
+        for (;;) {
+          const t0 = performance.now();
+          let next: { message: Incoming } | undefined;
+          for (let polls = 0; !next; polls++) {
+            next = receiveMessageOnPort(port) as { message: Incoming } | undefined;
+            if (!next && (polls & 63) === 63 && performance.now() - t0 > spinMs) break;
+          }
+          if (!next) return;
+          if (next.message.type !== 'step') {
+            onMessage(next.message);
+            return;
+          }
+          onStep(next.message);
         }
-        if (!next) return;
-        if (next.message.type !== 'step') {
-          onMessage(next.message);
-          return;
-        }
-        onStep(next.message);
-      }
-    }).catch(postError);
+      })
+      .catch(postError);
   };
   port.on('message', onMessage);
   post({ type: 'ready', numTensors: tf.memory().numTensors, backend: tf.getBackend() });

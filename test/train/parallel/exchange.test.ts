@@ -13,7 +13,9 @@ const REPLY_MS = 3000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(what())), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what())), ms);
+  });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -43,7 +45,9 @@ describe('ExchangeBuffers', () => {
     const shared = ExchangeBuffers.allocate(2, layout);
     const ex = new ExchangeBuffers(shared.grads, shared.has, shared.control, 2, layout);
     const { pool } = await WorkerPool.start({
-      script, count: 1, label: 'stress worker',
+      script,
+      count: 1,
+      label: 'stress worker',
       workerData: () => ({ grads: shared.grads, has: shared.has, control: shared.control, layout, seed: 11 }),
     });
     const rng = new Rng(12);
@@ -63,15 +67,26 @@ describe('ExchangeBuffers', () => {
         // as DataParallelTrainer.step: poll briefly, then rely on the reply (sent after the worker published)
         const ready = !abandon && ex.waitAll(seq, { sleep: false, timeoutMs: rng.next() }) === 'ready';
         if (rng.next() < 0.2) await new Promise((r) => setImmediate(r)); // the main thread's event loop turns
-        await withTimeout(reply, REPLY_MS, () => `no reply to step ${seq} within ${REPLY_MS} ms ` +
-          `(announcements of its parity ${JSON.stringify(ex.announced(seq))}, of the other ${JSON.stringify(ex.announced(seq + 1))})`);
+        await withTimeout(
+          reply,
+          REPLY_MS,
+          () =>
+            `no reply to step ${seq} within ${REPLY_MS} ms ` +
+            `(announcements of its parity ${JSON.stringify(ex.announced(seq))}, of the other ${JSON.stringify(ex.announced(seq + 1))})`,
+        );
         if (!abandon) {
           if (!ready) expect(ex.waitAll(seq, { sleep: false, timeoutMs: 0 })).toBe('ready');
           const want = stressValues(layout, seq, 1);
-          want.forEach((w, i) => { if (ex.grad(seq, 1, i).some((x, j) => x !== w[j])) wrong.push(`step ${seq}, weight ${i}`); });
+          want.forEach((w, i) => {
+            if (ex.grad(seq, 1, i).some((x, j) => x !== w[j])) wrong.push(`step ${seq}, weight ${i}`);
+          });
         }
       }
-      const report = await withTimeout(pool.request(0, { type: 'report' }), REPLY_MS, () => 'no report from the stress worker');
+      const report = await withTimeout(
+        pool.request(0, { type: 'report' }),
+        REPLY_MS,
+        () => 'no report from the stress worker',
+      );
       const seconds = (performance.now() - t0) / 1000;
       expect(wrong).toEqual([]);
       expect((report as WorkerReply).wrong).toEqual([]);

@@ -35,33 +35,55 @@ function cpuLoad(threads = os.cpus().length): () => Promise<void> {
 
 /** A 2-worker run; onFirstStep is called once the workers run (their start-up is not what is tested). */
 async function run(onFirstStep?: () => void): Promise<TrainResult> {
-  const m = buildBst(tinyConfig({ batchSize: BATCH, epochs: EPOCHS, patience: 0, learningRate: 0.01, dropout: 0.2 }), sizes);
+  const m = buildBst(
+    tinyConfig({ batchSize: BATCH, epochs: EPOCHS, patience: 0, learningRate: 0.01, dropout: 0.2 }),
+    sizes,
+  );
   try {
     return await train({
-      model: m, trainBatches: () => chunkSamples(trainData, BATCH), valBatches: () => [valData],
-      log: null, progress: false, workers: 2, checkWorkersEvery: 1, onStep: (step) => { if (step === 0) onFirstStep?.(); },
+      model: m,
+      trainBatches: () => chunkSamples(trainData, BATCH),
+      valBatches: () => [valData],
+      log: null,
+      progress: false,
+      workers: 2,
+      checkWorkersEvery: 1,
+      onStep: (step) => {
+        if (step === 0) onFirstStep?.();
+      },
     });
   } finally {
     m.net.dispose();
   }
 }
 
-test('2-worker training under a concurrent CPU load finishes, in sync, with the unloaded run\'s results', async () => {
-  await initBackend({ choice: 'wasm', log: () => undefined });
-  const quiet = await run();
-  let stop: (() => Promise<void>) | undefined;
-  let loaded: TrainResult;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    loaded = await Promise.race([
-      run(() => { stop = cpuLoad(); }),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`2-worker training did not finish within ${LIMIT_MS} ms under load`)), LIMIT_MS); }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    await stop?.();
-  }
-  expect(stop).toBeDefined();
-  expect(loaded.history.map((h) => h.steps)).toEqual(new Array(EPOCHS).fill(Math.ceil(ROWS / BATCH)));
-  expect(loaded.history.map((h) => [h.trainLoss, h.val])).toEqual(quiet.history.map((h) => [h.trainLoss, h.val]));
-}, 2 * LIMIT_MS);
+test(
+  "2-worker training under a concurrent CPU load finishes, in sync, with the unloaded run's results",
+  async () => {
+    await initBackend({ choice: 'wasm', log: () => undefined });
+    const quiet = await run();
+    let stop: (() => Promise<void>) | undefined;
+    let loaded: TrainResult;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      loaded = await Promise.race([
+        run(() => {
+          stop = cpuLoad();
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`2-worker training did not finish within ${LIMIT_MS} ms under load`)),
+            LIMIT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await stop?.();
+    }
+    expect(stop).toBeDefined();
+    expect(loaded.history.map((h) => h.steps)).toEqual(new Array(EPOCHS).fill(Math.ceil(ROWS / BATCH)));
+    expect(loaded.history.map((h) => [h.trainLoss, h.val])).toEqual(quiet.history.map((h) => [h.trainLoss, h.val]));
+  },
+  2 * LIMIT_MS,
+);

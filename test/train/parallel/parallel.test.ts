@@ -7,7 +7,15 @@ import { syntheticSamples, tinySizes } from '../../../lib/model/testing';
 import { chunkSamples, takeSamples } from '../../../lib/data';
 import { makeOptimizer, setDropoutStep, train, trainStep, TrainOptions } from '../../../lib/train';
 import { spinMsFor } from '../../../lib/train/parallel/protocol';
-import { DataParallelTrainer, WorkerError, parseWorkers, shardSizes, sliceRows, supportsWorkers, workersFromEnv } from '../../../lib/train/parallel';
+import {
+  DataParallelTrainer,
+  WorkerError,
+  parseWorkers,
+  shardSizes,
+  sliceRows,
+  supportsWorkers,
+  workersFromEnv,
+} from '../../../lib/train/parallel';
 import { Samples } from '../../../lib/data/types';
 import { ConfigError, TrainingError } from '../../../lib/util/errors';
 import { Rng } from '../../../lib/util/rng';
@@ -17,8 +25,12 @@ const sizes = tinySizes();
 beforeAll(useCpu);
 
 let tmpRoot: string;
-beforeAll(() => { tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-parallel-')); });
-afterAll(() => { fs.rmSync(tmpRoot, { recursive: true, force: true }); });
+beforeAll(() => {
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-parallel-'));
+});
+afterAll(() => {
+  fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
 
 /**
  * Tolerances of W-worker vs single-worker training (dropout 0). Only the float32 summation order differs
@@ -44,13 +56,18 @@ function batchesOf(data: Samples, batchSize: number, seed: number) {
 
 function opts(model: BstModel, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
-    model, trainBatches: batchesOf(trainData, model.config.batchSize, 3), valBatches: () => [valData],
-    log: null, progress: false, ...over,
+    model,
+    trainBatches: batchesOf(trainData, model.config.batchSize, 3),
+    valBatches: () => [valData],
+    log: null,
+    progress: false,
+    ...over,
   };
 }
 
 function weightDiff(a: BstModel, b: BstModel): number {
-  const wa = a.net.getWeights(), wb = b.net.getWeights();
+  const wa = a.net.getWeights(),
+    wb = b.net.getWeights();
   return Math.max(...wa.map((w, i) => maxDiff(w.dataSync(), wb[i].dataSync())));
 }
 
@@ -96,8 +113,10 @@ describe('sharding and settings', () => {
 
 describe('DataParallelTrainer', () => {
   test('3-way steps on uneven shards match single-worker steps; weights stay identical; no tensor leaks', async () => {
-    const a = buildBst(cfg(), sizes), b = buildBst(cfg(), sizes);
-    const oa = makeOptimizer(a.config), ob = makeOptimizer(b.config);
+    const a = buildBst(cfg(), sizes),
+      b = buildBst(cfg(), sizes);
+    const oa = makeOptimizer(a.config),
+      ob = makeOptimizer(b.config);
     // batches of 7 (shards 3, 2, 2), 20 (7, 7, 6) and 2 (1, 1: one worker idle)
     const batches = [7, 20, 2].map((n, i) => syntheticSamples({ n, seqLen: 5, sizes, seed: 50 + i }));
     const p = await DataParallelTrainer.start({ model: b, workers: 3, checkEvery: 1 });
@@ -118,7 +137,10 @@ describe('DataParallelTrainer', () => {
       expect(workerTensors[5]).toEqual(workerTensors[2]);
     } finally {
       await p.close();
-      oa.dispose(); ob.dispose(); a.net.dispose(); b.net.dispose();
+      oa.dispose();
+      ob.dispose();
+      a.net.dispose();
+      b.net.dispose();
     }
   });
 
@@ -129,22 +151,30 @@ describe('DataParallelTrainer', () => {
     bad.itemSeq[6 * 5 + 4] = sizes.numItems + 7; // sample 6: in the worker's half only
     const p = await DataParallelTrainer.start({ model: m, workers: 2 });
     try {
-      const err = await p.step(opt, bad, 0).then(() => undefined, (e) => e as Error);
+      const err = await p.step(opt, bad, 0).then(
+        () => undefined,
+        (e) => e as Error,
+      );
       expect(err).toBeInstanceOf(WorkerError);
       expect(err).toBeInstanceOf(TrainingError);
-      expect(err!.message).toMatch(/training worker 1 of 1 failed: DataError: Samples.itemSeq\[sample 2\] = 27 outside vocabulary/);
+      expect(err!.message).toMatch(
+        /training worker 1 of 1 failed: DataError: Samples.itemSeq\[sample 2\] = 27 outside vocabulary/,
+      );
       // the broken pool refuses further steps at once instead of hanging
       const good = syntheticSamples({ n: 8, seqLen: 5, sizes, seed: 6 });
       await expect(p.step(opt, good, 1)).rejects.toThrow(/training worker 1 of 1 failed/);
     } finally {
       await p.close();
-      opt.dispose(); m.net.dispose();
+      opt.dispose();
+      m.net.dispose();
     }
   });
 
   test('workers take over the optimizer state of earlier steps; a failed main shard abandons the step everywhere; a refused batch takes no step', async () => {
-    const a = buildBst(cfg(), sizes), b = buildBst(cfg(), sizes);
-    const oa = makeOptimizer(a.config), ob = makeOptimizer(b.config);
+    const a = buildBst(cfg(), sizes),
+      b = buildBst(cfg(), sizes);
+    const oa = makeOptimizer(a.config),
+      ob = makeOptimizer(b.config);
     const batches = [9, 12].map((n, i) => syntheticSamples({ n, seqLen: 5, sizes, seed: 70 + i }));
     // two single-thread steps first: Adam's moments and step count must reach the workers
     for (let s = 0; s < 2; s++) {
@@ -164,7 +194,9 @@ describe('DataParallelTrainer', () => {
         }
         if (s === 4) {
           // a batch refused before any worker is sent it takes no step number (the workers need them in turn)
-          await expect(p.step(ob, { ...batches[0], n: -1 }, s)).rejects.toThrow(/shardSizes: n must be an integer >= 0, got -1/);
+          await expect(p.step(ob, { ...batches[0], n: -1 }, s)).rejects.toThrow(
+            /shardSizes: n must be an integer >= 0, got -1/,
+          );
         }
         setDropoutStep(a, s);
         const la = trainStep(a, oa, batches[s % 2]);
@@ -175,7 +207,10 @@ describe('DataParallelTrainer', () => {
       await expect(p.step(makeOptimizer(b.config), batches[0], 6)).rejects.toThrow(/a different optimizer/);
     } finally {
       await p.close();
-      oa.dispose(); ob.dispose(); a.net.dispose(); b.net.dispose();
+      oa.dispose();
+      ob.dispose();
+      a.net.dispose();
+      b.net.dispose();
     }
   });
 
@@ -188,8 +223,9 @@ describe('DataParallelTrainer', () => {
     const m = buildBst(cfg(), sizes);
     const p = await DataParallelTrainer.start({ model: m, workers: 2 });
     try {
-      await expect(p.step(new Unregistered(0.1), syntheticSamples({ n: 4, seqLen: 5, sizes, seed: 1 }), 0))
-        .rejects.toThrow(/UnregisteredSgd is not registered/);
+      await expect(
+        p.step(new Unregistered(0.1), syntheticSamples({ n: 4, seqLen: 5, sizes, seed: 1 }), 0),
+      ).rejects.toThrow(/UnregisteredSgd is not registered/);
     } finally {
       await p.close();
       m.net.dispose();
@@ -200,7 +236,11 @@ describe('DataParallelTrainer', () => {
     const m = buildBst(cfg(), sizes);
     await expect(DataParallelTrainer.start({ model: m, workers: 1 })).rejects.toThrow(ConfigError);
     await expect(train(opts(m, { workers: 0 }))).rejects.toThrow(/workers must be an integer >= 1, got 0/);
-    expect([supportsWorkers('wasm'), supportsWorkers('cpu'), supportsWorkers('tensorflow')]).toEqual([true, true, false]);
+    expect([supportsWorkers('wasm'), supportsWorkers('cpu'), supportsWorkers('tensorflow')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     m.net.dispose();
   });
 });
@@ -211,10 +251,18 @@ describe('train() with workers', () => {
     const r1 = await train(opts(one));
     const dir = path.join(tmpRoot, 'resume');
     const first = buildBst(cfg({ epochs: 3 }), sizes);
-    await expect(train(opts(first, {
-      workers: 2, checkWorkersEvery: 1, checkpointDir: dir,
-      onEpoch: (e) => { if (e.epoch === 1) throw new Error('interrupted'); },
-    }))).rejects.toThrow('interrupted');
+    await expect(
+      train(
+        opts(first, {
+          workers: 2,
+          checkWorkersEvery: 1,
+          checkpointDir: dir,
+          onEpoch: (e) => {
+            if (e.epoch === 1) throw new Error('interrupted');
+          },
+        }),
+      ),
+    ).rejects.toThrow('interrupted');
     first.net.dispose();
     const two = buildBst(cfg({ epochs: 3 }), sizes);
     const r2 = await train(opts(two, { workers: 2, checkWorkersEvery: 1, checkpointDir: dir, resume: true }));
@@ -226,7 +274,8 @@ describe('train() with workers', () => {
     });
     expect(weightDiff(one, two)).toBeLessThan(WEIGHT_TOL);
     expect(maxDiff(predict(one, [valData]), predict(two, [valData]))).toBeLessThan(1e-3);
-    one.net.dispose(); two.net.dispose();
+    one.net.dispose();
+    two.net.dispose();
   });
 
   test('with dropout: seeded runs repeat, workers stay in sync, early stopping ends the workers', async () => {
@@ -237,7 +286,7 @@ describe('train() with workers', () => {
       return r;
     };
     const a = await run();
-    expect(a.stoppedEarly).toBe(true); 
+    expect(a.stoppedEarly).toBe(true);
     const b = await run();
     expect(b.history.map((h) => h.trainLoss)).toEqual(a.history.map((h) => h.trainLoss));
     // per-shard masks differ from the single-worker full-batch masks, so the losses do too
@@ -251,8 +300,9 @@ describe('train() with workers', () => {
     const m = buildBst(cfg(), sizes);
     const bad = syntheticSamples({ n: 10, seqLen: 5, sizes, seed: 9 });
     bad.userIdx[8] = sizes.numUsers; // out of range, in the worker's shard
-    await expect(train(opts(m, { workers: 2, trainBatches: () => [bad] })))
-      .rejects.toThrow(/training worker 1 of 1 failed: DataError: Samples.userIdx\[sample 3\]/);
+    await expect(train(opts(m, { workers: 2, trainBatches: () => [bad] }))).rejects.toThrow(
+      /training worker 1 of 1 failed: DataError: Samples.userIdx\[sample 3\]/,
+    );
     m.net.dispose();
   });
 });

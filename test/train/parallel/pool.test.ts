@@ -19,7 +19,9 @@ describe('WorkerPool', () => {
     const { pool } = await WorkerPool.start({ script, count: 2, workerData: () => ({}), label: 'test worker' });
     try {
       const other = pool.request(0, { type: 'echo', value: 1 });
-      await expect(pool.request(1, { type: 'throw' })).rejects.toThrow(/test worker 2 of 2 failed: RangeError: uncaught in worker/);
+      await expect(pool.request(1, { type: 'throw' })).rejects.toThrow(
+        /test worker 2 of 2 failed: RangeError: uncaught in worker/,
+      );
       await other.catch(() => undefined); // may have answered first, or been rejected by the failure
       await expect(pool.request(0, { type: 'echo', value: 2 })).rejects.toThrow(WorkerError);
     } finally {
@@ -30,11 +32,14 @@ describe('WorkerPool', () => {
   test('a worker that exits rejects with its exit code; a worker that fails to start rejects start()', async () => {
     const { pool } = await WorkerPool.start({ script, count: 1, workerData: () => ({}) });
     try {
-      await expect(pool.request(0, { type: 'exit' })).rejects.toThrow(/worker 1 of 1 failed: exited unexpectedly with code 3/);
+      await expect(pool.request(0, { type: 'exit' })).rejects.toThrow(
+        /worker 1 of 1 failed: exited unexpectedly with code 3/,
+      );
     } finally {
       await pool.close();
     }
-    await expect(WorkerPool.start({ script, count: 2, workerData: (i) => ({ failAtStart: i === 1 ? 'no data' : '' }) }))
-      .rejects.toThrow(/worker 2 of 2 failed: Error: cannot start: no data/);
+    await expect(
+      WorkerPool.start({ script, count: 2, workerData: (i) => ({ failAtStart: i === 1 ? 'no data' : '' }) }),
+    ).rejects.toThrow(/worker 2 of 2 failed: Error: cannot start: no data/);
   });
 });

@@ -17,8 +17,10 @@ test('wasm with the kernel fixes: 2-worker steps match single-worker steps', asy
   expect(info.tfName).toBe('wasm');
   expect(kernelSignature('wasm').some((k) => k.includes('='))).toBe(true); // the fixes are in place
   const cfg = tinyConfig({ dropout: 0, learningRate: 0.01, l2: 1e-4 });
-  const a = buildBst(cfg, sizes), b = buildBst(cfg, sizes);
-  const oa = makeOptimizer(a.config), ob = makeOptimizer(b.config);
+  const a = buildBst(cfg, sizes),
+    b = buildBst(cfg, sizes);
+  const oa = makeOptimizer(a.config),
+    ob = makeOptimizer(b.config);
   const batches = [0, 1, 2].map((i) => syntheticSamples({ n: 33, seqLen: 5, sizes, seed: 70 + i }));
   const p = await DataParallelTrainer.start({ model: b, workers: 2, checkEvery: 1 });
   try {
@@ -28,11 +30,15 @@ test('wasm with the kernel fixes: 2-worker steps match single-worker steps', asy
       const lb = await p.step(ob, batches[s % 3], s);
       expect(Math.abs(la - lb) / la).toBeLessThan(2e-6);
     }
-    const wa = a.net.getWeights(), wb = b.net.getWeights();
+    const wa = a.net.getWeights(),
+      wb = b.net.getWeights();
     expect(Math.max(...wa.map((w, i) => maxDiff(w.dataSync(), wb[i].dataSync())))).toBeLessThan(5e-4);
   } finally {
     await p.close();
-    oa.dispose(); ob.dispose(); a.net.dispose(); b.net.dispose();
+    oa.dispose();
+    ob.dispose();
+    a.net.dispose();
+    b.net.dispose();
     tf.disposeVariables();
   }
 });

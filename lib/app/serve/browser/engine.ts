@@ -45,19 +45,38 @@ export function catalogueData(c: ExportedCatalog): { data: PreparedData; catalog
   const empty = new Int32Array(0);
   const one = () => new Int32Array(1);
   const data = {
-    interactions: { userOffsets: new Int32Array(2), user: empty, item: empty, rating: new Float32Array(0), timestamp: new Float64Array(0) },
+    interactions: {
+      userOffsets: new Int32Array(2),
+      user: empty,
+      item: empty,
+      rating: new Float32Array(0),
+      timestamp: new Float64Array(0),
+    },
     split: { protocol: 'leave-last-k', train: empty, val: empty, test: empty },
     vocabs: vocabsFromJSON(c.vocabularies),
     sizes: c.sizes,
-    features: { itemGenres, itemYear: Int32Array.from(c.itemYear), userGender: one(), userAge: one(), userOccupation: one(), userZip: one() },
+    features: {
+      itemGenres,
+      itemYear: Int32Array.from(c.itemYear),
+      userGender: one(),
+      userAge: one(),
+      userOccupation: one(),
+      userZip: one(),
+    },
     counts: {},
     seqLen: c.seqLen,
     positions: () => empty,
-    batches: function* () { /* no ratings */ },
-    gather: () => { throw new Error('the export holds no ratings'); },
+    batches: function* () {
+      /* no ratings */
+    },
+    gather: () => {
+      throw new Error('the export holds no ratings');
+    },
   } as unknown as PreparedData;
   const catalog: MovieCatalog = {
-    movieId: Int32Array.from(c.movieId), title: c.title, year: Int32Array.from(c.year),
+    movieId: Int32Array.from(c.movieId),
+    title: c.title,
+    year: Int32Array.from(c.year),
     genres: c.genres.map((gs) => gs.map((g) => c.genreNames[g])),
   };
   return { data, catalog };
@@ -78,7 +97,12 @@ export function createEngine(base = '.'): PageEngine {
   const loaded = (async () => {
     // cpu by default: the per-request work is many small ops, where webgl's shader compiles and GPU read-backs
     // cost more than they save (and headless browsers emulate WebGL); ?backend=webgl in the page URL picks it
-    const wanted = new URLSearchParams((globalThis as unknown as { location?: { search: string } }).location?.search ?? '').get('backend') === 'webgl' ? 'webgl' : 'cpu';
+    const wanted =
+      new URLSearchParams((globalThis as unknown as { location?: { search: string } }).location?.search ?? '').get(
+        'backend',
+      ) === 'webgl'
+        ? 'webgl'
+        : 'cpu';
     if (!(await tf.setBackend(wanted).catch(() => false))) await tf.setBackend('cpu');
     await tf.ready();
     const [cat, net] = await Promise.all([
@@ -88,7 +112,9 @@ export function createEngine(base = '.'): PageEngine {
     const { data, catalog } = catalogueData(cat);
     const model: BstModel = { net, config: cat.config, sizes: cat.sizes };
     const rec = new BstRecommender({ model, data, catalog });
-    const byPop = Array.from({ length: cat.sizes.numItems - 1 }, (_, i) => i + 1).sort((a, b) => cat.popularity[b] - cat.popularity[a] || a - b);
+    const byPop = Array.from({ length: cat.sizes.numItems - 1 }, (_, i) => i + 1).sort(
+      (a, b) => cat.popularity[b] - cat.popularity[a] || a - b,
+    );
     const lower = cat.title.map((t) => t.toLowerCase());
     rec.recommend({ movies: byPop.slice(0, 3).map((i) => cat.movieId[i]), k: 10 }); // warm up (per-model tables, kernels)
     return { rec, cat, catalog, byPop, lower, loadMs: performance.now() - t0 };
@@ -98,17 +124,27 @@ export function createEngine(base = '.'): PageEngine {
     ready: loaded.then((l) => ({ backend: tf.getBackend(), loadMs: l.loadMs })),
     async search(query) {
       const { byPop, lower, catalog } = await loaded;
-      const words = query.toLowerCase().split(/\s+/).filter((w) => w !== '');
+      const words = query
+        .toLowerCase()
+        .split(/\s+/)
+        .filter((w) => w !== '');
       const out = [];
       for (const i of byPop) {
         if (out.length >= 8) break;
-        if (words.every((w) => lower[i].includes(w))) out.push({ movieId: catalog.movieId[i], title: catalog.title[i], year: catalog.year[i], genres: catalog.genres[i] });
+        if (words.every((w) => lower[i].includes(w)))
+          out.push({
+            movieId: catalog.movieId[i],
+            title: catalog.title[i],
+            year: catalog.year[i],
+            genres: catalog.genres[i],
+          });
       }
       return out;
     },
     async recommend(req) {
       const { rec } = await loaded;
-      if (req.userId !== undefined) throw new RequestError('userId: the static export serves anonymous picks only (movies)', 400, 'userId');
+      if (req.userId !== undefined)
+        throw new RequestError('userId: the static export serves anonymous picks only (movies)', 400, 'userId');
       return rec.recommend(req);
     },
   };

@@ -8,7 +8,11 @@
   const state = { picks: [], exclude: [], diversity: 0, seq: 0 };
 
   async function call(method, url, body) {
-    const r = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(url, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const json = await r.json();
     if (!r.ok) throw new Error(json.message || r.statusText);
     return json;
@@ -44,9 +48,23 @@
     try {
       const movies = await engine.search(q);
       if ($('search').value.trim() !== q) return;
-      list.replaceChildren(...movies.filter((m) => !state.picks.some((p) => p.movieId === m.movieId)).map((m) =>
-        el('li', { tabindex: '0', 'data-movie': String(m.movieId), onclick: () => pick(m), onkeydown: (e) => e.key === 'Enter' && pick(m) },
-          el('span', {}, m.title), el('span', { class: 'meta' }, m.genres.join(', ')))));
+      list.replaceChildren(
+        ...movies
+          .filter((m) => !state.picks.some((p) => p.movieId === m.movieId))
+          .map((m) =>
+            el(
+              'li',
+              {
+                tabindex: '0',
+                'data-movie': String(m.movieId),
+                onclick: () => pick(m),
+                onkeydown: (e) => e.key === 'Enter' && pick(m),
+              },
+              el('span', {}, m.title),
+              el('span', { class: 'meta' }, m.genres.join(', ')),
+            ),
+          ),
+      );
     } catch (e) {
       $('status').textContent = `search failed: ${e.message}`;
     }
@@ -60,8 +78,27 @@
     refresh();
   }
   function renderPicks() {
-    $('picked').replaceChildren(...state.picks.map((m) => el('span', { class: 'chip', 'data-movie': String(m.movieId) }, m.title,
-      el('button', { 'aria-label': `remove ${m.title}`, onclick: () => { state.picks = state.picks.filter((p) => p !== m); renderPicks(); refresh(); } }, '×'))));
+    $('picked').replaceChildren(
+      ...state.picks.map((m) =>
+        el(
+          'span',
+          { class: 'chip', 'data-movie': String(m.movieId) },
+          m.title,
+          el(
+            'button',
+            {
+              'aria-label': `remove ${m.title}`,
+              onclick: () => {
+                state.picks = state.picks.filter((p) => p !== m);
+                renderPicks();
+                refresh();
+              },
+            },
+            '×',
+          ),
+        ),
+      ),
+    );
   }
 
   $('diversity').addEventListener('input', () => {
@@ -80,12 +117,18 @@
     $('status').textContent = 'ranking…';
     const t0 = performance.now();
     try {
-      const r = await engine.recommend({ movies: state.picks.map((m) => m.movieId), k: K, diversity: +(1 - state.diversity).toFixed(2), exclude: state.exclude });
+      const r = await engine.recommend({
+        movies: state.picks.map((m) => m.movieId),
+        k: K,
+        diversity: +(1 - state.diversity).toFixed(2),
+        exclude: state.exclude,
+      });
       if (seq !== state.seq) return; // a newer request is on its way
       const ms = performance.now() - t0;
       $('recs').replaceChildren(...r.items.map(card));
       $('recs').dataset.seq = String(seq);
-      $('status').textContent = `${r.items.length} of ${r.candidates} movies, ${r.modeLabel || r.mode} scoring, ${ms.toFixed(0)} ms`;
+      $('status').textContent =
+        `${r.items.length} of ${r.candidates} movies, ${r.modeLabel || r.mode} scoring, ${ms.toFixed(0)} ms`;
     } catch (e) {
       if (seq === state.seq) $('status').textContent = `could not rank: ${e.message}`;
     }
@@ -100,11 +143,24 @@
 
   function card(x) {
     const title = x.title.replace(/\s*\(\d{4}\)\s*$/, '');
-    return el('li', { class: 'card', 'data-movie': String(x.movieId), 'data-genres': x.genres.join('|') },
+    return el(
+      'li',
+      { class: 'card', 'data-movie': String(x.movieId), 'data-genres': x.genres.join('|') },
       el('span', { class: 'rank' }, `#${x.rank} · score ${x.score.toFixed(2)}`),
       el('h2', {}, title, ' ', el('span', { class: 'year' }, x.year ? `(${x.year})` : '')),
       el('div', { class: 'genres' }, ...x.genres.map((g) => el('span', { class: 'genre' }, g))),
       el('p', { class: 'why' }, why(x)),
-      el('button', { class: 'not', onclick: () => { state.exclude.push(x.movieId); refresh(); } }, 'Not interested'));
+      el(
+        'button',
+        {
+          class: 'not',
+          onclick: () => {
+            state.exclude.push(x.movieId);
+            refresh();
+          },
+        },
+        'Not interested',
+      ),
+    );
   }
 })();
