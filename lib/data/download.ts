@@ -72,7 +72,10 @@ async function fetchExpectedMd5(fetchImpl: FetchLike, url: string, spec: Release
     );
   }
   const m = /\b([0-9a-f]{32})\b/i.exec(text);
-  if (!m) throw new DownloadError(`${url}.md5 holds no md5 value: ${JSON.stringify(text.slice(0, 100))}. ${manualHelp(spec, dir)}`);
+  if (!m)
+    throw new DownloadError(
+      `${url}.md5 holds no md5 value: ${JSON.stringify(text.slice(0, 100))}. ${manualHelp(spec, dir)}`,
+    );
   return m[1].toLowerCase();
 }
 
@@ -105,7 +108,9 @@ function moveInto(from: string, to: string, aside: string, spec: ReleaseSpec): v
     fs.renameSync(path.join(from, rel), target);
   }
   if (moved.length) {
-    process.stderr.write(`bst: ${to} already held ${moved.join(', ')}; the downloaded files replaced them and the old copies are in ${aside}\n`);
+    process.stderr.write(
+      `bst: ${to} already held ${moved.join(', ')}; the downloaded files replaced them and the old copies are in ${aside}\n`,
+    );
   }
 }
 
@@ -134,7 +139,9 @@ export async function downloadRelease(opts: DownloadOptions): Promise<string> {
       throw new DownloadError(`could not download ${url} (offline? ${cause}). ${manualHelp(spec, dir)}`);
     }
     if (!res.ok || !res.body) {
-      throw new DownloadError(`download of ${url} failed: HTTP ${res.status} ${res.statusText ?? ''}. ${manualHelp(spec, dir)}`);
+      throw new DownloadError(
+        `download of ${url} failed: HTTP ${res.status} ${res.statusText ?? ''}. ${manualHelp(spec, dir)}`,
+      );
     }
     const total = Number(res.headers.get('content-length') ?? NaN);
     const hash = createHash('md5');
@@ -155,19 +162,25 @@ export async function downloadRelease(opts: DownloadOptions): Promise<string> {
       fs.fsyncSync(fd);
     } catch (e) {
       if (e instanceof DownloadError) throw e;
-      throw new DownloadError(`download of ${url} was interrupted after ${received} bytes (${(e as Error).message}). ${manualHelp(spec, dir)}`);
+      throw new DownloadError(
+        `download of ${url} was interrupted after ${received} bytes (${(e as Error).message}). ${manualHelp(spec, dir)}`,
+      );
     } finally {
       fs.closeSync(fd);
       if (opts.onProgress === undefined && process.stderr.isTTY) process.stderr.write('\n');
     }
     if (Number.isFinite(total) && received !== total) {
-      throw new DownloadError(`download of ${url} is incomplete: ${received} of ${total} bytes. ${manualHelp(spec, dir)}`);
+      throw new DownloadError(
+        `download of ${url} is incomplete: ${received} of ${total} bytes. ${manualHelp(spec, dir)}`,
+      );
     }
     const got = hash.digest('hex');
     const pinned = opts.md5 !== undefined ? opts.md5 : spec.md5;
     const expected = (pinned ?? (await fetchExpectedMd5(fetchImpl, url, spec, dir))).toLowerCase();
     if (got !== expected) {
-      throw new DownloadError(`checksum mismatch for ${url}: md5 ${got}, expected ${expected}. ${manualHelp(spec, dir)}`);
+      throw new DownloadError(
+        `checksum mismatch for ${url}: md5 ${got}, expected ${expected}. ${manualHelp(spec, dir)}`,
+      );
     }
     // unzip only the release's folder, stripping it, into a temporary folder, then rename into place
     const data = Buffer.concat(chunks);
@@ -189,7 +202,9 @@ export async function downloadRelease(opts: DownloadOptions): Promise<string> {
         fs.writeFileSync(out, bytes);
       } catch (e) {
         // odd entries: a file and a folder of the same name, names the file system refuses
-        throw new DownloadError(`${url}: zip entry ${JSON.stringify(name)} cannot be unpacked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${manualHelp(spec, dir)}`);
+        throw new DownloadError(
+          `${url}: zip entry ${JSON.stringify(name)} cannot be unpacked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${manualHelp(spec, dir)}`,
+        );
       }
     }
     if (!hasReleaseFiles(dirTmp, spec)) {

@@ -15,7 +15,11 @@ export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The release named by $BST_DATASET (default 'ml-1m') and its folder under the data dir. */
-export function datasetFromEnv(env: NodeJS.ProcessEnv = process.env): { release: ReleaseName; dataDir: string; dir: string } {
+export function datasetFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  release: ReleaseName;
+  dataDir: string;
+  dir: string;
+} {
   const release = releaseSpec(env.BST_DATASET || 'ml-1m').name;
   const dataDir = resolveDataDir(env);
   return { release, dataDir, dir: path.join(dataDir, release) };
@@ -25,7 +29,9 @@ export function datasetFromEnv(env: NodeJS.ProcessEnv = process.env): { release:
  * Load the release named by the environment, downloading it first when missing (unless `download: false`);
  * `log` receives the one-line load summary.
  */
-export async function loadFromEnv(opts: { download?: boolean; env?: NodeJS.ProcessEnv; log?: ((line: string) => void) | null } = {}): Promise<Dataset> {
+export async function loadFromEnv(
+  opts: { download?: boolean; env?: NodeJS.ProcessEnv; log?: ((line: string) => void) | null } = {},
+): Promise<Dataset> {
   const { release, dataDir } = datasetFromEnv(opts.env);
   const dir = await ensureDataset({ release, dataDir, download: opts.download });
   return loadMovieLens({ dir, release, log: opts.log });

@@ -9,14 +9,7 @@ import { DataError } from '../util/errors';
 
 /** Names of the supported releases (the folder name under BST_DATA_DIR and the zip's base name). */
 export type ReleaseName =
-  | 'ml-100k'
-  | 'ml-1m'
-  | 'ml-10m'
-  | 'ml-20m'
-  | 'ml-25m'
-  | 'ml-32m'
-  | 'ml-latest'
-  | 'ml-latest-small';
+  'ml-100k' | 'ml-1m' | 'ml-10m' | 'ml-20m' | 'ml-25m' | 'ml-32m' | 'ml-latest' | 'ml-latest-small';
 
 /** File layouts: how ratings, movies and users files are written. */
 export type ReleaseFormat = 'ml-100k' | 'ml-1m' | 'ml-10m' | 'csv';
@@ -92,7 +85,13 @@ export const RELEASES: Record<ReleaseName, ReleaseSpec> = {
       // followed by one 0/1 flag per genre of u.genre (19 in the published file)
       columns: ['movieId', 'title', 'releaseDate', 'videoReleaseDate', 'imdbUrl'],
     },
-    users: { name: 'u.user', sep: '|', header: false, encoding: 'latin1', columns: ['userId', 'age', 'gender', 'occupation', 'zip'] },
+    users: {
+      name: 'u.user',
+      sep: '|',
+      header: false,
+      encoding: 'latin1',
+      columns: ['userId', 'age', 'gender', 'occupation', 'zip'],
+    },
     genreFile: { name: 'u.genre', sep: '|', header: false, encoding: 'latin1', columns: ['genre', 'index'] },
     ratingScale: { min: 1, max: 5, step: 1 },
     url: `${BASE_URL}ml-100k.zip`,
@@ -103,8 +102,20 @@ export const RELEASES: Record<ReleaseName, ReleaseSpec> = {
     name: 'ml-1m',
     format: 'ml-1m',
     ratings: { name: 'ratings.dat', sep: '::', header: false, encoding: 'latin1', columns: RATING_COLS },
-    movies: { name: 'movies.dat', sep: '::', header: false, encoding: 'latin1', columns: ['movieId', 'title', 'genres'] },
-    users: { name: 'users.dat', sep: '::', header: false, encoding: 'latin1', columns: ['userId', 'gender', 'age', 'occupation', 'zip'] },
+    movies: {
+      name: 'movies.dat',
+      sep: '::',
+      header: false,
+      encoding: 'latin1',
+      columns: ['movieId', 'title', 'genres'],
+    },
+    users: {
+      name: 'users.dat',
+      sep: '::',
+      header: false,
+      encoding: 'latin1',
+      columns: ['userId', 'gender', 'age', 'occupation', 'zip'],
+    },
     ratingScale: { min: 1, max: 5, step: 1 },
     url: `${BASE_URL}ml-1m.zip`,
     md5: 'c4d9eecfca2ab87c1945afe126590906',
@@ -143,10 +154,27 @@ export const AGE_GROUPS: ReadonlyArray<{ code: number; label: string; minAge: nu
 
 /** ml-1m occupation codes (users.dat) -> names; ml-100k writes names directly. */
 export const ML1M_OCCUPATIONS: ReadonlyArray<string> = [
-  'other', 'academic/educator', 'artist', 'clerical/admin', 'college/grad student', 'customer service',
-  'doctor/health care', 'executive/managerial', 'farmer', 'homemaker', 'K-12 student', 'lawyer', 'programmer',
-  'retired', 'sales/marketing', 'scientist', 'self-employed', 'technician/engineer', 'tradesman/craftsman',
-  'unemployed', 'writer',
+  'other',
+  'academic/educator',
+  'artist',
+  'clerical/admin',
+  'college/grad student',
+  'customer service',
+  'doctor/health care',
+  'executive/managerial',
+  'farmer',
+  'homemaker',
+  'K-12 student',
+  'lawyer',
+  'programmer',
+  'retired',
+  'sales/marketing',
+  'scientist',
+  'self-employed',
+  'technician/engineer',
+  'tradesman/craftsman',
+  'unemployed',
+  'writer',
 ];
 
 /** Map a raw age in years (ml-100k) to its ml-1m age-group code. */

@@ -16,6 +16,13 @@ export type { SplitCounts, SplitResult } from './split';
 export { leaveLastK, legacyWindows, kerasWindowTargets, kerasWindowCount, formatSplitCounts } from './split';
 export type { FeatureTables, GatherOptions, BatchOptions, BlockShuffleOptions } from './samples';
 export { chunkSamples, concatSamples, sliceSamples, takeSamples } from './sample-rows';
-export { allocSamples, blockShuffle, DEFAULT_SHUFFLE_BLOCK, DEFAULT_SHUFFLE_WINDOW, gatherSamples, iterateBatches } from './samples';
+export {
+  allocSamples,
+  blockShuffle,
+  DEFAULT_SHUFFLE_BLOCK,
+  DEFAULT_SHUFFLE_WINDOW,
+  gatherSamples,
+  iterateBatches,
+} from './samples';
 export type { Protocol, PrepareOptions, PreparedData } from './prepare';
 export { prepareData, featureSizes, sortIntoRuns } from './prepare';

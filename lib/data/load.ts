@@ -18,14 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as aq from 'arquero';
 import { DataError } from '../util/errors';
-import {
-  ML1M_OCCUPATIONS,
-  ReleaseName,
-  ReleaseSpec,
-  ageBucket,
-  detectRelease,
-  releaseSpec,
-} from './formats';
+import { ML1M_OCCUPATIONS, ReleaseName, ReleaseSpec, ageBucket, detectRelease, releaseSpec } from './formats';
 import { RatingColumns, idField, intField, parseRatingsFile, readText, splitCsvLine, textLines } from './parse';
 
 /** An arquero table (the type of `aq.table(...)`). */
@@ -136,14 +129,20 @@ function loadMovies(dir: string, spec: ReleaseSpec): MovieCols {
     for (const { line, text } of lines) {
       const f = text.split('|');
       if (f.length !== nFixed + genreNames.length) {
-        throw new DataError(`expected ${nFixed + genreNames.length} '|'-separated fields, found ${f.length}`, file, line, text);
+        throw new DataError(
+          `expected ${nFixed + genreNames.length} '|'-separated fields, found ${f.length}`,
+          file,
+          line,
+          text,
+        );
       }
       const id = idField(f[0], 'movieId', file, line, text);
       const gs: string[] = [];
       for (let g = 0; g < genreNames.length; g++) {
         const flag = f[nFixed + g];
         if (flag === '1') gs.push(genreNames[g]);
-        else if (flag !== '0') throw new DataError(`genre flag ${g + 1} is not 0/1: ${JSON.stringify(flag)}`, file, line, text);
+        else if (flag !== '0')
+          throw new DataError(`genre flag ${g + 1} is not 0/1: ${JSON.stringify(flag)}`, file, line, text);
       }
       const dateYear = /(\d{4})\s*$/.exec(f[2]);
       push(id, f[1], gs, line, text, dateYear ? Number(dateYear[1]) : 0);
@@ -153,19 +152,33 @@ function loadMovies(dir: string, spec: ReleaseSpec): MovieCols {
     for (const { line, text } of lines) {
       if (first) {
         first = false;
-        if (!/^\s*movieId/i.test(text)) throw new DataError('expected a header row "movieId,title,genres"', file, line, text);
+        if (!/^\s*movieId/i.test(text))
+          throw new DataError('expected a header row "movieId,title,genres"', file, line, text);
         continue;
       }
       const f = splitCsvLine(text, file, line);
-      if (f.length !== 3) throw new DataError(`expected 3 comma-separated fields (quote titles containing commas), found ${f.length}`, file, line, text);
+      if (f.length !== 3)
+        throw new DataError(
+          `expected 3 comma-separated fields (quote titles containing commas), found ${f.length}`,
+          file,
+          line,
+          text,
+        );
       push(idField(f[0], 'movieId', file, line, text), f[1], [f[2]], line, text);
     }
   } else {
     for (const { line, text } of lines) {
       const a = text.indexOf('::');
       const b = text.lastIndexOf('::');
-      if (a < 0 || b <= a) throw new DataError("expected 3 '::'-separated fields movieId::title::genres", file, line, text);
-      push(idField(text.slice(0, a), 'movieId', file, line, text), text.slice(a + 2, b), [text.slice(b + 2)], line, text);
+      if (a < 0 || b <= a)
+        throw new DataError("expected 3 '::'-separated fields movieId::title::genres", file, line, text);
+      push(
+        idField(text.slice(0, a), 'movieId', file, line, text),
+        text.slice(a + 2, b),
+        [text.slice(b + 2)],
+        line,
+        text,
+      );
     }
   }
   return out;
@@ -187,7 +200,13 @@ function loadUsers(dir: string, spec: ReleaseSpec): UserCols | undefined {
   const seen = new Set<number>();
   for (const { line, text } of textLines(readText(file, fspec.encoding))) {
     const f = text.split(fspec.sep);
-    if (f.length !== 5) throw new DataError(`expected 5 ${JSON.stringify(fspec.sep)}-separated fields, found ${f.length}`, file, line, text);
+    if (f.length !== 5)
+      throw new DataError(
+        `expected 5 ${JSON.stringify(fspec.sep)}-separated fields, found ${f.length}`,
+        file,
+        line,
+        text,
+      );
     let id: number, gender: string, age: number, occupation: string, zip: string;
     if (spec.format === 'ml-100k') {
       id = idField(f[0], 'userId', file, line, text);
@@ -203,7 +222,8 @@ function loadUsers(dir: string, spec: ReleaseSpec): UserCols | undefined {
       occupation = ML1M_OCCUPATIONS[occ] ?? String(occ);
       zip = f[4];
     }
-    if (gender !== 'M' && gender !== 'F') throw new DataError(`gender is not M/F: ${JSON.stringify(gender)}`, file, line, text);
+    if (gender !== 'M' && gender !== 'F')
+      throw new DataError(`gender is not M/F: ${JSON.stringify(gender)}`, file, line, text);
     if (seen.has(id)) throw new DataError(`duplicate userId ${id}`, file, line, text);
     seen.add(id);
     out.userId.push(id);
@@ -281,7 +301,10 @@ function cleanRatings(
         report.duplicates.count++;
         if (report.duplicates.examples.length < 5) {
           report.duplicates.examples.push(
-            ex(loser, `user ${r.userId[i]} movie ${r.movieId[i]} rated ${r.rating[loser]} (line ${r.line[loser === prev ? i : prev]} kept)`),
+            ex(
+              loser,
+              `user ${r.userId[i]} movie ${r.movieId[i]} rated ${r.rating[loser]} (line ${r.line[loser === prev ? i : prev]} kept)`,
+            ),
           );
         }
       } else {
@@ -307,7 +330,8 @@ function cleanRatings(
     if (!knownMovie[movies.rows[i]]) {
       report.unknownMovies.count++;
       unknownM.add(r.movieId[i]);
-      if (report.unknownMovies.examples.length < 5) report.unknownMovies.examples.push(ex(i, `movieId ${r.movieId[i]}`));
+      if (report.unknownMovies.examples.length < 5)
+        report.unknownMovies.examples.push(ex(i, `movieId ${r.movieId[i]}`));
     }
     if (knownUser && !knownUser[users.rows[i]]) {
       report.unknownUsers.count++;
@@ -357,7 +381,11 @@ export function loadMovieLens(opts: LoadOptions): Dataset {
   const movies = loadMovies(dir, spec);
   const users = loadUsers(dir, spec);
   const rfile = need(dir, spec, spec.ratings.name);
-  const parsed = parseRatingsFile(rfile, { sep: spec.ratings.sep, header: spec.ratings.header, scale: spec.ratingScale });
+  const parsed = parseRatingsFile(rfile, {
+    sep: spec.ratings.sep,
+    header: spec.ratings.header,
+    scale: spec.ratingScale,
+  });
   const report: LoadReport = {
     release,
     dir,
@@ -366,10 +394,28 @@ export function loadMovieLens(opts: LoadOptions): Dataset {
     ratingsKept: parsed.n,
     moviesRead: movies.movieId.length,
     usersRead: users ? users.userId.length : 0,
-    outOfRange: { count: 0, rule: `refused (ParseError): rating outside ${spec.ratingScale.min}..${spec.ratingScale.max} in steps of ${spec.ratingScale.step}`, examples: [] },
-    duplicates: { count: 0, rule: 'dropped: earlier rating of a repeated (userId, movieId); the latest (timestamp, then line) is kept', examples: [] },
-    unknownMovies: { count: 0, distinct: 0, rule: 'kept: movie missing from the movies file has no title, year or genres', examples: [] },
-    unknownUsers: { count: 0, distinct: 0, rule: 'kept: user missing from the users file has unknown demographics', examples: [] },
+    outOfRange: {
+      count: 0,
+      rule: `refused (ParseError): rating outside ${spec.ratingScale.min}..${spec.ratingScale.max} in steps of ${spec.ratingScale.step}`,
+      examples: [],
+    },
+    duplicates: {
+      count: 0,
+      rule: 'dropped: earlier rating of a repeated (userId, movieId); the latest (timestamp, then line) is kept',
+      examples: [],
+    },
+    unknownMovies: {
+      count: 0,
+      distinct: 0,
+      rule: 'kept: movie missing from the movies file has no title, year or genres',
+      examples: [],
+    },
+    unknownUsers: {
+      count: 0,
+      distinct: 0,
+      rule: 'kept: user missing from the users file has unknown demographics',
+      examples: [],
+    },
   };
   const r = cleanRatings(parsed, rfile, movies.movieId, users?.userId, report);
   const ratings = aq.table({ userId: r.userId, movieId: r.movieId, rating: r.rating, timestamp: r.timestamp });

@@ -52,7 +52,11 @@ function grow<T extends Int32Array | Float32Array | Float64Array>(a: T, n: numbe
  * in any order; anything else (missing, unknown or repeated names) throws a DataError showing expected vs found.
  */
 export function ratingHeaderOrder(text: string, sep: string, file: string, line: number): number[] {
-  const found = text.replace(/^\uFEFF/, '').replace(/[\r ]+$/, '').split(sep).map((f) => f.trim());
+  const found = text
+    .replace(/^\uFEFF/, '')
+    .replace(/[\r ]+$/, '')
+    .split(sep)
+    .map((f) => f.trim());
   const want = RATING_COLUMNS.map((c) => c.toLowerCase());
   const perm = found.map((f) => want.indexOf(f.toLowerCase()));
   if (found.length !== want.length || perm.some((c) => c < 0) || new Set(perm).size !== want.length) {
@@ -108,7 +112,14 @@ export function parseRatingsFile(file: string, opts: ParseRatingsOptions): Ratin
     throw new DataError(what, file, lineNo, buf.toString('latin1', a, b).replace(/\r$/, ''));
   };
   const bad = (buf: Buffer, a: number, b: number, col: number, fa: number, fb: number, why: string): never => {
-    throw new ParseError(why, file, lineNo, RATING_COLUMNS[col], buf.toString('latin1', fa, fb), buf.toString('latin1', a, b).replace(/\r$/, ''));
+    throw new ParseError(
+      why,
+      file,
+      lineNo,
+      RATING_COLUMNS[col],
+      buf.toString('latin1', fa, fb),
+      buf.toString('latin1', a, b).replace(/\r$/, ''),
+    );
   };
 
   // parse one line buf[a, b) into vals; returns false for a blank line
@@ -157,7 +168,8 @@ export function parseRatingsFile(file: string, opts: ParseRatingsOptions): Ratin
         bad(buf, a, b, col, fa, fe, `is not a number; expected ${order()}`);
       }
       if (col < 2) {
-        if (neg || frac >= 0 || v < 1 || v > MAX_ID) bad(buf, a, b, col, fa, i, `is not an id: ids are whole numbers in 1..${MAX_ID} (int32)`);
+        if (neg || frac >= 0 || v < 1 || v > MAX_ID)
+          bad(buf, a, b, col, fa, i, `is not an id: ids are whole numbers in 1..${MAX_ID} (int32)`);
       } else if (col === 2) {
         const r = neg ? -v : v;
         if (scale) {
@@ -167,7 +179,8 @@ export function parseRatingsFile(file: string, opts: ParseRatingsOptions): Ratin
           }
         } else if (neg) bad(buf, a, b, col, fa, i, 'is negative');
       } else {
-        if (neg || frac >= 0 || v > Number.MAX_SAFE_INTEGER) bad(buf, a, b, col, fa, i, 'is not a timestamp: a whole number of seconds >= 0');
+        if (neg || frac >= 0 || v > Number.MAX_SAFE_INTEGER)
+          bad(buf, a, b, col, fa, i, 'is not a timestamp: a whole number of seconds >= 0');
         tsDigits = digits;
       }
       vals[col] = neg ? -v : v;
@@ -233,7 +246,11 @@ export function parseRatingsFile(file: string, opts: ParseRatingsOptions): Ratin
             throw new ParseError(
               `looks cut off: the last line has no terminating newline and its timestamp has ${tsDigits} digits where ` +
                 `the file's timestamps have ${medianDigits()} (median); the file seems truncated (download it again)`,
-              file, lineNo, 'timestamp', String(vals[3]), buf.toString('latin1', start, nl),
+              file,
+              lineNo,
+              'timestamp',
+              String(vals[3]),
+              buf.toString('latin1', start, nl),
             );
           }
           tsDigitCount[Math.min(tsDigits, tsDigitCount.length - 1)]++;
@@ -338,7 +355,14 @@ export function splitCsvLine(s: string, file: string, line: number): string[] {
 export function idField(v: string | undefined, what: string, file: string, line: number, content: string): number {
   const t = (v ?? '').trim();
   if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > MAX_ID) {
-    throw new ParseError(`is not an id: ids are whole numbers in 1..${MAX_ID} (int32)`, file, line, what, v ?? '', content);
+    throw new ParseError(
+      `is not an id: ids are whole numbers in 1..${MAX_ID} (int32)`,
+      file,
+      line,
+      what,
+      v ?? '',
+      content,
+    );
   }
   return Number(t);
 }
@@ -346,6 +370,7 @@ export function idField(v: string | undefined, what: string, file: string, line:
 /** Parse an integer field strictly (digits only); throws a DataError naming the field otherwise. */
 export function intField(v: string | undefined, what: string, file: string, line: number, content: string): number {
   const t = (v ?? '').trim();
-  if (!/^-?\d+$/.test(t)) throw new DataError(`${what} is not an integer: ${JSON.stringify(v ?? '')}`, file, line, content);
+  if (!/^-?\d+$/.test(t))
+    throw new DataError(`${what} is not an integer: ${JSON.stringify(v ?? '')}`, file, line, content);
   return Number(t);
 }

@@ -55,7 +55,11 @@ export interface PreparedData {
 
 type NumArray = Int32Array | Float32Array | Float64Array;
 
-function typedColumn<T extends NumArray>(t: Table, name: string, Ctor: { new (n: number): T; from(a: ArrayLike<number>): T }): T {
+function typedColumn<T extends NumArray>(
+  t: Table,
+  name: string,
+  Ctor: { new (n: number): T; from(a: ArrayLike<number>): T },
+): T {
   const c = t.column(name) as unknown;
   if (!c) throw new ConfigError(`table lacks column "${name}"`);
   if (!t.isFiltered() && !t.isOrdered() && c instanceof (Ctor as any)) return c as T;
@@ -124,7 +128,8 @@ export function sortIntoRuns(userId: Int32Array, movieId: Int32Array, timestamp:
   const runOfMovie = packable ? new Int32Array(maxMovie + 1).fill(-1) : new Int32Array(0);
   let keys = new Float64Array(64);
   for (let d = 0; d < D; d++) {
-    const s = offsets[d], e = offsets[d + 1];
+    const s = offsets[d],
+      e = offsets[d + 1];
     let sorted = true;
     for (let j = s + 1; j < e; j++) {
       if (cmp(perm[j - 1], perm[j]) > 0) {
@@ -180,7 +185,8 @@ function buildVocabs(
 ): Vocabs {
   // distinct training movies: a mark per movieId (ascending scan = sorted vocabulary), a Set for negative ids
   const mid = cols.movieId;
-  let minM = 0, maxM = -1;
+  let minM = 0,
+    maxM = -1;
   for (let r = 0; r < mid.length; r++) {
     const m = mid[r];
     if (m < minM) minM = m;
@@ -212,7 +218,10 @@ function buildVocabs(
     for (const g of genreList(mGenres[r])) genres.add(g);
     if (mYear[r] > 0) years.add(mYear[r]);
   }
-  const gender = new Set<string>(), age = new Set<number>(), occupation = new Set<string>(), zip = new Set<string>();
+  const gender = new Set<string>(),
+    age = new Set<number>(),
+    occupation = new Set<string>(),
+    zip = new Set<string>();
   if (ds.users) {
     const { uIds, uG, uA, uO, uZ } = userColumns(ds.users);
     for (let r = 0; r < uIds.length; r++) {
@@ -259,9 +268,11 @@ export function prepareData(opts: PrepareOptions): PreparedData {
   const ds = opts.dataset;
   const protocol = opts.protocol ?? 'leave-last-k';
   const L = opts.seqLen;
-  if (!Number.isInteger(L) || L < 1) throw new ConfigError(`seqLen must be an integer >= 1 (1 = the target alone, no history), got ${L}`);
+  if (!Number.isInteger(L) || L < 1)
+    throw new ConfigError(`seqLen must be an integer >= 1 (1 = the target alone, no history), got ${L}`);
   const zipPrefixLength = opts.zipPrefixLength ?? 1;
-  if (!Number.isInteger(zipPrefixLength) || zipPrefixLength < 1) throw new ConfigError(`zipPrefixLength must be an integer >= 1, got ${zipPrefixLength}`);
+  if (!Number.isInteger(zipPrefixLength) || zipPrefixLength < 1)
+    throw new ConfigError(`zipPrefixLength must be an integer >= 1, got ${zipPrefixLength}`);
 
   const userId = typedColumn(ds.ratings, 'userId', Int32Array);
   const movieId = typedColumn(ds.ratings, 'movieId', Int32Array);
@@ -280,7 +291,12 @@ export function prepareData(opts: PrepareOptions): PreparedData {
       sp = leaveLastK(pOff, opts.k ?? 1);
       break;
     case 'legacy-random-windows':
-      sp = legacyWindows(pOff, { seqLen: L, step: opts.step ?? 2, seed: opts.seed ?? 42, valFraction: opts.valFraction });
+      sp = legacyWindows(pOff, {
+        seqLen: L,
+        step: opts.step ?? 2,
+        seed: opts.seed ?? 42,
+        valFraction: opts.valFraction,
+      });
       break;
     default:
       throw new ConfigError(`unknown protocol "${protocol as string}"; use 'leave-last-k' or 'legacy-random-windows'`);
@@ -298,7 +314,8 @@ export function prepareData(opts: PrepareOptions): PreparedData {
     }
   }
   for (const p of sp.train) trainUsers[dOf[p]] = 1;
-  const vocabs = opts.vocabs ?? buildVocabs(ds, { movieId, userId }, perm, trainMask, rawIds, trainUsers, zipPrefixLength);
+  const vocabs =
+    opts.vocabs ?? buildVocabs(ds, { movieId, userId }, perm, trainMask, rawIds, trainUsers, zipPrefixLength);
   const sizes = featureSizes(vocabs);
 
   // 4. final layout: run r = vocabulary index for known users (empty runs for absent ones), unknown users after

@@ -7,7 +7,8 @@ export function sliceSamples(s: Samples, start: number, end: number): Samples {
   const L = s.seqLen;
   const G = s.genres.length / Math.max(1, s.n);
   return {
-    n: end - start, seqLen: L,
+    n: end - start,
+    seqLen: L,
     userIdx: s.userIdx.slice(start, end),
     itemSeq: s.itemSeq.slice(start * L, end * L),
     ratingSeq: s.ratingSeq.slice(start * L, end * L),
@@ -42,9 +43,17 @@ export function concatSamples(parts: Samples[], seqLen: number, numGenres: numbe
   const s = allocSamples(n, seqLen, numGenres);
   let o = 0;
   for (const p of parts) {
-    s.userIdx.set(p.userIdx, o); s.yearIdx.set(p.yearIdx, o); s.gender.set(p.gender, o); s.age.set(p.age, o);
-    s.occupation.set(p.occupation, o); s.zip.set(p.zip, o); s.rating.set(p.rating, o); s.liked.set(p.liked, o);
-    s.itemSeq.set(p.itemSeq, o * seqLen); s.ratingSeq.set(p.ratingSeq, o * seqLen); s.timeDelta.set(p.timeDelta, o * seqLen);
+    s.userIdx.set(p.userIdx, o);
+    s.yearIdx.set(p.yearIdx, o);
+    s.gender.set(p.gender, o);
+    s.age.set(p.age, o);
+    s.occupation.set(p.occupation, o);
+    s.zip.set(p.zip, o);
+    s.rating.set(p.rating, o);
+    s.liked.set(p.liked, o);
+    s.itemSeq.set(p.itemSeq, o * seqLen);
+    s.ratingSeq.set(p.ratingSeq, o * seqLen);
+    s.timeDelta.set(p.timeDelta, o * seqLen);
     s.genres.set(p.genres, o * numGenres);
     o += p.n;
   }

@@ -196,8 +196,10 @@ export interface BlockShuffleOptions {
 export function blockShuffle(positions: Int32Array, opts: BlockShuffleOptions): Int32Array {
   const block = opts.block ?? DEFAULT_SHUFFLE_BLOCK;
   const window = opts.window ?? DEFAULT_SHUFFLE_WINDOW;
-  if (!Number.isInteger(block) || block < 1) throw new ConfigError(`shuffleBlock must be an integer >= 1, got ${block}`);
-  if (!Number.isInteger(window) || window < 1) throw new ConfigError(`shuffleWindow must be an integer >= 1, got ${window}`);
+  if (!Number.isInteger(block) || block < 1)
+    throw new ConfigError(`shuffleBlock must be an integer >= 1, got ${block}`);
+  if (!Number.isInteger(window) || window < 1)
+    throw new ConfigError(`shuffleWindow must be an integer >= 1, got ${window}`);
   const rng = new Rng(opts.seed);
   const n = positions.length;
   if (n <= window) return rng.shuffle(positions.slice());
@@ -244,7 +246,8 @@ export function* iterateBatches(
   opts: BatchOptions,
 ): Generator<Samples, void, undefined> {
   const { batchSize } = opts;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError(`batchSize must be an integer >= 1, got ${batchSize}`);
   const L = base.seqLen;
   if (!Number.isInteger(L) || L < 1) throw new ConfigError(`seqLen must be an integer >= 1, got ${L}`);
   const order = opts.shuffle
@@ -255,7 +258,8 @@ export function* iterateBatches(
   for (let i = 0; i < order.length; i += batchSize) {
     const slice = order.subarray(i, Math.min(order.length, i + batchSize));
     let s: Samples;
-    if (opts.reuseBuffers && slice.length === batchSize) s = shared ??= allocSamples(batchSize, L, base.sizes.numGenres);
+    if (opts.reuseBuffers && slice.length === batchSize)
+      s = shared ??= allocSamples(batchSize, L, base.sizes.numGenres);
     else s = allocSamples(slice.length, L, base.sizes.numGenres);
     fillSamples(s, { ...base, positions: slice }, lut);
     yield s;

@@ -44,7 +44,11 @@ export interface SplitResult {
 export function leaveLastK(offsets: Int32Array, k: number): SplitResult {
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`k must be an integer >= 1, got ${k}`);
   const numRuns = offsets.length - 1;
-  let nTrain = 0, nVal = 0, nTest = 0, users = 0, trainOnly = 0;
+  let nTrain = 0,
+    nVal = 0,
+    nTest = 0,
+    users = 0,
+    trainOnly = 0;
   for (let u = 0; u < numRuns; u++) {
     const n = offsets[u + 1] - offsets[u];
     if (n === 0) continue;
@@ -61,7 +65,9 @@ export function leaveLastK(offsets: Int32Array, k: number): SplitResult {
   const train = new Int32Array(nTrain);
   const val = new Int32Array(nVal);
   const test = new Int32Array(nTest);
-  let a = 0, b = 0, c = 0;
+  let a = 0,
+    b = 0,
+    c = 0;
   for (let u = 0; u < numRuns; u++) {
     const s = offsets[u];
     const e = offsets[u + 1];
@@ -137,13 +143,18 @@ export function legacyWindows(
   const valFraction = opts.valFraction ?? 0.1;
   if (!Number.isInteger(L) || L < 2) throw new ConfigError(`seqLen must be an integer >= 2, got ${L}`);
   if (!Number.isInteger(step) || step < 1) throw new ConfigError(`step must be an integer >= 1, got ${step}`);
-  if (!(trainFraction > 0 && trainFraction < 1)) throw new ConfigError(`trainFraction must be in (0, 1), got ${trainFraction}`);
-  if (!(valFraction >= 0 && valFraction < 1)) throw new ConfigError(`valFraction must be in [0, 1), got ${valFraction}`);
+  if (!(trainFraction > 0 && trainFraction < 1))
+    throw new ConfigError(`trainFraction must be in (0, 1), got ${trainFraction}`);
+  if (!(valFraction >= 0 && valFraction < 1))
+    throw new ConfigError(`valFraction must be in [0, 1), got ${valFraction}`);
   const numRuns = offsets.length - 1;
   const targets: number[] = [];
-  let users = 0, noWindow = 0, dup = 0;
+  let users = 0,
+    noWindow = 0,
+    dup = 0;
   for (let u = 0; u < numRuns; u++) {
-    const s = offsets[u], e = offsets[u + 1];
+    const s = offsets[u],
+      e = offsets[u + 1];
     if (e === s) continue;
     users++;
     const before = targets.length;
@@ -191,6 +202,7 @@ export function legacyWindows(
 export function formatSplitCounts(c: SplitCounts): string {
   let s = `${c.protocol}${c.leaky ? ' (LEAKY)' : ''}: ${c.users} users, train ${c.train}, val ${c.val}, test ${c.test} targets`;
   if (c.protocol === 'leave-last-k') s += `, ${c.usersTrainOnly} users with training targets only`;
-  else s += `, ${c.windows} windows (${c.duplicateWindows} duplicated tail windows), ${c.usersWithoutWindows} users without a window`;
+  else
+    s += `, ${c.windows} windows (${c.duplicateWindows} duplicated tail windows), ${c.usersWithoutWindows} users without a window`;
   return s + '\n  ' + c.notes.join('\n  ');
 }

@@ -15,8 +15,24 @@ import { ConfigError } from '../util/errors';
 
 /** Genre names used by the generator (those of ml-1m). */
 export const SYNTHETIC_GENRES = [
-  'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy',
-  'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western',
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
 ];
 
 /** Options of `generateSynthetic`. */
@@ -65,7 +81,10 @@ class Writer {
   private parts: string[] = [];
   private size = 0;
   private fd: number;
-  constructor(file: string, private encoding: 'latin1' | 'utf8') {
+  constructor(
+    file: string,
+    private encoding: 'latin1' | 'utf8',
+  ) {
     this.fd = fs.openSync(file, 'w');
   }
   write(s: string): void {
@@ -92,22 +111,29 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
   const U = Math.floor(opts.numUsers ?? Math.max(10, Math.round(R / 165)));
   const M = Math.floor(opts.numMovies ?? Math.min(60000, Math.max(20, Math.round(4 * Math.sqrt(R)))));
   if (!(U >= 1) || !(M >= 2)) throw new ConfigError(`numUsers must be >= 1 and numMovies >= 2, got ${U}, ${M}`);
-  if (R > U * M) throw new ConfigError(`numRatings ${R} exceeds numUsers * numMovies = ${U * M} (one rating per user and movie)`);
+  if (R > U * M)
+    throw new ConfigError(`numRatings ${R} exceeds numUsers * numMovies = ${U * M} (one rating per user and movie)`);
   const drift = opts.drift ?? 0.03;
   const rule = opts.plantedRule;
   if (rule) {
     const share = rule.share ?? 0.5;
-    for (const [k, v] of [['ifMovie', rule.ifMovie], ['thenMovie', rule.thenMovie]] as const) {
-      if (!(Number.isInteger(v) && v >= 1 && v <= M)) throw new ConfigError(`plantedRule.${k} must be a movie id in 1..${M}, got ${v}`);
+    for (const [k, v] of [
+      ['ifMovie', rule.ifMovie],
+      ['thenMovie', rule.thenMovie],
+    ] as const) {
+      if (!(Number.isInteger(v) && v >= 1 && v <= M))
+        throw new ConfigError(`plantedRule.${k} must be a movie id in 1..${M}, got ${v}`);
     }
-    if (rule.ifMovie === rule.thenMovie) throw new ConfigError(`plantedRule: ifMovie and thenMovie must differ, both are ${rule.ifMovie}`);
+    if (rule.ifMovie === rule.thenMovie)
+      throw new ConfigError(`plantedRule: ifMovie and thenMovie must differ, both are ${rule.ifMovie}`);
     if (!(share >= 0 && share <= 1)) throw new ConfigError(`plantedRule.share must be in [0, 1], got ${share}`);
     if (M < 4) throw new ConfigError(`plantedRule needs numMovies >= 4, got ${M}`);
   }
   const rng = new Rng(opts.seed ?? 1);
   const G = SYNTHETIC_GENRES.length;
   const csv = opts.format === 'csv';
-  if (opts.format !== 'csv' && opts.format !== 'ml-1m') throw new ConfigError(`unknown synthetic format "${opts.format as string}"; use 'ml-1m' or 'csv'`);
+  if (opts.format !== 'csv' && opts.format !== 'ml-1m')
+    throw new ConfigError(`unknown synthetic format "${opts.format as string}"; use 'ml-1m' or 'csv'`);
 
   // movies: 1-3 genres, quality, popularity (Zipf over a random rank), year
   const movieGenres: number[][] = [];
@@ -144,7 +170,8 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
   const pickInGenre = (g: number): number => {
     const c = cum[g];
     const x = rng.next() * c[c.length - 1];
-    let lo = 0, hi = c.length - 1;
+    let lo = 0,
+      hi = c.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (c[mid] < x) lo = mid + 1;
@@ -188,7 +215,10 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
 
   if (rule) {
     const most = counts.reduce((a, b) => Math.max(a, b), 0);
-    if (most > M - 2) throw new ConfigError(`plantedRule: a user gets ${most} ratings but at most numMovies - 2 = ${M - 2} fit beside A and B; use more movies`);
+    if (most > M - 2)
+      throw new ConfigError(
+        `plantedRule: a user gets ${most} ratings but at most numMovies - 2 = ${M - 2} fit beside A and B; use more movies`,
+      );
   }
 
   const tmp = `${path.resolve(opts.dir)}.tmp-${process.pid}-${Date.now()}`;
@@ -200,7 +230,12 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
     if (csv) mw.write('movieId,title,genres\n');
     for (let m = 0; m < M; m++) {
       const id = m + 1;
-      let title = id % 11 === 0 ? `Café Synthétique ${id} (${year[m]})` : id % 7 === 0 ? `Movie ${id}, The (${year[m]})` : `Synthetic Movie ${id} (${year[m]})`;
+      let title =
+        id % 11 === 0
+          ? `Café Synthétique ${id} (${year[m]})`
+          : id % 7 === 0
+            ? `Movie ${id}, The (${year[m]})`
+            : `Synthetic Movie ${id} (${year[m]})`;
       const genres = movieGenres[m].map((g) => SYNTHETIC_GENRES[g]).join('|');
       if (csv) {
         if (title.includes(',') || title.includes('"')) title = `"${title.replace(/"/g, '""')}"`;
@@ -216,7 +251,9 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
       const ages = [1, 18, 25, 35, 45, 50, 56];
       for (let u = 0; u < U; u++) {
         const zip = String(10000 + rng.int(89999));
-        uw.write(`${u + 1}::${rng.next() < 0.72 ? 'M' : 'F'}::${ages[Math.min(6, Math.floor(rng.next() * rng.next() * 8))]}::${rng.int(21)}::${zip}\n`);
+        uw.write(
+          `${u + 1}::${rng.next() < 0.72 ? 'M' : 'F'}::${ages[Math.min(6, Math.floor(rng.next() * rng.next() * 8))]}::${rng.int(21)}::${zip}\n`,
+        );
       }
       uw.close();
     }

@@ -25,7 +25,15 @@ export class Vocab<K extends string | number = string | number> {
   /** Build a vocabulary of the distinct values, sorted (numbers numerically, strings by code point). */
   static sorted<K extends string | number>(values: Iterable<K>): Vocab<K> {
     const s = Array.from(new Set(values));
-    s.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+    s.sort((a, b) =>
+      typeof a === 'number' && typeof b === 'number'
+        ? a - b
+        : String(a) < String(b)
+          ? -1
+          : String(a) > String(b)
+            ? 1
+            : 0,
+    );
     return new Vocab(s);
   }
 
@@ -51,7 +59,8 @@ export class Vocab<K extends string | number = string | number> {
 
   /** Rebuild from `toJSON()` output. */
   static fromJSON<K extends string | number>(json: { values: K[] }): Vocab<K> {
-    if (!json || !Array.isArray(json.values)) throw new DataError(`not a vocabulary: ${JSON.stringify(json)?.slice(0, 100)}`);
+    if (!json || !Array.isArray(json.values))
+      throw new DataError(`not a vocabulary: ${JSON.stringify(json)?.slice(0, 100)}`);
     return new Vocab(json.values);
   }
 }

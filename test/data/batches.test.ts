@@ -21,7 +21,9 @@ describe('blockShuffle', () => {
   });
 
   test('each window holds whole blocks (cache locality), and the order is well mixed', () => {
-    const n = 100_000, block = 16, window = 4096;
+    const n = 100_000,
+      block = 16,
+      window = 4096;
     const a = blockShuffle(range(n), { seed: 1, block, window });
     // window 0 = window/block whole blocks: every block seen there is complete
     const seen = new Map<number, number>();
@@ -32,10 +34,18 @@ describe('blockShuffle', () => {
     const firstBatch = new Set(Array.from(a.subarray(0, 256), (x) => Math.floor(x / block)));
     expect(firstBatch.size).toBeGreaterThan(150);
     // blocks are spread over the whole range: no correlation between output index and value
-    let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      syy = 0,
+      sxy = 0;
     for (let i = 0; i < n; i++) {
       const y = a[i];
-      sx += i; sy += y; sxx += i * i; syy += y * y; sxy += i * y;
+      sx += i;
+      sy += y;
+      sxx += i * i;
+      syy += y * y;
+      sxy += i * y;
     }
     const r = (n * sxy - sx * sy) / Math.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
     expect(Math.abs(r)).toBeLessThan(0.05);
@@ -53,7 +63,20 @@ describe('batches', () => {
   const p = prepareData({ dataset: loadMovieLens({ dir }), seqLen: 6, k: 2 });
   const base = { interactions: p.interactions, features: p.features, sizes: p.sizes, seqLen: p.seqLen };
   const flat = (bs: Samples[]) => {
-    const keys = ['userIdx', 'itemSeq', 'ratingSeq', 'timeDelta', 'genres', 'yearIdx', 'gender', 'age', 'occupation', 'zip', 'rating', 'liked'] as const;
+    const keys = [
+      'userIdx',
+      'itemSeq',
+      'ratingSeq',
+      'timeDelta',
+      'genres',
+      'yearIdx',
+      'gender',
+      'age',
+      'occupation',
+      'zip',
+      'rating',
+      'liked',
+    ] as const;
     return Object.fromEntries(keys.map((k) => [k, bs.flatMap((b) => Array.from(b[k] as ArrayLike<number>))]));
   };
 
@@ -69,7 +92,8 @@ describe('batches', () => {
   test('reuseBuffers: same samples, one buffer for full batches, stale history cleared', () => {
     // long histories first, then targets near run starts (padding) into the same buffer
     const offs = p.interactions.userOffsets;
-    const late: number[] = [], early: number[] = [];
+    const late: number[] = [],
+      early: number[] = [];
     for (let u = 1; u + 1 < offs.length; u++) {
       if (offs[u + 1] - offs[u] >= 6) late.push(offs[u + 1] - 1);
       if (offs[u + 1] > offs[u]) early.push(offs[u]);
@@ -86,7 +110,11 @@ describe('batches', () => {
     expect(flat(copies)).toEqual(flat(fresh));
     expect(objects.size).toBe(2); // two full batches share one object; the partial last batch is its own
     // the second batch (run starts) is all padding but the target slot
-    expect(flat([fresh[1]]).itemSeq.filter((_, i) => i % 6 !== 5).every((x) => x === 0)).toBe(true);
+    expect(
+      flat([fresh[1]])
+        .itemSeq.filter((_, i) => i % 6 !== 5)
+        .every((x) => x === 0),
+    ).toBe(true);
   });
 
   test('batches equal gather also with a non-binary genre table (the unpacked fallback)', () => {

@@ -38,7 +38,13 @@ const leftovers = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWit
 test('downloads, verifies, unzips and the release loads', async () => {
   const dataDir = tmpDir();
   const seen: number[] = [];
-  const dir = await downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5, onProgress: (r) => seen.push(r) });
+  const dir = await downloadRelease({
+    release: 'ml-100k',
+    dataDir,
+    url: `${base}/ml-100k.zip`,
+    md5,
+    onProgress: (r) => seen.push(r),
+  });
   expect(dir).toBe(path.join(dataDir, 'ml-100k'));
   expect(seen[seen.length - 1]).toBe(zipBytes.length);
   expect(loadMovieLens({ dir }).ratings.numRows()).toBe(4);
@@ -51,16 +57,34 @@ test('downloads, verifies, unzips and the release loads', async () => {
 
 test('without a pinned checksum it verifies against the published .md5 file', async () => {
   const dataDir = tmpDir();
-  const dir = await downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5: null, onProgress: () => {} });
+  const dir = await downloadRelease({
+    release: 'ml-100k',
+    dataDir,
+    url: `${base}/ml-100k.zip`,
+    md5: null,
+    onProgress: () => {},
+  });
   expect(fs.existsSync(path.join(dir, 'u.data'))).toBe(true);
 });
 
 test('a bad checksum fails clearly and leaves no dataset behind', async () => {
   const dataDir = tmpDir();
-  const p = downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5: '0'.repeat(32), onProgress: () => {} });
+  const p = downloadRelease({
+    release: 'ml-100k',
+    dataDir,
+    url: `${base}/ml-100k.zip`,
+    md5: '0'.repeat(32),
+    onProgress: () => {},
+  });
   await expect(p).rejects.toThrow(DownloadError);
   await expect(
-    downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5: '0'.repeat(32), onProgress: () => {} }),
+    downloadRelease({
+      release: 'ml-100k',
+      dataDir,
+      url: `${base}/ml-100k.zip`,
+      md5: '0'.repeat(32),
+      onProgress: () => {},
+    }),
   ).rejects.toThrow(/checksum mismatch.*place the files by hand/);
   expect(fs.readdirSync(dataDir)).toEqual([]);
 });
@@ -68,15 +92,23 @@ test('a bad checksum fails clearly and leaves no dataset behind', async () => {
 test('offline, HTTP errors and interrupted downloads say what failed and how to place files by hand', async () => {
   const dataDir = tmpDir();
   const offline = async () => {
-    throw Object.assign(new TypeError('fetch failed'), { cause: new Error('getaddrinfo ENOTFOUND files.grouplens.org') });
+    throw Object.assign(new TypeError('fetch failed'), {
+      cause: new Error('getaddrinfo ENOTFOUND files.grouplens.org'),
+    });
   };
   await expect(ensureDataset({ release: 'ml-1m', dataDir, fetch: offline as any })).rejects.toThrow(
     /could not download https:\/\/files\.grouplens\.org\/datasets\/movielens\/ml-1m\.zip.*ENOTFOUND.*ratings\.dat, movies\.dat, users\.dat/,
   );
   // offline ML-1M points to the small release that may already be here
-  await expect(ensureDataset({ release: 'ml-1m', dataDir, fetch: offline as any })).rejects.toThrow(/BST_DATASET=ml-100k/);
-  await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.toThrow(/HTTP 404/);
-  await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.not.toThrow(/BST_DATASET=ml-100k/);
+  await expect(ensureDataset({ release: 'ml-1m', dataDir, fetch: offline as any })).rejects.toThrow(
+    /BST_DATASET=ml-100k/,
+  );
+  await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.toThrow(
+    /HTTP 404/,
+  );
+  await expect(downloadRelease({ release: 'ml-100k', dataDir, url: `${base}/missing.zip`, md5 })).rejects.not.toThrow(
+    /BST_DATASET=ml-100k/,
+  );
   // a body that dies half way
   let sent = 0;
   const broken = async () => ({
@@ -91,9 +123,9 @@ test('offline, HTTP errors and interrupted downloads say what failed and how to 
     }),
     text: async () => '',
   });
-  await expect(downloadRelease({ release: 'ml-100k', dataDir, fetch: broken as any, md5, onProgress: () => {} })).rejects.toThrow(
-    /interrupted after 100 bytes/,
-  );
+  await expect(
+    downloadRelease({ release: 'ml-100k', dataDir, fetch: broken as any, md5, onProgress: () => {} }),
+  ).rejects.toThrow(/interrupted after 100 bytes/);
   expect(fs.readdirSync(dataDir)).toEqual([]);
   await expect(ensureDataset({ release: 'ml-100k', dataDir, download: false })).rejects.toThrow(/downloading is off/);
 });
@@ -106,7 +138,9 @@ test("an incomplete release folder keeps the user's own files: only the release'
   fs.writeFileSync(path.join(dir, 'u.data'), '1\t1\t5\n'); // a partial copy: no u.item, so the release is incomplete
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    expect(await ensureDataset({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5, onProgress: () => {} })).toBe(dir);
+    expect(
+      await ensureDataset({ release: 'ml-100k', dataDir, url: `${base}/ml-100k.zip`, md5, onProgress: () => {} }),
+    ).toBe(dir);
   } finally {
     stderr.mockRestore();
   }
@@ -123,11 +157,25 @@ test('a zip with odd entries (a file and a folder of the same name) is a Downloa
   const dataDir = tmpDir();
   const odd = zipSync({ 'ml-100k/u.data': strToU8('1\t1\t5\t1\n'), 'ml-100k/u.data/inner.txt': strToU8('x') });
   const fetchOdd = async () => ({
-    ok: true, status: 200, headers: { get: () => String(odd.length) }, text: async () => '',
-    body: new ReadableStream<Uint8Array>({ start(c) { c.enqueue(odd); c.close(); } }),
+    ok: true,
+    status: 200,
+    headers: { get: () => String(odd.length) },
+    text: async () => '',
+    body: new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(odd);
+        c.close();
+      },
+    }),
   });
-  await expect(downloadRelease({ release: 'ml-100k', dataDir, fetch: fetchOdd as any, md5: createHash('md5').update(odd).digest('hex'), onProgress: () => {} })).rejects.toThrow(
-    /zip entry "ml-100k\/u\.data(\/inner\.txt)?" cannot be unpacked \((ENOTDIR|EISDIR|EEXIST)\)/,
-  );
+  await expect(
+    downloadRelease({
+      release: 'ml-100k',
+      dataDir,
+      fetch: fetchOdd as any,
+      md5: createHash('md5').update(odd).digest('hex'),
+      onProgress: () => {},
+    }),
+  ).rejects.toThrow(/zip entry "ml-100k\/u\.data(\/inner\.txt)?" cannot be unpacked \((ENOTDIR|EISDIR|EEXIST)\)/);
   expect(fs.readdirSync(dataDir)).toEqual([]);
 });

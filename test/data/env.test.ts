@@ -14,5 +14,7 @@ test('loadFromEnv loads the real ml-100k and refuses to download when told not t
   const shared = path.resolve(__dirname, '../../../shared/data');
   const ds = await loadFromEnv({ env: { BST_DATA_DIR: shared, BST_DATASET: 'ml-100k' }, download: false });
   expect(ds.ratings.numRows()).toBe(100000);
-  await expect(loadFromEnv({ env: { BST_DATA_DIR: tmpDir(), BST_DATASET: 'ml-1m' }, download: false })).rejects.toThrow(DownloadError);
+  await expect(loadFromEnv({ env: { BST_DATA_DIR: tmpDir(), BST_DATASET: 'ml-1m' }, download: false })).rejects.toThrow(
+    DownloadError,
+  );
 });

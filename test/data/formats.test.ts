@@ -29,7 +29,12 @@ describe('loaders of every release format', () => {
     const dir = writeFiles(path.join(tmpDir(), 'anything'), ML1M_FILES, 'latin1');
     expect(detectRelease(dir)).toBe('ml-1m');
     const ds = loadMovieLens({ dir });
-    expect(ds.movies.objects()[0]).toEqual({ movieId: 10, title: 'Café Society (1995)', year: 1995, genres: 'Comedy|Drama' });
+    expect(ds.movies.objects()[0]).toEqual({
+      movieId: 10,
+      title: 'Café Society (1995)',
+      year: 1995,
+      genres: 'Comedy|Drama',
+    });
     expect(ds.movies.objects()[2]).toEqual({ movieId: 30, title: 'Untitled', year: 0, genres: 'Drama' });
     expect(ds.users!.objects()[1]).toEqual({ userId: 8, gender: 'M', age: 56, occupation: 'other', zip: 'K1A0B' });
     expect(ds.ratings.objects()[0]).toEqual({ userId: 7, movieId: 20, rating: 4, timestamp: 978300760 });
@@ -71,7 +76,11 @@ describe('loaders of every release format', () => {
 
 describe('bad input', () => {
   test('a malformed ratings line names file, line number and content', () => {
-    const dir = writeFiles(tmpDir(), { ...ML1M_FILES, 'ratings.dat': '7::10::5::978300700\n7::20:4::978300760\n' }, 'latin1');
+    const dir = writeFiles(
+      tmpDir(),
+      { ...ML1M_FILES, 'ratings.dat': '7::10::5::978300700\n7::20:4::978300760\n' },
+      'latin1',
+    );
     let err: unknown;
     try {
       loadMovieLens({ dir });
@@ -86,14 +95,28 @@ describe('bad input', () => {
   });
 
   test('a malformed CSV movie line and a non-numeric field are named', () => {
-    const dir = writeFiles(tmpDir(), { ...CSV_FILES, 'movies.csv': 'movieId,title,genres\n1,"Open quote,Drama\n' }, 'utf8');
+    const dir = writeFiles(
+      tmpDir(),
+      { ...CSV_FILES, 'movies.csv': 'movieId,title,genres\n1,"Open quote,Drama\n' },
+      'utf8',
+    );
     expect(() => loadMovieLens({ dir, release: 'ml-20m' })).toThrow(/movies\.csv:2: unterminated quoted field/);
-    const dir2 = writeFiles(tmpDir(), { ...CSV_FILES, 'ratings.csv': 'userId,movieId,rating,timestamp\n1,x,4,5\n' }, 'utf8');
-    expect(() => loadMovieLens({ dir: dir2, release: 'ml-20m' })).toThrow(/ratings\.csv:2: movieId "x": is not a number.*"1,x,4,5"/);
+    const dir2 = writeFiles(
+      tmpDir(),
+      { ...CSV_FILES, 'ratings.csv': 'userId,movieId,rating,timestamp\n1,x,4,5\n' },
+      'utf8',
+    );
+    expect(() => loadMovieLens({ dir: dir2, release: 'ml-20m' })).toThrow(
+      /ratings\.csv:2: movieId "x": is not a number.*"1,x,4,5"/,
+    );
   });
 
   test('a missing file names the file and the release', () => {
-    const dir = writeFiles(tmpDir(), { 'ratings.dat': ML1M_FILES['ratings.dat'], 'users.dat': ML1M_FILES['users.dat'] }, 'latin1');
+    const dir = writeFiles(
+      tmpDir(),
+      { 'ratings.dat': ML1M_FILES['ratings.dat'], 'users.dat': ML1M_FILES['users.dat'] },
+      'latin1',
+    );
     expect(() => loadMovieLens({ dir })).toThrow(/missing file movies\.dat of release ml-1m/);
     expect(() => loadMovieLens({ dir: tmpDir() })).toThrow(DataError);
   });
@@ -123,7 +146,9 @@ describe('bad input', () => {
       { userId: 9, movieId: 10, rating: 4, timestamp: 500 },
     ]);
     expect(logged).toEqual([loadSummary(r)]);
-    expect(logged[0]).toMatch(/^ml-1m: 4 ratings read, 3 kept, 1 dropped \(1 duplicate .*\), 1 blank lines; unknown ids \(kept\): 1 movies in 1 ratings, 1 users in 1 ratings; 3 movies, 2 users$/);
+    expect(logged[0]).toMatch(
+      /^ml-1m: 4 ratings read, 3 kept, 1 dropped \(1 duplicate .*\), 1 blank lines; unknown ids \(kept\): 1 movies in 1 ratings, 1 users in 1 ratings; 3 movies, 2 users$/,
+    );
   });
 
   test('ratings read in many small chunks parse identically and keep correct line numbers', () => {
@@ -140,6 +165,8 @@ describe('bad input', () => {
     expect(small.line[2999]).toBe(3001);
     lines[2500] = 'broken line';
     fs.writeFileSync(file, lines.join('\n'));
-    expect(() => parseRatingsFile(file, { sep: ',', header: true, chunkSize: 64 })).toThrow(/ratings\.csv:2501: .*"broken line"/);
+    expect(() => parseRatingsFile(file, { sep: ',', header: true, chunkSize: 64 })).toThrow(
+      /ratings\.csv:2501: .*"broken line"/,
+    );
   });
 });

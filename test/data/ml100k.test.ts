@@ -3,9 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadMovieLens, prepareData, kerasWindowCount, Dataset } from '../../lib/data';
 
-const DIR = process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
-  ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
-  : path.resolve(__dirname, '../../../shared/data/ml-100k');
+const DIR =
+  process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
+    ? path.join(process.env.BST_DATA_DIR, 'ml-100k')
+    : path.resolve(__dirname, '../../../shared/data/ml-100k');
 
 let ds: Dataset;
 beforeAll(() => {
@@ -63,7 +64,8 @@ test('property: no training sample reaches a validation or test position (k=1 an
     // val/test positions are each user's last 2k ratings in time order
     for (let u = 1; u < it.userOffsets.length - 1; u++) {
       const e = it.userOffsets[u + 1];
-      for (let q = it.userOffsets[u] + 1; q < e; q++) if (it.timestamp[q] < it.timestamp[q - 1]) throw new Error(`time order broken at ${q}`);
+      for (let q = it.userOffsets[u] + 1; q < e; q++)
+        if (it.timestamp[q] < it.timestamp[q - 1]) throw new Error(`time order broken at ${q}`);
     }
   }
 });

@@ -29,7 +29,14 @@ describe('legacy-random-windows (Keras BST example protocol)', () => {
     const dir = writeFiles(tmpDir(), ml1mForCounts([3, 4, 5, 6, 9]), 'latin1');
     const ds = loadMovieLens({ dir });
     const logs: string[] = [];
-    const p = prepareData({ dataset: ds, seqLen: 4, step: 2, protocol: 'legacy-random-windows', seed: 1, verbose: (s) => logs.push(s) });
+    const p = prepareData({
+      dataset: ds,
+      seqLen: 4,
+      step: 2,
+      protocol: 'legacy-random-windows',
+      seed: 1,
+      verbose: (s) => logs.push(s),
+    });
     expect([3, 4, 5, 6, 9].map((n) => kerasWindowCount(n, 4, 2))).toEqual([0, 2, 2, 3, 4]);
     expect(p.counts.windows).toBe(11);
     expect(p.counts.duplicateWindows).toBe(2);
@@ -117,7 +124,10 @@ describe('leave-last-k', () => {
     const sizes = [...p.batches('train', { batchSize: 4 })].map((b) => b.n);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
     expect(sizes[sizes.length - 1]).toBe(n % 4 || 4);
-    const order = (seed: number) => [...p.batches('train', { batchSize: 4, shuffle: true, seed })].flatMap((b) => Array.from(b.timeDelta.filter((_, i) => i % 5 === 3)).concat(Array.from(b.rating)));
+    const order = (seed: number) =>
+      [...p.batches('train', { batchSize: 4, shuffle: true, seed })].flatMap((b) =>
+        Array.from(b.timeDelta.filter((_, i) => i % 5 === 3)).concat(Array.from(b.rating)),
+      );
     expect(order(5)).toEqual(order(5));
     expect(order(5)).not.toEqual(order(6));
     const targets = [...p.batches('val', { batchSize: 3 })].reduce((a, b) => a + b.n, 0);
@@ -128,7 +138,9 @@ describe('leave-last-k', () => {
 describe('sortIntoRuns', () => {
   test('orders users by id and each run by (timestamp, movieId), also with repeated movies and long runs', () => {
     const n = 200;
-    const userId = new Int32Array(n), movieId = new Int32Array(n), ts = new Float64Array(n);
+    const userId = new Int32Array(n),
+      movieId = new Int32Array(n),
+      ts = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       userId[i] = i % 3 === 0 ? 9 : 4;
       movieId[i] = (i * 37) % 50; // repeats within a user: comparator fallback
@@ -139,7 +151,8 @@ describe('sortIntoRuns', () => {
       expect(Array.from(r.rawIds)).toEqual([4, 9]);
       for (let d = 0; d < 2; d++) {
         for (let j = r.offsets[d] + 1; j < r.offsets[d + 1]; j++) {
-          const a = r.perm[j - 1], b = r.perm[j];
+          const a = r.perm[j - 1],
+            b = r.perm[j];
           expect(ts[a] < ts[b] || (ts[a] === ts[b] && mv[a] <= mv[b])).toBe(true);
           expect(userId[b]).toBe(r.rawIds[d]);
         }

@@ -37,10 +37,17 @@ describe('strict ratings parsing', () => {
     expect(e).toBeInstanceOf(ParseError);
     expect(e).toMatchObject({ file, line: 2, field: 'userId', value: '4294967303' });
     expect(e.message).toContain(`${file}:2: userId "4294967303"`);
-    expect(thrown(loadWith('ml-1m', '7::2147483648::4::978300760\n').load)).toMatchObject({ field: 'movieId', value: '2147483648' });
+    expect(thrown(loadWith('ml-1m', '7::2147483648::4::978300760\n').load)).toMatchObject({
+      field: 'movieId',
+      value: '2147483648',
+    });
     expect(thrown(loadWith('ml-1m', '0::10::4::978300760\n').load)).toMatchObject({ field: 'userId', value: '0' });
     // ids in the movies file too
-    const dir = writeFiles(path.join(tmpDir(), 'ml-1m'), { ...ML1M_FILES, 'movies.dat': '4294967306::Wrapped (1995)::Drama\n' }, 'latin1');
+    const dir = writeFiles(
+      path.join(tmpDir(), 'ml-1m'),
+      { ...ML1M_FILES, 'movies.dat': '4294967306::Wrapped (1995)::Drama\n' },
+      'latin1',
+    );
     expect(thrown(() => loadMovieLens({ dir }))).toMatchObject({ field: 'movieId', value: '4294967306', line: 1 });
   });
 
@@ -50,15 +57,27 @@ describe('strict ratings parsing', () => {
     expect(e).toMatchObject({ line: 2, field: 'rating', value: '1.5' });
     expect(e.message).toContain('off the rating scale 1..5 in steps of 1');
     const head = 'userId,movieId,rating,timestamp\n';
-    expect(thrown(loadWith('ml-latest', head + '1,1,5.5,1100000000\n').load)).toMatchObject({ line: 2, field: 'rating', value: '5.5' });
-    expect(thrown(loadWith('ml-latest', head + '1,1,0,1100000000\n').load)).toMatchObject({ field: 'rating', value: '0' });
-    expect(loadWith('ml-latest', head + '1,1,0.5,1100000000\n').load().ratings.objects()).toEqual([
-      { userId: 1, movieId: 1, rating: 0.5, timestamp: 1100000000 },
-    ]);
+    expect(thrown(loadWith('ml-latest', head + '1,1,5.5,1100000000\n').load)).toMatchObject({
+      line: 2,
+      field: 'rating',
+      value: '5.5',
+    });
+    expect(thrown(loadWith('ml-latest', head + '1,1,0,1100000000\n').load)).toMatchObject({
+      field: 'rating',
+      value: '0',
+    });
+    expect(
+      loadWith('ml-latest', head + '1,1,0.5,1100000000\n')
+        .load()
+        .ratings.objects(),
+    ).toEqual([{ userId: 1, movieId: 1, rating: 0.5, timestamp: 1100000000 }]);
   });
 
   test('a reordered CSV header is mapped by name; a header with other names is refused showing expected vs found', () => {
-    const { load } = loadWith('ml-latest', 'movieId,rating,userId,timestamp\n3,4.5,12,1100000000\n1,2.0,12,1100000500\n');
+    const { load } = loadWith(
+      'ml-latest',
+      'movieId,rating,userId,timestamp\n3,4.5,12,1100000000\n1,2.0,12,1100000500\n',
+    );
     expect(load().ratings.objects()).toEqual([
       { userId: 12, movieId: 3, rating: 4.5, timestamp: 1100000000 },
       { userId: 12, movieId: 1, rating: 2, timestamp: 1100000500 },
@@ -67,7 +86,9 @@ describe('strict ratings parsing', () => {
     const e = thrown(bad.load);
     expect(e).toBeInstanceOf(DataError);
     expect(e).toMatchObject({ file: bad.file, line: 1 });
-    expect(e.message).toContain('expected userId,movieId,rating,timestamp (in any order), found user,movie,rating,time');
+    expect(e.message).toContain(
+      'expected userId,movieId,rating,timestamp (in any order), found user,movie,rating,time',
+    );
   });
 
   test('a last line cut inside its timestamp is refused; a complete last line without newline is kept', () => {
@@ -77,7 +98,7 @@ describe('strict ratings parsing', () => {
     const e = thrown(load);
     expect(e).toBeInstanceOf(ParseError);
     expect(e).toMatchObject({ file, line: 3, field: 'timestamp', value: '881' });
-    expect(e.message).toContain('has 3 digits where the file\'s timestamps have 9');
+    expect(e.message).toContain("has 3 digits where the file's timestamps have 9");
   });
 
   test('BOM, CRLF and blank lines are accepted; a large valid id does not size an array by its value', () => {
@@ -169,7 +190,9 @@ function reference(bytes: Buffer, layout: Layout): { rows: Row[]; duplicates: nu
   });
   const kept = new Set(best.values());
   return {
-    rows: rows.filter((_, i) => kept.has(i)).map(({ userId, movieId, rating, timestamp }) => ({ userId, movieId, rating, timestamp })),
+    rows: rows
+      .filter((_, i) => kept.has(i))
+      .map(({ userId, movieId, rating, timestamp }) => ({ userId, movieId, rating, timestamp })),
     duplicates: rows.length - kept.size,
   };
 }
@@ -192,7 +215,23 @@ function validFile(layout: Layout, rng: Rng): string[] {
   return lines;
 }
 
-const BAD_VALUES = ['0', '-1', '2147483648', '4294967303', '1.5', '6', '0.5', '5.5', '99999999999999999999', '', '3.25', '1e3', '4.', ' 3', '2.0'];
+const BAD_VALUES = [
+  '0',
+  '-1',
+  '2147483648',
+  '4294967303',
+  '1.5',
+  '6',
+  '0.5',
+  '5.5',
+  '99999999999999999999',
+  '',
+  '3.25',
+  '1e3',
+  '4.',
+  ' 3',
+  '2.0',
+];
 const GARBAGE = ['\0', '\xff', ',', ':', '\t', '\r', '7', '.', 'x', '"', '\n', '\xef\xbb\xbf', '-'];
 
 /** Apply 1-3 seeded mutations to a valid file's lines; returns the file bytes (latin1). */
@@ -303,8 +342,10 @@ describe('property: mutated ratings files load exactly their valid rows or throw
           err = e;
         }
         if ('line' in want) {
-          if (!(err instanceof DataError)) throw new Error(`${ctx}\nexpected a DataError at line ${want.line}, got ${err ?? 'rows'}`);
-          if (err.file !== file || err.line !== want.line) throw new Error(`${ctx}\nexpected ${file}:${want.line}, got ${err.message}`);
+          if (!(err instanceof DataError))
+            throw new Error(`${ctx}\nexpected a DataError at line ${want.line}, got ${err ?? 'rows'}`);
+          if (err.file !== file || err.line !== want.line)
+            throw new Error(`${ctx}\nexpected ${file}:${want.line}, got ${err.message}`);
           outcome.refused++;
         } else {
           if (err !== undefined) throw new Error(`${ctx}\nexpected ${want.rows.length} rows, got ${err}`);

@@ -5,8 +5,22 @@ import { tmpDir } from './fixtures';
 
 test('ml-1m style: real format, exact sizes, latin-1 titles, deterministic', () => {
   const root = tmpDir();
-  const a = generateSynthetic({ dir: path.join(root, 'a'), format: 'ml-1m', numRatings: 5000, numUsers: 50, numMovies: 300, seed: 3 });
-  const b = generateSynthetic({ dir: path.join(root, 'b'), format: 'ml-1m', numRatings: 5000, numUsers: 50, numMovies: 300, seed: 3 });
+  const a = generateSynthetic({
+    dir: path.join(root, 'a'),
+    format: 'ml-1m',
+    numRatings: 5000,
+    numUsers: 50,
+    numMovies: 300,
+    seed: 3,
+  });
+  const b = generateSynthetic({
+    dir: path.join(root, 'b'),
+    format: 'ml-1m',
+    numRatings: 5000,
+    numUsers: 50,
+    numMovies: 300,
+    seed: 3,
+  });
   expect(detectRelease(a.dir)).toBe('ml-1m');
   for (const f of ['ratings.dat', 'movies.dat', 'users.dat']) {
     expect(fs.readFileSync(path.join(a.dir, f)).equals(fs.readFileSync(path.join(b.dir, f)))).toBe(true);
@@ -17,8 +31,17 @@ test('ml-1m style: real format, exact sizes, latin-1 titles, deterministic', () 
   expect(ds.movies.numRows()).toBe(300);
   expect(ds.report.duplicates.count + ds.report.outOfRange.count + ds.report.unknownMovies.count).toBe(0);
   expect(ds.movies.array('title')).toContain('Café Synthétique 11 (' + ds.movies.array('year')[10] + ')');
-  const c = generateSynthetic({ dir: path.join(root, 'c'), format: 'ml-1m', numRatings: 5000, numUsers: 50, numMovies: 300, seed: 4 });
-  expect(fs.readFileSync(path.join(c.dir, 'ratings.dat')).equals(fs.readFileSync(path.join(a.dir, 'ratings.dat')))).toBe(false);
+  const c = generateSynthetic({
+    dir: path.join(root, 'c'),
+    format: 'ml-1m',
+    numRatings: 5000,
+    numUsers: 50,
+    numMovies: 300,
+    seed: 4,
+  });
+  expect(
+    fs.readFileSync(path.join(c.dir, 'ratings.dat')).equals(fs.readFileSync(path.join(a.dir, 'ratings.dat'))),
+  ).toBe(false);
 });
 
 test('CSV style: header, quoted titles with commas, half stars', () => {
@@ -38,16 +61,32 @@ test('structure a sequence model can learn: ratings follow recent history and ta
   const p = prepareData({ dataset: loadMovieLens({ dir: r.dir }), seqLen: 6, k: 1 });
   const s = p.gather(p.split.train);
   // correlation between the mean of the 5 previous ratings and the target rating
-  const xs: number[] = [], ys: number[] = [];
+  const xs: number[] = [],
+    ys: number[] = [];
   for (let i = 0; i < s.n; i++) {
-    let sum = 0, c = 0;
-    for (let j = 0; j < 5; j++) if (s.itemSeq[i * 6 + j] !== 0) { sum += s.ratingSeq[i * 6 + j]; c++; }
-    if (c === 5) { xs.push(sum / 5); ys.push(s.rating[i]); }
+    let sum = 0,
+      c = 0;
+    for (let j = 0; j < 5; j++)
+      if (s.itemSeq[i * 6 + j] !== 0) {
+        sum += s.ratingSeq[i * 6 + j];
+        c++;
+      }
+    if (c === 5) {
+      xs.push(sum / 5);
+      ys.push(s.rating[i]);
+    }
   }
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-  const mx = mean(xs), my = mean(ys);
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < xs.length; i++) { sxy += (xs[i] - mx) * (ys[i] - my); sxx += (xs[i] - mx) ** 2; syy += (ys[i] - my) ** 2; }
+  const mx = mean(xs),
+    my = mean(ys);
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
+  for (let i = 0; i < xs.length; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
   expect(sxy / Math.sqrt(sxx * syy)).toBeGreaterThan(0.2);
   // ratings use the whole scale
   expect(new Set(ys).size).toBe(5);
@@ -56,12 +95,19 @@ test('structure a sequence model can learn: ratings follow recent history and ta
 test('planted rule: a share of users rate A then B next, B rated as A; A and B appear nowhere else', () => {
   const root = tmpDir();
   const opts = { format: 'ml-1m' as const, numRatings: 4000, numUsers: 200, numMovies: 60, seed: 5 };
-  const r = generateSynthetic({ ...opts, dir: path.join(root, 'p'), plantedRule: { ifMovie: 7, thenMovie: 2, share: 0.6 } });
+  const r = generateSynthetic({
+    ...opts,
+    dir: path.join(root, 'p'),
+    plantedRule: { ifMovie: 7, thenMovie: 2, share: 0.6 },
+  });
   const p = prepareData({ dataset: loadMovieLens({ dir: r.dir }), seqLen: 4, k: 1 });
   const it = p.interactions;
   const a = p.vocabs.item.index(7);
   const b = p.vocabs.item.index(2);
-  let pairs = 0, high = 0, aAlone = 0, bAlone = 0;
+  let pairs = 0,
+    high = 0,
+    aAlone = 0,
+    bAlone = 0;
   for (let q = 0; q < it.item.length; q++) {
     if (it.item[q] === a) {
       // B comes next (B = movie 2 < A = movie 7: a same-second tie would have put B first)
@@ -80,8 +126,12 @@ test('planted rule: a share of users rate A then B next, B rated as A; A and B a
   expect(pairs / 200).toBeLessThan(0.7);
   expect(high / pairs).toBeGreaterThan(0.3);
   expect(high / pairs).toBeLessThan(0.7);
-  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'x'), plantedRule: { ifMovie: 7, thenMovie: 7 } })).toThrow(/must differ, both are 7/);
-  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'y'), plantedRule: { ifMovie: 61, thenMovie: 2 } })).toThrow(/ifMovie must be a movie id in 1..60, got 61/);
+  expect(() =>
+    generateSynthetic({ ...opts, dir: path.join(root, 'x'), plantedRule: { ifMovie: 7, thenMovie: 7 } }),
+  ).toThrow(/must differ, both are 7/);
+  expect(() =>
+    generateSynthetic({ ...opts, dir: path.join(root, 'y'), plantedRule: { ifMovie: 61, thenMovie: 2 } }),
+  ).toThrow(/ifMovie must be a movie id in 1..60, got 61/);
 });
 
 test('without a planted rule the output is unchanged by the option existing (same bytes as plantedRule undefined)', () => {

@@ -1,6 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Vocab, saveVocabs, loadVocabs, vocabsToJSON, vocabsFromJSON, zipPrefix, loadMovieLens, prepareData } from '../../lib/data';
+import {
+  Vocab,
+  saveVocabs,
+  loadVocabs,
+  vocabsToJSON,
+  vocabsFromJSON,
+  zipPrefix,
+  loadMovieLens,
+  prepareData,
+} from '../../lib/data';
 import { tmpDir, writeFiles, ML1M_FILES } from './fixtures';
 
 test('Vocab: 0 is unknown, sorted builder, JSON round trip', () => {
@@ -25,7 +34,16 @@ test('vocabularies come from training data, save atomically and reload identical
   // k=1 with 2 ratings per user: train only; both users and 3 movies known
   expect(p.vocabs.user.values).toEqual([7, 8]);
   expect(p.vocabs.zip.values).toEqual(['02', 'K']);
-  expect(p.sizes).toEqual({ numUsers: 3, numItems: 4, numGenres: 4, numYears: 3, numGenders: 3, numAges: 3, numOccupations: 3, numZips: 3 });
+  expect(p.sizes).toEqual({
+    numUsers: 3,
+    numItems: 4,
+    numGenres: 4,
+    numYears: 3,
+    numGenders: 3,
+    numAges: 3,
+    numOccupations: 3,
+    numZips: 3,
+  });
   const file = path.join(tmpDir(), 'model', 'vocabs.json');
   saveVocabs(file, p.vocabs);
   expect(fs.readdirSync(path.dirname(file))).toEqual(['vocabs.json']);

@@ -9,7 +9,10 @@ import * as path from 'path';
 import { ChartSession, barFigure, heatmapFigure } from '../../lib/viz';
 import { CHROMIUM, chartsInDom, chromiumDom, tmpDir } from './helpers';
 
-const REQUIRE_JS = ['/usr/share/javascript/requirejs/require.min.js', '/usr/share/javascript/requirejs/require.js'].find((f) => fs.existsSync(f));
+const REQUIRE_JS = [
+  '/usr/share/javascript/requirejs/require.min.js',
+  '/usr/share/javascript/requirejs/require.js',
+].find((f) => fs.existsSync(f));
 
 describe('charts in headless Chromium', () => {
   const dir = tmpDir('bst-chromium-page-');
@@ -19,11 +22,22 @@ describe('charts in headless Chromium', () => {
     expect(fs.existsSync(CHROMIUM)).toBe(true);
     const s = new ChartSession();
     const a = s.html(barFigure(['a', 'b', 'c'], [3, 1, 2], { title: 'bars </script> title' }));
-    const b = s.html(heatmapFigure([[0.1, 0.9], [0.6, 0.4]], { xLabels: ['Heat (1995)', 'Heat (1995)'], yLabels: ['x', 'y'] }));
+    const b = s.html(
+      heatmapFigure(
+        [
+          [0.1, 0.9],
+          [0.6, 0.4],
+        ],
+        { xLabels: ['Heat (1995)', 'Heat (1995)'], yLabels: ['x', 'y'] },
+      ),
+    );
     const requireTag = REQUIRE_JS ? `<script src="file://${REQUIRE_JS}"></script>` : '';
     const page = path.join(dir, 'page.html');
-    fs.writeFileSync(page, `<!DOCTYPE html><html><head><meta charset="utf-8">${requireTag}</head><body>${a}\n${b}` +
-      `<script>document.body.setAttribute("data-amd", typeof define === "function" && define.amd ? "yes" : "no")</script></body></html>`);
+    fs.writeFileSync(
+      page,
+      `<!DOCTYPE html><html><head><meta charset="utf-8">${requireTag}</head><body>${a}\n${b}` +
+        `<script>document.body.setAttribute("data-amd", typeof define === "function" && define.amd ? "yes" : "no")</script></body></html>`,
+    );
     const dom = chromiumDom(page);
     if (REQUIRE_JS) expect(dom).toContain('data-amd="yes"'); // require.js's define was live on the page
     const charts = chartsInDom(dom);

@@ -26,7 +26,12 @@ export function tmpDir(prefix: string): string {
 }
 
 /** Run scripts/run_notebooks.py on `notebooks` (paths) with the small CI settings; returns status and output. */
-export function runNotebooks(notebooks: string[], out: string, env: Record<string, string> = {}, timeoutMs = 15 * 60_000) {
+export function runNotebooks(
+  notebooks: string[],
+  out: string,
+  env: Record<string, string> = {},
+  timeoutMs = 15 * 60_000,
+) {
   // never let a notebook fall back to downloading: tests stay offline
   const release = path.join(env.BST_DATA_DIR ?? DATA_DIR, 'ml-100k', 'u.data');
   if (!fs.existsSync(release)) throw new Error(`${release} not found: set BST_DATA_DIR to the folder holding ml-100k/`);

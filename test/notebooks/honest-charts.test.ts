@@ -30,7 +30,9 @@ const ML100K = path.join(DATA_DIR, 'ml-100k');
 describe('attention heatmap', () => {
   test('a near-uniform matrix keeps the [0, 1] colour scale and says it is near uniform, with its real range', () => {
     const L = 8;
-    const z = Array.from({ length: L }, (_, i) => Array.from({ length: L }, (_, j) => 0.125 + (((i + j) % 3) - 1) * 0.0001));
+    const z = Array.from({ length: L }, (_, i) =>
+      Array.from({ length: L }, (_, j) => 0.125 + (((i + j) % 3) - 1) * 0.0001),
+    );
     const s = attentionSpread(z);
     expect(s.nearUniform).toBe(true);
     expect(s.min).toBeCloseTo(0.1249, 6);
@@ -59,10 +61,15 @@ describe('attention heatmap', () => {
 
 describe('axes', () => {
   test('a chart with a right axis reserves a right margin for its labels', () => {
-    const fig = resolveFigure(lineFigure(
-      [{ name: 'ratings', x: ['1998-01'], y: [1] }, { name: 'users', x: ['1998-01'], y: [2], yaxis: 'y2' }],
-      { y2Title: 'active users' },
-    ));
+    const fig = resolveFigure(
+      lineFigure(
+        [
+          { name: 'ratings', x: ['1998-01'], y: [1] },
+          { name: 'users', x: ['1998-01'], y: [2], yaxis: 'y2' },
+        ],
+        { y2Title: 'active users' },
+      ),
+    );
     expect((fig.layout.margin as { r: number }).r).toBeGreaterThanOrEqual(60);
     expect(fig.layout.yaxis2).toMatchObject({ automargin: true, side: 'right' });
     // a chart without a right axis keeps the narrow default
@@ -72,13 +79,22 @@ describe('axes', () => {
 
 describe('diversity trade-off', () => {
   test('one curve per model, points in falling lambda, labelled', () => {
-    const fig = tradeoffFigure([{ name: 'BST', points: [
-      { lambda: 0.5, diversity: 0.8, accuracy: 0.05 },
-      { lambda: 1, diversity: 0.4, accuracy: 0.1 },
-      { lambda: 0.7, diversity: 0.6, accuracy: 0.08 },
-    ] }]);
+    const fig = tradeoffFigure([
+      {
+        name: 'BST',
+        points: [
+          { lambda: 0.5, diversity: 0.8, accuracy: 0.05 },
+          { lambda: 1, diversity: 0.4, accuracy: 0.1 },
+          { lambda: 0.7, diversity: 0.6, accuracy: 0.08 },
+        ],
+      },
+    ]);
     expect(fig.data).toHaveLength(1);
-    expect(fig.data[0]).toMatchObject({ x: [0.4, 0.6, 0.8], y: [0.1, 0.08, 0.05], text: ['\u03bb 1', '\u03bb 0.7', '\u03bb 0.5'] });
+    expect(fig.data[0]).toMatchObject({
+      x: [0.4, 0.6, 0.8],
+      y: [0.1, 0.08, 0.05],
+      text: ['\u03bb 1', '\u03bb 0.7', '\u03bb 0.5'],
+    });
     expect((fig.layout.xaxis as { title: { text: string } }).title.text).toBe('intra-list diversity');
   });
 });
@@ -94,9 +110,10 @@ describe('timeline ties on ml-100k', () => {
     let expectedTied = 0;
     for (let r = 0; r + 1 < off.length && run < 0; r++) {
       const counts = new Map<number, number>();
-      for (let p = off[r]; p < off[r + 1]; p++) counts.set(data.interactions.timestamp[p], (counts.get(data.interactions.timestamp[p]) ?? 0) + 1);
+      for (let p = off[r]; p < off[r + 1]; p++)
+        counts.set(data.interactions.timestamp[p], (counts.get(data.interactions.timestamp[p]) ?? 0) + 1);
       const tied = [...counts.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0);
-      if (tied > 0 && off[r + 1] - off[r] <= 60) (run = r), (expectedTied = tied);
+      if (tied > 0 && off[r + 1] - off[r] <= 60) ((run = r), (expectedTied = tied));
     }
     expect(run).toBeGreaterThanOrEqual(0);
     const rows = userTimeline(data, run);
@@ -121,12 +138,15 @@ describe('progress displays', () => {
   test('training bars of every epoch redraw ONE notebook display in place', () => {
     const frames: string[] = [];
     let displays = 0;
-    setDisplayTarget({ html: () => undefined, newDisplay: () => (displays++, { html: (s: string) => frames.push(s) }) });
+    setDisplayTarget({
+      html: () => undefined,
+      newDisplay: () => (displays++, { html: (s: string) => frames.push(s) }),
+    });
     const sink = liveProgress({ redrawMs: 0 });
     let t = 0;
     for (let epoch = 1; epoch <= 3; epoch++) {
       const bar = new ProgressBar({ ...sink, total: 100, label: `epoch ${epoch}/3`, now: () => t });
-      for (let d = 10; d <= 100; d += 10) (t += 100), bar.update(d, 'loss 1.0');
+      for (let d = 10; d <= 100; d += 10) ((t += 100), bar.update(d, 'loss 1.0'));
       bar.finish('loss 0.9');
     }
     expect(displays).toBe(1);
@@ -144,7 +164,14 @@ describe('progress displays', () => {
     const ds = loadMovieLens({ dir: ML100K, release: 'ml-100k' });
     const data = prepareData({ dataset: ds, seqLen: 4, k: 1, verbose: false });
     const seen: Array<[number, number]> = [];
-    const [r] = evaluateLists({ data, scorer: popularityRankingScorer(data), mode: 'sampled', maxUsers: 20, listers: { top: topKLister }, onProgress: (d, n) => seen.push([d, n]) });
+    const [r] = evaluateLists({
+      data,
+      scorer: popularityRankingScorer(data),
+      mode: 'sampled',
+      maxUsers: 20,
+      listers: { top: topKLister },
+      onProgress: (d, n) => seen.push([d, n]),
+    });
     expect(seen).toHaveLength(r.n);
     expect(seen[seen.length - 1]).toEqual([r.n, r.n]);
   });

@@ -80,7 +80,8 @@ const RELATIONS: Record<string, (x: Record<string, number>) => void> = {
     expect(x.bestTestRmse).toBeLessThan(x['user-item-bias.testRmse']);
   },
   // every ranker is far above chance (10 of 101 candidates) on the sampled protocol
-  '06_recommend': (x) => expect(Math.min(x.popularitySampledHr, x['item-KNN (last 3 movies).sampledHr'])).toBeGreaterThan(2 * (10 / 101)),
+  '06_recommend': (x) =>
+    expect(Math.min(x.popularitySampledHr, x['item-KNN (last 3 movies).sampledHr'])).toBeGreaterThan(2 * (10 / 101)),
   // history beats popularity; the diversity re-rank makes lists more diverse and reaches more of the catalogue
   '07_retrieval': (x) => {
     expect(x['itemKnn.hr10']).toBeGreaterThan(2 * x['popularity.hr10']);
@@ -93,7 +94,9 @@ const RELATIONS: Record<string, (x: Record<string, number>) => void> = {
 function recorded(name: string): RecordedMetrics | null | undefined {
   const file = path.join(OUT, 'notebooks', name + '.ipynb');
   if (!fs.existsSync(file)) return undefined;
-  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: Array<{ outputs?: Array<{ data?: Record<string, string | string[]> }> }> };
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    cells: Array<{ outputs?: Array<{ data?: Record<string, string | string[]> }> }>;
+  };
   for (const c of nb.cells) {
     for (const o of c.outputs ?? []) {
       const h = o.data?.['text/html'];
@@ -110,7 +113,8 @@ function check(name: string, m: RecordedMetrics, key: string, e: Expect): void {
   if ('is' in e) expect(where).toBe(`${name}: ${key} = ${JSON.stringify(e.is)}`);
   else {
     expect(typeof v).toBe('number');
-    if (!((v as number) >= e.min && (v as number) <= e.max)) throw new Error(`${where}, expected within [${e.min}, ${e.max}]`);
+    if (!((v as number) >= e.min && (v as number) <= e.max))
+      throw new Error(`${where}, expected within [${e.min}, ${e.max}]`);
   }
 }
 
@@ -123,7 +127,8 @@ describe.each(seriesNotebooks().map((f) => f.replace(/\.ipynb$/, '')))('%s metri
     expect(m!.notebook).toBe(name);
     const values = Object.values(m!.metrics);
     expect(values.length).toBeGreaterThanOrEqual(3);
-    for (const [k, v] of Object.entries(m!.metrics)) if (typeof v === 'number') expect([k, Number.isFinite(v)]).toEqual([k, true]);
+    for (const [k, v] of Object.entries(m!.metrics))
+      if (typeof v === 'number') expect([k, Number.isFinite(v)]).toEqual([k, true]);
   });
 
   const small = m && m.preset === 'small' && m.dataset === 'ml-100k';
@@ -132,4 +137,3 @@ describe.each(seriesNotebooks().map((f) => f.replace(/\.ipynb$/, '')))('%s metri
     RELATIONS[name]?.(m!.metrics as Record<string, number>);
   });
 });
-

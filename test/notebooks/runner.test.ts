@@ -23,7 +23,11 @@ describe('scripts/run_notebooks.py', () => {
 
   test('a failing cell: exit 1, stderr names the notebook, the cell number and the error text', () => {
     const nb = path.join(dir, '99_broken.ipynb');
-    writeNotebook(nb, ['const a = 1 + 1;\nconsole.log("first cell ran", a);', '// second cell\nthrow new Error("deliberate failure 4711");', 'console.log("never runs");']);
+    writeNotebook(nb, [
+      'const a = 1 + 1;\nconsole.log("first cell ran", a);',
+      '// second cell\nthrow new Error("deliberate failure 4711");',
+      'console.log("never runs");',
+    ]);
     const r = runNotebooks([nb], path.join(dir, 'out'));
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(1);

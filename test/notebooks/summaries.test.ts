@@ -34,7 +34,8 @@ const T0 = Date.UTC(2000, 0, 15) / 1000;
 function tinyDataset(): Dataset {
   const rows: Array<[number, number, number, number]> = [];
   const per = { 1: 6, 2: 4, 3: 1 } as Record<number, number>;
-  for (const u of [1, 2, 3]) for (let i = 0; i < per[u]; i++) rows.push([u, 10 + i, 1 + ((u + i) % 5), T0 + (i + u) * 20 * DAY]);
+  for (const u of [1, 2, 3])
+    for (let i = 0; i < per[u]; i++) rows.push([u, 10 + i, 1 + ((u + i) % 5), T0 + (i + u) * 20 * DAY]);
   const ratings = aq.table({
     userId: Int32Array.from(rows.map((r) => r[0])),
     movieId: Int32Array.from(rows.map((r) => r[1])),
@@ -47,8 +48,21 @@ function tinyDataset(): Dataset {
     year: Int32Array.from([1990, 1991, 1992, 1993, 1994, 1995]),
     genres: ['Drama', 'Drama|Comedy', 'Comedy', '', 'Action', 'Drama'],
   });
-  const users = aq.table({ userId: Int32Array.from([1, 2, 3]), gender: ['F', 'M', 'M'], age: Int32Array.from([25, 18, 56]), occupation: ['writer', 'other', 'other'], zip: ['1', '2', '3'] });
-  return { release: 'ml-100k', dir: '/nowhere', ratings, movies, users, report: { ratingsKept: rows.length } as LoadReport };
+  const users = aq.table({
+    userId: Int32Array.from([1, 2, 3]),
+    gender: ['F', 'M', 'M'],
+    age: Int32Array.from([25, 18, 56]),
+    occupation: ['writer', 'other', 'other'],
+    zip: ['1', '2', '3'],
+  });
+  return {
+    release: 'ml-100k',
+    dir: '/nowhere',
+    ratings,
+    movies,
+    users,
+    report: { ratingsKept: rows.length } as LoadReport,
+  };
 }
 
 describe('explore summaries', () => {
@@ -72,7 +86,10 @@ describe('explore summaries', () => {
     const h = logHistogram([1, 2, 9, 10, 11, 100], 1);
     expect(h.edges).toEqual([1, 10, 100, 1000]);
     expect(h.counts).toEqual([3, 2, 1]);
-    const r = rankCurve(Array.from({ length: 1000 }, (_, i) => 1000 - i), 20);
+    const r = rankCurve(
+      Array.from({ length: 1000 }, (_, i) => 1000 - i),
+      20,
+    );
     expect(r.rank[0]).toBe(1);
     expect(r.rank[r.rank.length - 1]).toBe(1000);
     expect(r.rank.length).toBeLessThanOrEqual(21);
@@ -87,7 +104,10 @@ describe('explore summaries', () => {
     expect(months.reduce((a, m) => a + m.ratings, 0)).toBe(11);
     expect(months.reduce((a, m) => a + m.newUsers, 0)).toBe(3);
     expect(months[0].month).toBe('2000-02');
-    expect(demographicCounts(ds, 'gender')).toEqual([{ label: 'M', count: 2 }, { label: 'F', count: 1 }]);
+    expect(demographicCounts(ds, 'gender')).toEqual([
+      { label: 'M', count: 2 },
+      { label: 'F', count: 1 },
+    ]);
     expect(demographicCounts(ds, 'age').map((r) => r.label)).toEqual(['18-24', '25-34', '56+']);
     expect(demographicCounts({ ...ds, users: undefined }, 'gender')).toEqual([]);
     expect(topMovies(ds, 1)).toEqual([{ title: 'A (1990)', ratings: 3, meanRating: (2 + 3 + 4) / 3 }]);
@@ -121,8 +141,19 @@ describe('sequences and leakage', () => {
       rating: Float32Array.from({ length: n }, (_, i) => 1 + (i % 5)),
       timestamp: Float64Array.from({ length: n }, (_, i) => T0 + i * DAY),
     });
-    const movies = aq.table({ movieId: Int32Array.from({ length: n }, (_, i) => 100 + i), title: Array.from({ length: n }, (_, i) => `M${i}`), year: new Int32Array(n), genres: Array.from({ length: n }, () => 'Drama') });
-    const d = prepareData({ dataset: { ...tinyDataset(), ratings, movies, users: undefined }, protocol: 'legacy-random-windows', seqLen: 4, step: 1, seed: 7 });
+    const movies = aq.table({
+      movieId: Int32Array.from({ length: n }, (_, i) => 100 + i),
+      title: Array.from({ length: n }, (_, i) => `M${i}`),
+      year: new Int32Array(n),
+      genres: Array.from({ length: n }, () => 'Drama'),
+    });
+    const d = prepareData({
+      dataset: { ...tinyDataset(), ratings, movies, users: undefined },
+      protocol: 'legacy-random-windows',
+      seqLen: 4,
+      step: 1,
+      seed: 7,
+    });
     const leak = leakageReport(d);
     expect(leak.testTargets).toBeGreaterThan(0);
     expect(leak.shareTargetInTrain).toBeGreaterThan(0.5);
@@ -134,12 +165,17 @@ describe('model display helpers', () => {
   test('attentionMatrix averages heads of one sample; fullHistoryTargets skips short histories', () => {
     // n=2, H=2, L=2
     const data = Float32Array.from([
-      /* s0 h0 */ 1, 0, 0.5, 0.5, /* s0 h1 */ 0, 1, 0.5, 0.5,
-      /* s1 h0 */ 1, 0, 1, 0, /* s1 h1 */ 1, 0, 1, 0,
+      /* s0 h0 */ 1, 0, 0.5, 0.5, /* s0 h1 */ 0, 1, 0.5, 0.5, /* s1 h0 */ 1, 0, 1, 0, /* s1 h1 */ 1, 0, 1, 0,
     ]);
     const att = { shape: [2, 2, 2, 2] as [number, number, number, number], data };
-    expect(attentionMatrix(att, 0)).toEqual([[0.5, 0.5], [0.5, 0.5]]);
-    expect(attentionMatrix(att, 0, 1)).toEqual([[0, 1], [0.5, 0.5]]);
+    expect(attentionMatrix(att, 0)).toEqual([
+      [0.5, 0.5],
+      [0.5, 0.5],
+    ]);
+    expect(attentionMatrix(att, 0, 1)).toEqual([
+      [0, 1],
+      [0.5, 0.5],
+    ]);
     expect(() => attentionMatrix(att, 2)).toThrow(/sample 2/);
     const offsets = Int32Array.from([0, 0, 3, 10]);
     expect(fullHistoryTargets([1, 2, 3, 4, 9], offsets, 2)).toEqual([2, 9]);

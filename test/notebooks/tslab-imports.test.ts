@@ -35,7 +35,10 @@ describe('lib is importable by tslab', () => {
     for (const f of files) {
       for (const spec of imports(fs.readFileSync(f, 'utf8'))) {
         if (!spec.startsWith('.')) continue;
-        if (fs.existsSync(path.resolve(path.dirname(f), spec)) && fs.statSync(path.resolve(path.dirname(f), spec)).isDirectory()) {
+        if (
+          fs.existsSync(path.resolve(path.dirname(f), spec)) &&
+          fs.statSync(path.resolve(path.dirname(f), spec)).isDirectory()
+        ) {
           bad.push(`${path.relative(ROOT, f)}: '${spec}' is a folder; import '${spec}/index'`);
         }
       }
@@ -50,7 +53,9 @@ describe('lib is importable by tslab', () => {
       for (const spec of imports(fs.readFileSync(f, 'utf8'))) {
         if (spec.startsWith('.') || spec.startsWith('node:') || spec.startsWith('/')) continue;
         if (fs.existsSync(path.join(dir, spec + '.ts')) || fs.existsSync(path.join(dir, spec + '.js'))) {
-          bad.push(`${path.relative(ROOT, f)}: '${spec}' resolves to ${path.relative(ROOT, path.join(dir, spec))}.ts under tslab; import 'node:${spec}'`);
+          bad.push(
+            `${path.relative(ROOT, f)}: '${spec}' resolves to ${path.relative(ROOT, path.join(dir, spec))}.ts under tslab; import 'node:${spec}'`,
+          );
         }
       }
     }
@@ -82,7 +87,8 @@ describe('lib is importable by tslab', () => {
       state.set(u, 1);
       stack.push(u);
       for (const v of edges.get(u) ?? []) {
-        if (state.get(v) === 1) cycles.push([...stack.slice(stack.indexOf(v)), v].map((x) => path.relative(ROOT, x)).join(' -> '));
+        if (state.get(v) === 1)
+          cycles.push([...stack.slice(stack.indexOf(v)), v].map((x) => path.relative(ROOT, x)).join(' -> '));
         else if (!state.has(v)) visit(v);
       }
       stack.pop();

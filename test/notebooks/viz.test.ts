@@ -59,9 +59,19 @@ describe('chart HTML', () => {
   });
 
   test('every chart is configured without cloud upload buttons, even when a figure asks for them', () => {
-    const fig = resolveFigure({ ...barFigure(['a'], [1]), config: { showSendToCloud: true, showLink: true, modeBarButtonsToRemove: ['lasso2d'] } });
-    expect(fig.config).toMatchObject({ showSendToCloud: false, showEditInChartStudio: false, showLink: false, displaylogo: false });
-    expect(fig.config!.modeBarButtonsToRemove).toEqual(expect.arrayContaining(['lasso2d', 'sendDataToCloud', 'editInChartStudio']));
+    const fig = resolveFigure({
+      ...barFigure(['a'], [1]),
+      config: { showSendToCloud: true, showLink: true, modeBarButtonsToRemove: ['lasso2d'] },
+    });
+    expect(fig.config).toMatchObject({
+      showSendToCloud: false,
+      showEditInChartStudio: false,
+      showLink: false,
+      displaylogo: false,
+    });
+    expect(fig.config!.modeBarButtonsToRemove).toEqual(
+      expect.arrayContaining(['lasso2d', 'sendDataToCloud', 'editInChartStudio']),
+    );
     const html = stubSession().html(barFigure(['a'], [1]));
     expect(html).toContain('"showSendToCloud":false');
   });
@@ -77,10 +87,19 @@ describe('chart HTML', () => {
     ctx.setTimeout = (f: () => void) => pending.push(f);
     ctx.window = ctx;
     ctx.document = {
-      getElementById: (id: string) => (id === 'c5' ? { innerHTML: 'x' } : id === 'c5-fig' ? { textContent: json } : null),
-      querySelector: (sel: string) => (sel === 'script[data-bst-plotly]' ? { textContent: 'window.Plotly = { newPlot: function () { drawnHook(); } };' } : null),
+      getElementById: (id: string) =>
+        id === 'c5' ? { innerHTML: 'x' } : id === 'c5-fig' ? { textContent: json } : null,
+      querySelector: (sel: string) =>
+        sel === 'script[data-bst-plotly]'
+          ? { textContent: 'window.Plotly = { newPlot: function () { drawnHook(); } };' }
+          : null,
       createElement: () => ({ text: '' }),
-      head: { appendChild: (el: { text: string }) => { appended.push(el.text); vm.runInNewContext(el.text, ctx); } },
+      head: {
+        appendChild: (el: { text: string }) => {
+          appended.push(el.text);
+          vm.runInNewContext(el.text, ctx);
+        },
+      },
     };
     ctx.drawnHook = () => drawn.push(1);
     vm.runInNewContext(code, ctx);
@@ -118,11 +137,20 @@ describe('chart HTML', () => {
   });
 
   test('the drawing script draws once Plotly appears, and writes the message when it never does', () => {
-    const html = chartHtml(lineFigure([{ name: 's', x: [1, 2], y: [3, 4], error: [0.1, 0.2] }]), { id: 'c9', maxTries: 3 });
+    const html = chartHtml(lineFigure([{ name: 's', x: [1, 2], y: [3, 4], error: [0.1, 0.2] }]), {
+      id: 'c9',
+      maxTries: 3,
+    });
     const [, json] = scripts(html)[0];
     const [, code] = scripts(html)[1];
     // a minimal DOM: the div and the JSON script
-    const div = { innerHTML: 'placeholder', children: [] as unknown[], appendChild(c: unknown) { this.children.push(c); } };
+    const div = {
+      innerHTML: 'placeholder',
+      children: [] as unknown[],
+      appendChild(c: unknown) {
+        this.children.push(c);
+      },
+    };
     const fakeDocument = {
       getElementById: (id: string) => (id === 'c9' ? div : id === 'c9-fig' ? { textContent: json } : null),
       createElement: () => ({ style: {} as Record<string, string>, textContent: '', className: '' }),
@@ -130,14 +158,22 @@ describe('chart HTML', () => {
     const pending: Array<() => void> = [];
     const drawn: unknown[][] = [];
     // 1) plotly arrives after the first try
-    const ctx: Record<string, unknown> = { document: fakeDocument, setTimeout: (f: () => void) => pending.push(f), JSON };
+    const ctx: Record<string, unknown> = {
+      document: fakeDocument,
+      setTimeout: (f: () => void) => pending.push(f),
+      JSON,
+    };
     ctx.window = ctx;
     vm.runInNewContext(code, ctx);
     expect(drawn).toHaveLength(0);
     ctx.Plotly = { newPlot: (...args: unknown[]) => drawn.push(args) };
     pending.shift()!();
     expect(drawn).toHaveLength(1);
-    expect((drawn[0][1] as Array<{ error_y: unknown }>)[0].error_y).toEqual({ type: 'data', array: [0.1, 0.2], visible: true });
+    expect((drawn[0][1] as Array<{ error_y: unknown }>)[0].error_y).toEqual({
+      type: 'data',
+      array: [0.1, 0.2],
+      visible: true,
+    });
     expect(div.innerHTML).toBe('');
     // 2) plotly never arrives: bounded retries, then the readable message
     const div2 = { ...div, innerHTML: 'placeholder', children: [] as Array<{ textContent: string }> };
@@ -166,9 +202,13 @@ describe('chart HTML', () => {
     expect(src.length).toBeGreaterThan(1_000_000);
     expect(src).not.toMatch(/<\/script/i);
     // a page with require.js-style define and a CommonJS-style module: the wrapped UMD still sets window.Plotly
-    const lib = '(function(root, f){ if (typeof module === "object" && module.exports) { module.exports = f(); } ' +
+    const lib =
+      '(function(root, f){ if (typeof module === "object" && module.exports) { module.exports = f(); } ' +
       'else if (typeof define === "function" && define.amd) { define([], f); } else { root.Plotly = f(); } })(self, function(){ return { v: 1 }; });';
-    const ctx: Record<string, unknown> = { define: Object.assign(() => undefined, { amd: {} }), module: { exports: {} } };
+    const ctx: Record<string, unknown> = {
+      define: Object.assign(() => undefined, { amd: {} }),
+      module: { exports: {} },
+    };
     ctx.self = ctx;
     vm.runInNewContext(wrapLibrary(lib), ctx);
     expect(ctx.Plotly).toEqual({ v: 1 });
@@ -177,7 +217,13 @@ describe('chart HTML', () => {
 
 describe('figure builders', () => {
   test('heatmap keeps repeated labels apart and checks sizes', () => {
-    const f = heatmapFigure([[0.5, 0.5], [0.2, 0.8]], { xLabels: ['Heat (1995)', 'Heat (1995)'], yLabels: ['a', 'b'], annotate: 2 });
+    const f = heatmapFigure(
+      [
+        [0.5, 0.5],
+        [0.2, 0.8],
+      ],
+      { xLabels: ['Heat (1995)', 'Heat (1995)'], yLabels: ['a', 'b'], annotate: 2 },
+    );
     const xa = f.layout.xaxis as { tickvals: number[]; ticktext: string[] };
     expect(xa.tickvals).toEqual([0, 1]);
     expect(xa.ticktext).toEqual(['Heat (1995)', 'Heat (1995)']);
@@ -254,7 +300,10 @@ describe('display routing', () => {
   test('progress bar redraws one display in place and ends at 100%', () => {
     const frames: string[] = [];
     let displays = 0;
-    setDisplayTarget({ html: () => undefined, newDisplay: () => (displays++, { html: (s: string) => frames.push(s) }) });
+    setDisplayTarget({
+      html: () => undefined,
+      newDisplay: () => (displays++, { html: (s: string) => frames.push(s) }),
+    });
     const p = progressBar({ total: 10, label: 'epoch 1', minIntervalMs: 0 });
     p.update(5, 'loss 1.0');
     p.finish('loss 0.9');
