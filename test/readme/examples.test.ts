@@ -60,6 +60,10 @@ const SLOW: Array<{ match: RegExp; why: string }> = [
   { match: /^tune\b/, why: 'a hyperparameter search: minutes to hours' },
   { match: /^benchmark\b/, why: 'baselines + BST x 3 seeds x 2 objectives: 13 min on ml-100k' },
   { match: /--dataset ml-1m\b/, why: 'downloads ML-1M (the tests stay offline)' },
+  {
+    match: /^serve\b/,
+    why: 'a server runs until stopped (test/serve/load.test.ts starts the real bst serve, reloads and stops it)',
+  },
 ];
 
 /** A tiny model (the tests' usual one) trained for one epoch: what the slow tier appends to training commands. */
