@@ -81,7 +81,7 @@ function budget(argv: string[]): string[] {
     '--set',
     TINY,
     '--no-progress',
-    ...(argv[0] === 'train-recommender' ? ['--max-users', '200'] : []),
+    ...(argv[0] === 'train-recommender' ? ['--max-users', '200', '--retriever-epochs', '1'] : []),
   ];
 }
 
