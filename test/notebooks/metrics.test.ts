@@ -57,7 +57,7 @@ const SMALL_ML100K: Record<string, Record<string, Expect>> = {
     'item-KNN (last 3 movies).sampledHr': { min: 0.3, max: 0.5 },
     bstBestSampledHr: { min: 0.1, max: 0.7 }, // 0.333: one epoch on 150 users, below popularity (stated in the findings)
   },
-  // deterministic baselines exactly; the learned models train for seconds (time budgets), so their bands are wide
+  // deterministic baselines exactly; the learned models train for one or two epochs, so their bands are wide
   '07_retrieval': {
     cases: { is: 943 },
     'popularity.hr10': { min: 0.049, max: 0.051 }, // 0.0498
@@ -82,11 +82,11 @@ const RELATIONS: Record<string, (x: Record<string, number>) => void> = {
   // every ranker is far above chance (10 of 101 candidates) on the sampled protocol
   '06_recommend': (x) =>
     expect(Math.min(x.popularitySampledHr, x['item-KNN (last 3 movies).sampledHr'])).toBeGreaterThan(2 * (10 / 101)),
-  // history beats popularity; the diversity re-rank makes lists more diverse and reaches more of the catalogue
+  // history beats popularity; the diversity re-rank (MMR over genres) makes lists more diverse. Catalogue coverage
+  // is not asserted: MMR does not aim at it, and it moved either way between training lengths.
   '07_retrieval': (x) => {
     expect(x['itemKnn.hr10']).toBeGreaterThan(2 * x['popularity.hr10']);
     expect(x.rerankLowDiversity).toBeGreaterThan(x.rerankTopDiversity);
-    expect(x.rerankLowCoverage).toBeGreaterThan(x.rerankTopCoverage);
   },
 };
 
