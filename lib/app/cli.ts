@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../kernels/backend';
-import { Dataset, ensureDataset, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
+import { Dataset, ensureDataset, generateSynthetic, loadMovieLens, releaseSpec, resolveDataDir } from '../data/index';
 import {
   BstConfig,
   evaluate,
@@ -162,6 +162,30 @@ const TUNE_FLAGS: Record<string, FlagSpec> = {
   },
 };
 
+const SYNTH_FLAGS: Record<string, FlagSpec> = {
+  out: {
+    type: 'string',
+    help: 'release folder to write, e.g. data/synthetic/ml-1m (then --data-dir data/synthetic --dataset ml-1m)',
+    required: true,
+  },
+  ratings: { type: 'int', help: 'number of ratings', required: true },
+  users: { type: 'int', help: "number of users; default ratings / 165 (ml-1m's ratio)" },
+  movies: { type: 'int', help: 'number of movies; default 4 * sqrt(ratings), between 20 and 60,000' },
+  format: {
+    type: 'string',
+    help: 'ml-1m (ratings.dat, movies.dat, users.dat) or csv (ml-20m style)',
+    default: 'ml-1m',
+    choices: ['ml-1m', 'csv'],
+  },
+  seed: { type: 'int', help: 'the same seed and flags write the same bytes', default: 1 },
+  echo: {
+    type: 'number',
+    help: 'planted order signal: chance that a rating repeats the one --echo-lag steps earlier (0 = none)',
+    default: 0,
+  },
+  'echo-lag': { type: 'int', help: 'how many steps back --echo looks', default: 3 },
+};
+
 interface Command {
   summary: string;
   flags: Record<string, FlagSpec>;
@@ -193,6 +217,11 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+COMMANDS.synth = {
+  summary: 'write a seeded synthetic MovieLens release of any size (optionally with a planted order signal)',
+  flags: SYNTH_FLAGS,
+  run: cmdSynth,
+};
 COMMANDS.recommend = recommendCommand;
 COMMANDS['train-recommender'] = trainRecommenderCommand;
 COMMANDS.serve = serveCommand;
@@ -425,6 +454,25 @@ async function cmdPredict(f: FlagValues): Promise<void> {
   const samples = userCandidateSamples(data, Number(f.user), ids);
   const scores = predict(model, [samples]);
   ids.forEach((id, i) => console.log(`${id}\t${scores[i].toFixed(4)}`));
+}
+
+async function cmdSynth(f: FlagValues): Promise<void> {
+  const out = path.resolve(String(f.out));
+  checkWritableDir(path.dirname(out));
+  const echo = Number(f.echo);
+  const r = generateSynthetic({
+    dir: out,
+    format: f.format as 'ml-1m' | 'csv',
+    numRatings: Number(f.ratings),
+    numUsers: f.users === undefined ? undefined : Number(f.users),
+    numMovies: f.movies === undefined ? undefined : Number(f.movies),
+    seed: Number(f.seed),
+    echo: echo > 0 ? { probability: echo, lag: Number(f.echoLag) } : undefined,
+  });
+  console.log(
+    `wrote ${r.dir}: ${r.numRatings} ratings, ${r.numUsers} users, ${r.numMovies} movies (${r.format} format)` +
+      (echo > 0 ? `; ${echo} of ratings echo the one ${f.echoLag} steps earlier` : ''),
+  );
 }
 
 function listOf(flag: string, value: unknown): string[] {

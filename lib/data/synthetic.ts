@@ -51,6 +51,22 @@ export interface SyntheticOptions {
   drift?: number;
   /** a planted rule "users who rated movie A highly rate movie B highly" (default none; see `PlantedRule`) */
   plantedRule?: PlantedRule;
+  /** a planted order-dependent signal: ratings that repeat the rating `lag` steps earlier (default none; see `Echo`) */
+  echo?: Echo;
+}
+
+/**
+ * A planted order-dependent signal, for studying attention at scale: per user in time order (ties by movie id, as
+ * the loaders sort), each rating from position `lag` on is replaced, with probability `probability`, by the
+ * user's rating `lag` steps earlier (after that one's own replacement). Only a model that can single out the
+ * history slot `lag` back can use it. Drawn from its own seeded stream: the movies, users, times and the other
+ * ratings are those written without it.
+ */
+export interface Echo {
+  /** chance per rating (in [0, 1]) */
+  probability: number;
+  /** how many steps back (integer >= 1; default 3) */
+  lag?: number;
 }
 
 /**
@@ -129,7 +145,15 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
     if (!(share >= 0 && share <= 1)) throw new ConfigError(`plantedRule.share must be in [0, 1], got ${share}`);
     if (M < 4) throw new ConfigError(`plantedRule needs numMovies >= 4, got ${M}`);
   }
+  const echo = opts.echo;
+  const lag = echo?.lag ?? 3;
+  if (echo) {
+    if (!(echo.probability >= 0 && echo.probability <= 1))
+      throw new ConfigError(`echo.probability must be in [0, 1], got ${echo.probability}`);
+    if (!(Number.isInteger(lag) && lag >= 1)) throw new ConfigError(`echo.lag must be an integer >= 1, got ${lag}`);
+  }
   const rng = new Rng(opts.seed ?? 1);
+  const echoRng = new Rng(((opts.seed ?? 1) * 7919 + 17) >>> 0); // its own stream: the rest is unchanged by echo
   const G = SYNTHETIC_GENRES.length;
   const csv = opts.format === 'csv';
   if (opts.format !== 'csv' && opts.format !== 'ml-1m')
@@ -318,6 +342,15 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticResult {
         rowR[j] = r;
         rowT[j] = t;
         idx[j] = j;
+      }
+      if (echo) {
+        // time order as the loaders see it (ties by movie id); the planted pair A, B is left as it is
+        const seq = Int32Array.from(idx.subarray(0, n)).sort((a, b) => rowT[a] - rowT[b] || rowM[a] - rowM[b]);
+        const pair = (j: number) => ruleAt >= 0 && (j === ruleAt || j === ruleAt + 1);
+        for (let q = lag; q < n; q++) {
+          const hit = echoRng.next() < echo.probability;
+          if (hit && !pair(seq[q]) && !pair(seq[q - lag])) rowR[seq[q]] = rowR[seq[q - lag]];
+        }
       }
       // file order within a user: by movieId for CSV releases (as GroupLens writes them), shuffled for ml-1m
       const ord = idx.subarray(0, n);

@@ -95,3 +95,17 @@ test('a bad --set key is a config error naming the key', async () => {
   expect(await run(['train', ...common(), '--set', 'embedDims=8', '--out', path.join(tmp, 'bad')])).toBe(1);
   expect(err.join('\n')).toMatch(/unknown config key 'embedDims'/);
 });
+
+test('synth writes a seeded release that the loaders read; a bad --echo names the field and value', async () => {
+  const dir = path.join(tmp, 'synth', 'ml-1m');
+  const argv = ['synth', '--out', dir, '--ratings', '3000', '--users', '30', '--movies', '120', '--echo', '0.5'];
+  expect(await run(argv)).toBe(0);
+  expect(out.join('\n')).toMatch(/3000 ratings, 30 users, 120 movies \(ml-1m format\); 0.5 of ratings echo/);
+  const first = fs.readFileSync(path.join(dir, 'ratings.dat'));
+  expect(first.toString('latin1').trim().split('\n')).toHaveLength(3000);
+  expect(await run(argv)).toBe(0); // same flags, same bytes (the folder is replaced atomically)
+  expect(fs.readFileSync(path.join(dir, 'ratings.dat')).equals(first)).toBe(true);
+  expect(await run(['synth', '--out', dir, '--ratings', '3000', '--echo', '2'])).toBe(1);
+  expect(err.join('\n')).toMatch(/echo.probability must be in \[0, 1\], got 2/);
+  expect(await run(['synth', '--out', dir])).toBe(2); // --ratings is required
+});

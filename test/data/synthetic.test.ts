@@ -144,3 +144,39 @@ test('without a planted rule the output is unchanged by the option existing (sam
   expect(read(a.dir).equals(read(b.dir))).toBe(true);
   expect(read(a.dir).equals(read(c.dir))).toBe(false);
 });
+
+test('planted echo: in time order a share of ratings repeat the one lag steps back; movies and times are unchanged', () => {
+  const root = tmpDir();
+  const opts = { format: 'ml-1m' as const, numRatings: 20000, numUsers: 100, numMovies: 800, seed: 4 };
+  const plain = generateSynthetic({ ...opts, dir: path.join(root, 'plain') });
+  const echoed = generateSynthetic({ ...opts, dir: path.join(root, 'echo'), echo: { probability: 0.5, lag: 3 } });
+  const all = generateSynthetic({ ...opts, dir: path.join(root, 'all'), echo: { probability: 1, lag: 2 } });
+  const it = (dir: string) => prepareData({ dataset: loadMovieLens({ dir }), seqLen: 4, k: 1 }).interactions;
+  /** share of ratings (from position lag on, per user in time order) equal to the rating lag steps back */
+  const repeats = (x: ReturnType<typeof it>, lag: number) => {
+    let same = 0,
+      n = 0;
+    for (let q = lag; q < x.rating.length; q++) {
+      if (x.user[q - lag] !== x.user[q]) continue;
+      n++;
+      if (x.rating[q] === x.rating[q - lag]) same++;
+    }
+    return same / n;
+  };
+  const p = it(plain.dir);
+  const e = it(echoed.dir);
+  expect(Array.from(e.item)).toEqual(Array.from(p.item));
+  expect(Array.from(e.timestamp)).toEqual(Array.from(p.timestamp));
+  const base = repeats(p, 3);
+  // chance agreement + half of the rest: base + 0.5 * (1 - base), within sampling noise
+  expect(repeats(e, 3)).toBeGreaterThan(base + 0.5 * (1 - base) - 0.02);
+  expect(repeats(e, 3)).toBeLessThan(base + 0.5 * (1 - base) + 0.02);
+  expect(repeats(e, 2)).toBeLessThan(repeats(e, 3) - 0.1); // the signal sits at lag 3, not next to it
+  expect(repeats(it(all.dir), 2)).toBe(1);
+  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'x'), echo: { probability: 1.5 } })).toThrow(
+    /echo.probability must be in \[0, 1\], got 1.5/,
+  );
+  expect(() => generateSynthetic({ ...opts, dir: path.join(root, 'y'), echo: { probability: 0.5, lag: 0 } })).toThrow(
+    /echo.lag must be an integer >= 1, got 0/,
+  );
+});
