@@ -195,12 +195,14 @@ async function main(): Promise<void> {
       split.val.cases.map((c) => c.input),
       maxM,
       split.val.cases.map((c) => c.input),
+      split.val.cases.map((c) => c.user),
     ),
     test: retrieveMany(
       retriever,
       split.test.cases.map((c) => c.input),
       maxM,
       split.test.cases.map((c) => c.input),
+      split.test.cases.map((c) => c.user),
     ),
   };
   const recall = (ph: 'val' | 'test', m: number) =>

@@ -78,7 +78,13 @@ export function chooseSetting(o: ChooseSettingOptions): { setting: PipelineSetti
   const cases = o.split.val.cases;
   const positions = checkLooCompatible(o.data, o.split, 'val');
   const inputs = cases.map((c) => c.input);
-  const items = retrieveMany(o.retriever, inputs, Math.max(...ms), inputs);
+  const items = retrieveMany(
+    o.retriever,
+    inputs,
+    Math.max(...ms),
+    inputs,
+    cases.map((c) => c.user),
+  );
   const cand = { cases, items, ranker: bstCandidateScores({ model: o.model, data: o.data, positions, items }) };
   const ev = (s: PipelineSetting) =>
     evaluateNextItem(pipelineScorer(cand, o.split.numItems, s), cases, {
@@ -108,8 +114,7 @@ export interface TrainRankingPipelineOptions {
   /** SASRec retriever config overrides (e.g. maxSeconds, epochs, seed) */
   retriever?: Partial<SeqRecConfig>;
   /**
-   * two-tower config overrides (default: TWO_TOWER_PIPELINE_DEFAULTS, then these). The pipeline's retrieval
-   * calls carry no user ids (retrieveMany), so the two-tower retriever is sequence-only by default.
+   * two-tower config overrides (default: TWO_TOWER_PIPELINE_DEFAULTS, then these)
    */
   twoTower?: Partial<TwoTowerConfig>;
   negatives?: Partial<HardNegativeOptions>;

@@ -71,7 +71,8 @@ export function retrieverCandidates(
   pool: number,
 ): Map<number, Int32Array> {
   const hist = Array.from(positions, (p) => historyBefore(data, p));
-  const lists = retrieveMany(retriever, hist, pool, hist);
+  const users = Array.from(positions, (p) => data.vocabs.user.value(data.interactions.user[p]));
+  const lists = retrieveMany(retriever, hist, pool, hist, users);
   const out = new Map<number, Int32Array>();
   positions.forEach((p, i) => out.set(p, lists[i]));
   return out;

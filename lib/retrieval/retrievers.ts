@@ -106,17 +106,23 @@ export function popularityRetriever(fit: SequenceSet, numItems: number): Retriev
   return { name: 'popularity', retrieve: one, retrieveBatch: (hs, m, ex) => hs.map((h, i) => one(h, m, ex[i])) };
 }
 
-/** `retriever`'s top m for each history (its batched form when it has one). */
+/**
+ * `retriever`'s top m for each history (its batched form when it has one); `users`: each history's raw user id,
+ * for retrievers that read user features (the two-tower model's user tower).
+ */
 export function retrieveMany(
   retriever: Retriever,
   histories: Int32Array[],
   m: number,
   excludes: ArrayLike<number>[],
+  users?: ArrayLike<number | undefined>,
 ): Int32Array[] {
   if (histories.length !== excludes.length)
     throw new ConfigError(`retrieveMany: ${histories.length} histories but ${excludes.length} exclude lists`);
-  if (retriever.retrieveBatch) return retriever.retrieveBatch(histories, m, excludes);
-  return histories.map((h, i) => retriever.retrieve(h, m, excludes[i]));
+  if (users && users.length !== histories.length)
+    throw new ConfigError(`retrieveMany: ${histories.length} histories but ${users.length} user ids`);
+  if (retriever.retrieveBatch) return retriever.retrieveBatch(histories, m, excludes, users);
+  return histories.map((h, i) => retriever.retrieve(h, m, excludes[i], users?.[i]));
 }
 
 /**
@@ -133,9 +139,9 @@ export function twoTowerRetriever(model: TwoTowerModel): Retriever {
       const u = userVectors(model, [history], [user]);
       return retrieveTopM(u, movies, m, [0, ...Array.from(exclude)]);
     },
-    retrieveBatch(histories, m, excludes) {
+    retrieveBatch(histories, m, excludes, users) {
       checkM('two-tower', m);
-      const u = userVectors(model, histories); // [B * d], no user features (the batched form has no user ids)
+      const u = userVectors(model, histories, users); // [B * d]; user features where ids are given
       return histories.map((_, r) =>
         retrieveTopM(u.subarray(r * d, (r + 1) * d), movies, m, [0, ...Array.from(excludes[r])]),
       );

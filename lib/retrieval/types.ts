@@ -8,8 +8,16 @@
 export interface Retriever {
   name: string;
   retrieve(history: ArrayLike<number>, m: number, exclude: ArrayLike<number>, user?: number): Int32Array;
-  /** optional batched form (same result as calling retrieve per history) */
-  retrieveBatch?(histories: Int32Array[], m: number, excludes: ArrayLike<number>[]): Int32Array[];
+  /**
+   * optional batched form (same result as calling retrieve per history with `users[i]`); `users`: raw MovieLens
+   * user ids, for retrievers that read user features (undefined = an anonymous history)
+   */
+  retrieveBatch?(
+    histories: Int32Array[],
+    m: number,
+    excludes: ArrayLike<number>[],
+    users?: ArrayLike<number | undefined>,
+  ): Int32Array[];
   /** optional: free the model's tensors (a served model being swapped out) */
   dispose?(): void;
 }
