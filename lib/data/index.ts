@@ -2,7 +2,7 @@
 export * from './types';
 export * from './formats';
 export type { LoadOptions, LoadReport, Dataset, Table } from './load';
-export { loadMovieLens, genreList, parseYear, formatLoadReport, loadSummary } from './load';
+export { loadMovieLens, genreList, parseYear, formatLoadReport, loadSummary, firstUsers } from './load';
 export type { RatingColumns } from './parse';
 export { parseRatingsFile, splitCsvLine } from './parse';
 export type { FetchLike, DownloadOptions } from './download';

@@ -469,3 +469,31 @@ export function formatLoadReport(r: LoadReport): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * The dataset restricted to its `maxUsers` users with the smallest ids: their ratings and `users` rows; movies and
+ * the load report stay as loaded. `maxUsers` 0 (or at least the number of users) returns `ds` itself. For quick
+ * studies on a large release: ML-1M's first 1,000 users hold about 160,000 of its ratings.
+ */
+export function firstUsers(ds: Dataset, maxUsers: number): Dataset {
+  if (!(Number.isInteger(maxUsers) && maxUsers >= 0))
+    throw new DataError(`firstUsers: maxUsers must be an integer >= 0, got ${maxUsers}`);
+  const userId = ds.ratings.array('userId') as ArrayLike<number>;
+  const ids = Array.from(new Set(Array.from(userId))).sort((a, b) => a - b);
+  if (maxUsers === 0 || maxUsers >= ids.length) return ds;
+  const cut = ids[maxUsers - 1];
+  const keep: number[] = [];
+  for (let i = 0; i < userId.length; i++) if (userId[i] <= cut) keep.push(i);
+  const pick = <T extends Int32Array | Float32Array | Float64Array>(col: string, Ctor: { from(a: number[]): T }) => {
+    const a = ds.ratings.array(col) as ArrayLike<number>;
+    return Ctor.from(keep.map((i) => a[i]));
+  };
+  const ratings = aq.table({
+    userId: pick('userId', Int32Array),
+    movieId: pick('movieId', Int32Array),
+    rating: pick('rating', Float32Array),
+    timestamp: pick('timestamp', Float64Array),
+  });
+  const users = ds.users?.params({ cut }).filter((d: { userId: number }, $: { cut: number }) => d.userId <= $.cut);
+  return { ...ds, ratings, users: users?.reify() };
+}

@@ -1,7 +1,7 @@
 /** The real MovieLens-100k (../shared/data/ml-100k, or $BST_DATA_DIR/ml-100k). */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadMovieLens, prepareData, kerasWindowCount, Dataset } from '../../lib/data';
+import { loadMovieLens, prepareData, kerasWindowCount, Dataset, firstUsers } from '../../lib/data';
 
 const DIR =
   process.env.BST_DATA_DIR && fs.existsSync(path.join(process.env.BST_DATA_DIR, 'ml-100k'))
@@ -79,4 +79,25 @@ test('legacy windows on ml-100k match the Keras create_sequences count', () => {
   expect(p.counts.leaky).toBe(true);
   expect(p.counts.test).toBe(expected - Math.floor(0.85 * expected));
   expect(p.counts.train + p.counts.val + p.counts.test).toBe(expected);
+});
+
+test('firstUsers keeps the first N users: their ratings (same values) and users rows; movies unchanged', () => {
+  const sub = firstUsers(ds, 100);
+  const uid = Array.from(ds.ratings.array('userId') as ArrayLike<number>);
+  const mine = uid.map((u, i) => [u, i]).filter(([u]) => u <= 100);
+  expect(sub.ratings.numRows()).toBe(mine.length);
+  expect(mine.length).toBeGreaterThan(5000); // ml-100k's first 100 users hold about 10% of its ratings
+  expect(mine.length).toBeLessThan(20000);
+  const rating = ds.ratings.array('rating') as ArrayLike<number>;
+  const ts = ds.ratings.array('timestamp') as ArrayLike<number>;
+  expect(Array.from(sub.ratings.array('rating') as ArrayLike<number>)).toEqual(mine.map(([, i]) => rating[i]));
+  expect(Array.from(sub.ratings.array('timestamp') as ArrayLike<number>)).toEqual(mine.map(([, i]) => ts[i]));
+  expect(sub.ratings.column('userId')!.constructor).toBe(ds.ratings.column('userId')!.constructor);
+  expect(Math.max(...Array.from(sub.users!.array('userId') as ArrayLike<number>))).toBe(100);
+  expect(sub.users!.numRows()).toBe(100);
+  expect(sub.movies).toBe(ds.movies);
+  expect(prepareData({ dataset: sub, seqLen: 4, k: 1 }).counts.users).toBe(100);
+  expect(firstUsers(ds, 0)).toBe(ds);
+  expect(firstUsers(ds, 943)).toBe(ds);
+  expect(() => firstUsers(ds, -1)).toThrow(/maxUsers must be an integer >= 0, got -1/);
 });
