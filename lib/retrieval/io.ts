@@ -3,16 +3,16 @@
  * side features the towers read -- catalogue movie ids, genre multi-hot, year indices, user feature indices --
  * and the variables' shapes in model.vars order) and `<dir>/twotower.bin` (every variable's float32 values,
  * little-endian, concatenated in that order). Both written atomically, the weights first, so a readable
- * twotower.json always describes a complete twotower.bin. The same layout as lib/seqrec/io.ts.
+ * twotower.json always describes a complete twotower.bin. The same layout as lib/seqrec/io.ts (lib/model/weights-io.ts).
  */
 import * as fs from 'fs';
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import { DataError } from '../util/errors';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/files';
+import { loadWeights, readWeightsManifest, saveWeights, weightsFiles } from '../model/weights-io';
 import { twoTowerConfig, TwoTowerConfig } from './config';
 import { RetrievalFeatures } from './features';
 import { createTwoTower, TwoTowerModel } from './model';
+
+/** The base name of the files (twotower.json, twotower.bin). */
+const NAME = 'twotower';
 
 /** The format tag of twotower.json. */
 export const TWO_TOWER_FORMAT = 'bst-lab/two-tower@1';
@@ -81,14 +81,6 @@ function featuresFromJson(j: FeaturesJson): RetrievalFeatures {
 
 /** Write `model` into `dir` (created when missing). */
 export function saveTwoTower(model: TwoTowerModel, dir: string, meta?: Record<string, unknown>): void {
-  const parts = model.vars.map((v) => v.dataSync() as Float32Array);
-  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  writeFileAtomic(path.join(dir, 'twotower.bin'), new Uint8Array(all.buffer));
   const manifest: TwoTowerManifest = {
     format: TWO_TOWER_FORMAT,
     config: model.config,
@@ -96,42 +88,18 @@ export function saveTwoTower(model: TwoTowerModel, dir: string, meta?: Record<st
     shapes: model.vars.map((v) => v.shape),
     meta,
   };
-  writeJsonAtomic(path.join(dir, 'twotower.json'), manifest);
+  saveWeights({ dir, name: NAME, vars: model.vars, manifest });
 }
 
 /** Whether `dir` holds a saved two-tower model. */
 export function hasTwoTower(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'twotower.json'));
+  return fs.existsSync(weightsFiles({ dir, name: NAME }).jsonFile);
 }
 
 /** Load a model written by saveTwoTower; throws a DataError naming the file on a format, shape or size mismatch. */
 export function loadTwoTower(dir: string): { model: TwoTowerModel; meta?: Record<string, unknown> } {
-  const jsonFile = path.join(dir, 'twotower.json');
-  const binFile = path.join(dir, 'twotower.bin');
-  const m = readJson<TwoTowerManifest>(jsonFile);
-  if (m.format !== TWO_TOWER_FORMAT)
-    throw new DataError(`format is ${JSON.stringify(m.format)}, expected ${TWO_TOWER_FORMAT}`, jsonFile);
+  const m = readWeightsManifest<TwoTowerManifest>({ dir, name: NAME }, TWO_TOWER_FORMAT);
   const model = createTwoTower(twoTowerConfig(m.config), featuresFromJson(m.features));
-  const buf = fs.readFileSync(binFile);
-  const values = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const want = model.vars.reduce((a, v) => a + v.size, 0);
-  if (values.length !== want)
-    throw new DataError(
-      `holds ${values.length} float32 values, the model described by twotower.json needs ${want}`,
-      binFile,
-    );
-  let o = 0;
-  model.vars.forEach((v, i) => {
-    const s = m.shapes[i];
-    if (!s || s.join('x') !== v.shape.join('x'))
-      throw new DataError(
-        `variable ${i} has shape ${JSON.stringify(s)}, the model needs ${JSON.stringify(v.shape)}`,
-        jsonFile,
-      );
-    const t = tf.tensor(values.slice(o, o + v.size), v.shape, 'float32');
-    v.assign(t);
-    t.dispose();
-    o += v.size;
-  });
+  loadWeights({ dir, name: NAME, vars: model.vars, shapes: m.shapes });
   return { model, meta: m.meta };
 }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../kernels/fused';
 import { NextItemCase, NextItemMetrics, NextItemScorer, SequenceSet, evaluateNextItem } from '../eval/next-item';
+import { EpochLoss, runEpochs } from '../train/epochs';
 import { TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { padLeft } from '../seqrec/model';
@@ -133,21 +134,10 @@ export function trainTwoTower(o: TrainTwoTowerOptions): TrainTwoTowerResult {
   const opt = new FusedAdamOptimizer(c.learningRate, 0.9, 0.98);
   const rng = new Rng(c.seed + 1);
   const order = Int32Array.from({ length: w.n }, (_, i) => i);
-  const history: TwoTowerEpoch[] = [];
-  let best: tf.Tensor[] | undefined;
-  let bestVal: TwoTowerEpoch | undefined;
-  let bestEpoch = 0;
-  let bad = 0;
   let step = 0;
-  let stoppedBy: TrainTwoTowerResult['stoppedBy'] = 'epochs';
-  const score = (e: TwoTowerEpoch) => (c.selectBy === 'ndcg10' ? e.val.ndcg10 : e.recall.recall[100]);
-  const t0 = Date.now();
-  let epoch = 0;
-  while (epoch < c.epochs) {
-    epoch++;
+  const trainEpoch = (epoch: number): number => {
     rng.shuffle(order);
-    let lossSum = 0,
-      count = 0;
+    const meter = new EpochLoss({ trainer: 'trainTwoTower', epoch, learningRate: c.learningRate });
     for (let s = 0; s < w.n; s += c.batchSize) {
       const rows = order.subarray(s, s + c.batchSize);
       const B = rows.length;
@@ -192,52 +182,23 @@ export function trainTwoTower(o: TrainTwoTowerOptions): TrainTwoTowerResult {
           model.vars,
         ) as tf.Scalar;
       });
-      const lv = loss.dataSync()[0];
-      loss.dispose();
-      step++;
-      if (!Number.isFinite(lv))
-        throw new TrainingError(
-          `trainTwoTower: loss is ${lv} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`,
-        );
-      lossSum += lv * valid.length;
-      count += valid.length;
+      meter.add(loss, valid.length, ++step);
     }
-    const over = c.maxSeconds > 0 && (Date.now() - t0) / 1000 > c.maxSeconds;
-    if (o.val && (epoch % c.evalEvery === 0 || epoch === c.epochs || over)) {
-      const ev = evaluateTwoTower(model, o.val, o.fit);
-      const rec: TwoTowerEpoch = {
-        epoch,
-        trainLoss: lossSum / Math.max(1, count),
-        ...ev,
-        seconds: (Date.now() - t0) / 1000,
-      };
-      history.push(rec);
-      const improved = !bestVal || score(rec) > score(bestVal);
-      if (improved) {
-        tf.dispose(best);
-        best = model.vars.map((x) => tf.clone(x));
-        bestVal = rec;
-        bestEpoch = epoch;
-        bad = 0;
-      } else bad++;
-      o.log?.(
-        `epoch ${epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${rec.val.hr10.toFixed(4)} NDCG@10 ${rec.val.ndcg10.toFixed(4)} ` +
-          `recall@100 ${rec.recall.recall[100].toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`,
-      );
-      if (c.patience > 0 && bad >= c.patience) {
-        stoppedBy = 'patience';
-        break;
-      }
-    } else if (!o.val) bestEpoch = epoch;
-    if (over) {
-      stoppedBy = 'time';
-      break;
-    }
-  }
-  if (best) {
-    model.vars.forEach((x, i) => x.assign(best![i]));
-    tf.dispose(best);
-  }
+    return meter.mean();
+  };
+  const val = o.val;
+  const r = runEpochs({
+    validate: val ? () => evaluateTwoTower(model, val, o.fit) : undefined,
+    score: (e) => (c.selectBy === 'ndcg10' ? e.val.ndcg10 : e.recall.recall[100]),
+    describe: (rec, improved) =>
+      `epoch ${rec.epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${rec.val.hr10.toFixed(4)} NDCG@10 ${rec.val.ndcg10.toFixed(4)} ` +
+      `recall@100 ${rec.recall.recall[100].toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`,
+    schedule: c,
+    vars: model.vars,
+    trainEpoch,
+    log: o.log,
+  });
   opt.dispose();
-  return { model, history, bestEpoch, bestVal, epochsRun: epoch, seconds: (Date.now() - t0) / 1000, stoppedBy };
+  const { history, bestEpoch, epochsRun, seconds, stoppedBy } = r;
+  return { model, history, bestEpoch, bestVal: r.best, epochsRun, seconds, stoppedBy };
 }

@@ -11,6 +11,7 @@ import {
   SequenceSet,
   evaluateNextItem,
 } from '../eval/next-item';
+import { EpochLoss, runEpochs } from '../train/epochs';
 import { TrainingError } from '../util/errors';
 import { Rng } from '../util/rng';
 import { SeqRecConfig } from './config';
@@ -138,20 +139,10 @@ export function trainSeqRec(o: TrainSeqRecOptions): TrainSeqRecResult {
   const opt = new FusedAdamOptimizer(c.learningRate, 0.9, 0.98);
   const rng = new Rng(c.seed + 1);
   const order = Int32Array.from({ length: w.n }, (_, i) => i);
-  const history: SeqRecEpoch[] = [];
-  let best: tf.Tensor[] | undefined;
-  let bestEpoch = 0;
-  let bestVal: NextItemMetrics | undefined;
-  let bad = 0;
   let step = 0;
-  let stoppedBy: TrainSeqRecResult['stoppedBy'] = 'epochs';
-  const t0 = Date.now();
-  let epoch = 0;
-  while (epoch < c.epochs) {
-    epoch++;
+  const trainEpoch = (epoch: number): number => {
     rng.shuffle(order);
-    let lossSum = 0,
-      count = 0;
+    const meter = new EpochLoss({ trainer: 'trainSeqRec', epoch, learningRate: c.learningRate });
     for (let s = 0; s < w.n; s += c.batchSize) {
       const rows = order.subarray(s, s + c.batchSize);
       const B = rows.length;
@@ -171,56 +162,30 @@ export function trainSeqRec(o: TrainSeqRecOptions): TrainSeqRecResult {
           model.vars,
         ) as tf.Scalar;
       });
-      const v = loss.dataSync()[0];
-      loss.dispose();
-      step++;
-      if (!Number.isFinite(v)) {
-        throw new TrainingError(
-          `trainSeqRec: loss is ${v} at epoch ${epoch}, step ${step} (try a lower learningRate than ${c.learningRate})`,
-        );
-      }
-      lossSum += v * valid.length;
-      count += valid.length;
+      meter.add(loss, valid.length, ++step);
     }
-    const over = c.maxSeconds > 0 && (Date.now() - t0) / 1000 > c.maxSeconds;
-    if (o.val && (epoch % c.evalEvery === 0 || epoch === c.epochs || over)) {
-      const val = evaluateNextItem((inp) => seqRecScores(model, inp), o.val, {
-        ...o.evalOptions,
-        numItems: o.numItems,
-        fit: o.fit,
-      });
-      const rec: SeqRecEpoch = {
-        epoch,
-        trainLoss: lossSum / Math.max(1, count),
-        val,
-        seconds: (Date.now() - t0) / 1000,
-      };
-      history.push(rec);
-      const improved = !bestVal || val.ndcg10 > bestVal.ndcg10;
-      if (improved) {
-        tf.dispose(best);
-        best = model.vars.map((x) => tf.clone(x));
-        bestVal = val;
-        bestEpoch = epoch;
-        bad = 0;
-      } else bad++;
-      o.log?.(
-        `epoch ${epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${val.hr10.toFixed(4)} NDCG@10 ${val.ndcg10.toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`,
-      );
-      if (c.patience > 0 && bad >= c.patience) {
-        stoppedBy = 'patience';
-        break;
-      }
-    } else if (!o.val) bestEpoch = epoch;
-    if (over) {
-      stoppedBy = 'time';
-      break;
-    }
-  }
-  if (best) {
-    model.vars.forEach((x, i) => x.assign(best![i]));
-    tf.dispose(best);
-  }
+    return meter.mean();
+  };
+  const val = o.val;
+  const r = runEpochs({
+    validate: val
+      ? () => ({
+          val: evaluateNextItem((inp) => seqRecScores(model, inp), val, {
+            ...o.evalOptions,
+            numItems: o.numItems,
+            fit: o.fit,
+          }),
+        })
+      : undefined,
+    score: (rec) => rec.val.ndcg10,
+    describe: (rec, improved) =>
+      `epoch ${rec.epoch}: loss ${rec.trainLoss.toFixed(4)}  val HR@10 ${rec.val.hr10.toFixed(4)} NDCG@10 ${rec.val.ndcg10.toFixed(4)}${improved ? ' *' : ''}  ${rec.seconds.toFixed(0)}s`,
+    schedule: c,
+    vars: model.vars,
+    trainEpoch,
+    log: o.log,
+  });
   opt.dispose();
-  return { model, history, bestEpoch, bestVal, epochsRun: epoch, seconds: (Date.now() - t0) / 1000, stoppedBy };
+  const { history, bestEpoch, epochsRun, seconds, stoppedBy } = r;
+  return { model, history, bestEpoch, bestVal: r.best?.val, epochsRun, seconds, stoppedBy };
 }

@@ -4,49 +4,17 @@
  * with exit code 2 and a usage text.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { generateSynthetic } from '../../lib/data';
-import { captureCli } from './helpers';
+import { captureCli, TINY_SET, trainArgv, useSyntheticRelease } from './helpers';
 
-let tmp: string;
+const release = useSyntheticRelease('bst-cli-');
 const { run, out, err } = captureCli();
-
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-cli-'));
-  generateSynthetic({
-    dir: path.join(tmp, 'data', 'ml-1m'),
-    format: 'ml-1m',
-    numRatings: 2000,
-    numUsers: 40,
-    numMovies: 80,
-    seed: 3,
-  });
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const common = () => ['--dataset', 'ml-1m', '--data-dir', path.join(tmp, 'data'), '--backend', 'wasm'];
-const tiny = 'embedDim=8,posDim=4,ratingDim=4,numHeads=2,mlpUnits=16/8,userDim=4,batchSize=128';
+const common = release.common;
 
 test('train -> evaluate -> predict', async () => {
-  const runDir = path.join(tmp, 'run');
-  expect(
-    await run([
-      'train',
-      ...common(),
-      '--k',
-      '2',
-      '--seq-len',
-      '4',
-      '--epochs',
-      '2',
-      '--set',
-      tiny,
-      '--out',
-      runDir,
-      '--no-progress',
-    ]),
-  ).toBe(0);
+  const runDir = path.join(release.dir, 'run');
+  const data = [...common(), '--no-progress'];
+  expect(await run(trainArgv({ data, seqLen: 4, epochs: 2, set: TINY_SET, out: runDir, flags: ['--k', '2'] }))).toBe(0);
   const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8'));
   expect(metrics.split).toEqual({ protocol: 'leave-last-k', k: 2, step: 2, seed: 42 });
   expect(metrics.leaky).toBe(false);
@@ -92,12 +60,12 @@ test('an unknown command lists the commands', async () => {
 });
 
 test('a bad --set key is a config error naming the key', async () => {
-  expect(await run(['train', ...common(), '--set', 'embedDims=8', '--out', path.join(tmp, 'bad')])).toBe(1);
+  expect(await run(['train', ...common(), '--set', 'embedDims=8', '--out', path.join(release.dir, 'bad')])).toBe(1);
   expect(err.join('\n')).toMatch(/unknown config key 'embedDims'/);
 });
 
 test('synth writes a seeded release that the loaders read; a bad --echo names the field and value', async () => {
-  const dir = path.join(tmp, 'synth', 'ml-1m');
+  const dir = path.join(release.dir, 'synth', 'ml-1m');
   const argv = ['synth', '--out', dir, '--ratings', '3000', '--users', '30', '--movies', '120', '--echo', '0.5'];
   expect(await run(argv)).toBe(0);
   expect(out.join('\n')).toMatch(/3000 ratings, 30 users, 120 movies \(ml-1m format\); 0.5 of ratings echo/);

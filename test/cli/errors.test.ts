@@ -6,20 +6,17 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { generateSynthetic, loadMovieLens } from '../../lib/data';
 import { registerCommand } from '../../lib/app/cli';
-import { captureCli } from './helpers';
-import { runExperiment } from '../../lib/app/experiment';
+import { captureCli, trainSmallRun, useTempFolder, writeSmallRelease } from './helpers';
 import { describeError, EXIT, MAX_MESSAGE_CHARS } from '../../lib/util/error-message';
 import { UsageError } from '../../lib/util/args';
 import { DataError } from '../../lib/util/errors';
 
-let tmp: string;
+const folder = useTempFolder('bst-errors-');
 const { run, err } = captureCli();
 
 let thrown: unknown;
 beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-errors-'));
   registerCommand('throw-test', {
     summary: 'throws `thrown`',
     flags: {},
@@ -28,7 +25,6 @@ beforeAll(() => {
     },
   });
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => void delete process.env.BST_VERBOSE);
 
 test('a foreign error with a huge minified message: one short line, exit 70, the stack only when verbose', async () => {
@@ -89,34 +85,10 @@ test('EACCES and ENOSPC name the path too', () => {
 });
 
 test('a corrupt checkpoint (truncated meta.json) is a DataError naming the file, on evaluate, predict and recommend', async () => {
-  const dataDir = path.join(tmp, 'data');
-  generateSynthetic({
-    dir: path.join(dataDir, 'ml-1m'),
-    format: 'ml-1m',
-    numRatings: 600,
-    numUsers: 20,
-    numMovies: 40,
-    seed: 2,
-  });
-  const dataset = loadMovieLens({ dir: path.join(dataDir, 'ml-1m'), release: 'ml-1m' });
-  const runDir = path.join(tmp, 'run');
-  await runExperiment({
-    dataset,
-    config: {
-      seqLen: 3,
-      epochs: 1,
-      embedDim: 4,
-      posDim: 2,
-      ratingDim: 2,
-      numHeads: 2,
-      mlpUnits: [8],
-      userDim: 2,
-      batchSize: 256,
-    },
-    outDir: runDir,
-    log: null,
-    progress: false,
-  });
+  const dataDir = path.join(folder.dir, 'data');
+  writeSmallRelease(dataDir, 2);
+  const runDir = path.join(folder.dir, 'run');
+  await trainSmallRun(dataDir, runDir);
   const metaFile = path.join(runDir, 'checkpoints', 'best', 'meta.json');
   const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
   fs.writeFileSync(metaFile, JSON.stringify(meta).slice(0, 100));
@@ -145,10 +117,10 @@ test('a corrupt checkpoint (truncated meta.json) is a DataError naming the file,
     ),
   ]);
   // a missing run folder: one line naming it
-  expect(await run(['recommend', '--model', path.join(tmp, 'nope'), '--user', '1', '--backend', 'cpu'])).toBe(
+  expect(await run(['recommend', '--model', path.join(folder.dir, 'nope'), '--user', '1', '--backend', 'cpu'])).toBe(
     EXIT.failure,
   );
   expect(err).toEqual([
-    `bst recommend: DataError: ${path.join(tmp, 'nope')}: not a run folder written by \`bst train\` (no metrics.json)`,
+    `bst recommend: DataError: ${path.join(folder.dir, 'nope')}: not a run folder written by \`bst train\` (no metrics.json)`,
   ]);
 }, 30_000);

@@ -5,11 +5,9 @@
  * of different runs; an --out that is a file or cannot be created fails before any work.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { captureCli } from './helpers';
-import { generateSynthetic, loadMovieLens } from '../../lib/data';
-import { loadRun, runExperiment } from '../../lib/app/experiment';
+import { captureCli, trainArgv, trainSmallRun, useTempFolder, writeSmallRelease } from './helpers';
+import { loadRun } from '../../lib/app/experiment';
 import { checkSameRun } from '../../lib/app/run-folder';
 import { RunMismatchError } from '../../lib/util/errors';
 
@@ -18,13 +16,8 @@ const DATA =
     ? process.env.BST_DATA_DIR
     : path.resolve(__dirname, '../../../shared/data');
 
-let tmp: string;
+const folder = useTempFolder('bst-runs-');
 const { run, out, err } = captureCli();
-
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bst-runs-'));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const data = () => ['--data-dir', DATA, '--backend', 'wasm', '--no-progress'];
 const tiny =
@@ -32,29 +25,13 @@ const tiny =
 const meta = (dir: string, which = 'best') =>
   JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', which, 'meta.json'), 'utf8'));
 const readMetrics = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+/** `bst train` of the tiny config for one epoch on ml-100k with 3-step sequences into `dir`, with further flags. */
+const train = (dir: string, ...flags: string[]) =>
+  run(trainArgv({ data: ['--dataset', 'ml-100k', ...data()], seqLen: 3, epochs: 1, set: tiny, out: dir, flags }));
 
 test("train, refuse a second train, resume with the run's own settings, overwrite, and evaluate only matching parts", async () => {
-  const a = path.join(tmp, 'a');
-  expect(
-    await run([
-      'train',
-      '--dataset',
-      'ml-100k',
-      ...data(),
-      '--k',
-      '2',
-      '--seed',
-      '3',
-      '--seq-len',
-      '3',
-      '--epochs',
-      '1',
-      '--set',
-      tiny,
-      '--out',
-      a,
-    ]),
-  ).toBe(0);
+  const a = path.join(folder.dir, 'a');
+  expect(await train(a, '--k', '2', '--seed', '3')).toBe(0);
   const manifest = JSON.parse(fs.readFileSync(path.join(a, 'run.json'), 'utf8'));
   const m1 = readMetrics(a);
   expect(manifest).toMatchObject({
@@ -68,22 +45,7 @@ test("train, refuse a second train, resume with the run's own settings, overwrit
 
   // a fresh train into the same folder is refused before any work; the run is untouched
   const savedAt = meta(a).savedAt;
-  expect(
-    await run([
-      'train',
-      '--dataset',
-      'ml-100k',
-      ...data(),
-      '--seq-len',
-      '3',
-      '--epochs',
-      '1',
-      '--set',
-      tiny,
-      '--out',
-      a,
-    ]),
-  ).toBe(1);
+  expect(await train(a)).toBe(1);
   expect(err.join('\n')).toContain(`--out ${a} already holds a run`);
   expect(err.join('\n')).toMatch(/--resume.*--overwrite/);
   expect(meta(a).savedAt).toBe(savedAt);
@@ -111,27 +73,9 @@ test("train, refuse a second train, resume with the run's own settings, overwrit
   expect(JSON.parse(out.join('\n')).metrics.rmse).toBeCloseTo(m2.test.rmse, 5);
 
   // a folder whose checkpoint and metrics.json come from different runs is refused (was: scored silently)
-  const b = path.join(tmp, 'b');
+  const b = path.join(folder.dir, 'b');
   fs.cpSync(a, b, { recursive: true });
-  expect(
-    await run([
-      'train',
-      '--dataset',
-      'ml-100k',
-      ...data(),
-      '--k',
-      '1',
-      '--seq-len',
-      '3',
-      '--epochs',
-      '1',
-      '--set',
-      tiny,
-      '--out',
-      b,
-      '--overwrite',
-    ]),
-  ).toBe(0);
+  expect(await train(b, '--k', '1', '--overwrite')).toBe(0);
   const mb = readMetrics(b);
   expect(mb.run.id).not.toBe(m1.run.id);
   expect(meta(b).vocabularies.run.id).toBe(mb.run.id);
@@ -145,7 +89,7 @@ test("train, refuse a second train, resume with the run's own settings, overwrit
 }, 120_000);
 
 test('an --out that is a file, or under a file, fails at once with one line naming it', async () => {
-  const file = path.join(tmp, 'a-file');
+  const file = path.join(folder.dir, 'a-file');
   fs.writeFileSync(file, 'not a folder');
   const t0 = Date.now();
   expect(await run(['train', '--dataset', 'ml-100k', ...data(), '--out', file])).toBe(1);
@@ -156,12 +100,12 @@ test('an --out that is a file, or under a file, fails at once with one line nami
   expect(err.join('\n')).toContain(`--out ${file} is a file`);
   expect(await run(['tune', '--dataset', 'ml-100k', ...data().slice(0, 4), '--out', file])).toBe(1);
   expect(err.join('\n')).toContain(`--out ${file} is a file`);
-  expect(await run(['evaluate', ...data().slice(0, 4), '--model', tmp, '--out', tmp])).toBe(1);
-  expect(err.join('\n')).toContain(`--out ${tmp} is a folder; --out names a file`);
+  expect(await run(['evaluate', ...data().slice(0, 4), '--model', folder.dir, '--out', folder.dir])).toBe(1);
+  expect(err.join('\n')).toContain(`--out ${folder.dir} is a folder; --out names a file`);
   expect(await run(['train-recommender', '--dataset', 'ml-100k', ...data().slice(0, 4), '--out', file])).toBe(1);
   expect(err.join('\n')).toContain(`--out ${file} is a file`);
   // a folder of an older bst (checkpoints, no run.json) cannot be resumed: its dataset and split are unknown
-  const legacy = path.join(tmp, 'legacy');
+  const legacy = path.join(folder.dir, 'legacy');
   fs.mkdirSync(path.join(legacy, 'checkpoints', 'last'), { recursive: true });
   expect(await run(['train', ...data(), '--resume', '--out', legacy])).toBe(1);
   expect(err.join('\n')).toContain(
@@ -173,34 +117,14 @@ test('an --out that is a file, or under a file, fails at once with one line nami
 });
 
 describe("loadRun checks that the folder's parts and the data belong together", () => {
-  const cfg = {
-    seqLen: 3,
-    epochs: 1,
-    embedDim: 4,
-    posDim: 2,
-    ratingDim: 2,
-    numHeads: 2,
-    mlpUnits: [8],
-    userDim: 2,
-    batchSize: 256,
-  };
-  const synth = (dir: string, seed: number) =>
-    generateSynthetic({ dir, format: 'ml-1m', numRatings: 600, numUsers: 20, numMovies: 40, seed });
-
   test('other ratings than the run was trained on are refused (split fingerprint)', async () => {
-    const dataDir = path.join(tmp, 'fp-data');
-    synth(path.join(dataDir, 'ml-1m'), 1);
-    const runDir = path.join(tmp, 'fp-run');
-    await runExperiment({
-      dataset: loadMovieLens({ dir: path.join(dataDir, 'ml-1m'), release: 'ml-1m' }),
-      config: cfg,
-      outDir: runDir,
-      log: null,
-      progress: false,
-    });
+    const dataDir = path.join(folder.dir, 'fp-data');
+    writeSmallRelease(dataDir, 1);
+    const runDir = path.join(folder.dir, 'fp-run');
+    await trainSmallRun(dataDir, runDir);
     await expect(loadRun(runDir, { dataDir })).resolves.toBeDefined();
     fs.rmSync(path.join(dataDir, 'ml-1m'), { recursive: true });
-    synth(path.join(dataDir, 'ml-1m'), 2); // same release name, other ratings
+    writeSmallRelease(dataDir, 2); // same release name, other ratings
     await expect(loadRun(runDir, { dataDir })).rejects.toThrow(
       /this data does not give the split .*metrics\.json was trained and scored on \(fingerprint [0-9a-f]{16}, recorded [0-9a-f]{16}\)/,
     );

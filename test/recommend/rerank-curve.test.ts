@@ -9,7 +9,7 @@ import { eventsFromTable, evaluateNextItem, leaveOneOutSplit, NextItemCase } fro
 import { GenreTable } from '../../lib/recommend/diversity';
 import { pipelineScorer } from '../../lib/recommend/pipeline';
 import { pipelineLists, rerankCurve } from '../../lib/recommend/rerank-curve';
-import { popularityRetriever, retrieveMany } from '../../lib/retrieval/index';
+import { popularityRetriever, retrievalFeatures, retrieveMany } from '../../lib/retrieval/index';
 import { Rng } from '../../lib/util/rng';
 
 // items 1..5 over genres [A, B]: 1 A, 2 A, 3 B, 4 A+B, 5 A
@@ -68,44 +68,14 @@ const DIR = path.join(process.env.BST_DATA_DIR ?? path.resolve(__dirname, '../..
     const cand = { cases: cs, items, ranker };
     const s = { m: 50, weight: 0.25 };
     const ev = evaluateNextItem(pipelineScorer(cand, V, s), cs, { numItems: V, fit: split.test.fit });
-    // item genres from the movies table, indexed like the split's catalogue
-    const G = 19;
-    const itemGenres = new Float32Array(V * G);
-    const names = [
-      'unknown',
-      'Action',
-      'Adventure',
-      'Animation',
-      "Children's",
-      'Comedy',
-      'Crime',
-      'Documentary',
-      'Drama',
-      'Fantasy',
-      'Film-Noir',
-      'Horror',
-      'Musical',
-      'Mystery',
-      'Romance',
-      'Sci-Fi',
-      'Thriller',
-      'War',
-      'Western',
-    ];
-    const idx = new Map(Array.from(split.itemIds, (id, i) => [id, i] as [number, number]));
-    const ids = ds.movies.array('movieId') as ArrayLike<number>;
-    const gs = ds.movies.array('genres') as ArrayLike<string>;
-    for (let r = 0; r < ids.length; r++) {
-      const i = idx.get(ids[r]);
-      if (i === undefined || i === 0) continue;
-      for (const g of String(gs[r] ?? '').split('|'))
-        if (names.indexOf(g) >= 0) itemGenres[i * G + names.indexOf(g)] = 1;
-    }
+    // item genres from the movies table, indexed like the split's catalogue; the genre list is the data's
+    const f = retrievalFeatures(ds, split.itemIds);
+    expect(f.genres).toEqual(expect.arrayContaining(['Action', 'Drama', 'Western']));
     const curve = rerankCurve({
       cases: cs,
       lists: pipelineLists(cand, s),
       lambdas: [1, 0.3],
-      genres: { itemGenres, numGenres: G },
+      genres: { itemGenres: f.itemGenres, numGenres: f.genres.length },
       numItems: V,
     });
     expect(curve[0].hr).toBeCloseTo(ev.hr10, 12);
