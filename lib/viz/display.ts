@@ -16,6 +16,48 @@ export interface DisplayTarget {
 
 let override: DisplayTarget | null | undefined;
 
+/**
+ * Displays sent since the event loop last turned. tslab sends every display to the notebook without awaiting
+ * it, and its zeromq socket sends at most 512 messages synchronously between two turns of the event loop; it
+ * defers the next one and throws EBUSY on the one after, which kills the kernel. A synchronous loop of minutes
+ * that redraws a progress bar every 250 ms gets there (notebook 06's ranking evaluation on ML-1M did), so
+ * progress redraws back off as this count grows (see `progressBar`).
+ */
+let sentThisTurn = 0;
+let resetScheduled = false;
+
+function countSend(): void {
+  sentThisTurn++;
+  if (resetScheduled) return;
+  resetScheduled = true;
+  setImmediate(() => {
+    sentThisTurn = 0;
+    resetScheduled = false;
+  });
+}
+
+/** How many displays were sent since the event loop last turned (see `countSend`). */
+export function displaysSinceYield(): number {
+  return sentThisTurn;
+}
+
+/** `t` with every display counted (countSend). */
+function counted(t: DisplayTarget): DisplayTarget {
+  const html = (f: (s: string) => void) => (s: string) => {
+    countSend();
+    f(s);
+  };
+  return {
+    html: html((s) => t.html(s)),
+    newDisplay: t.newDisplay
+      ? () => {
+          const d = t.newDisplay!();
+          return { html: html((s) => d.html(s)) };
+        }
+      : undefined,
+  };
+}
+
 /** Route displays to `target` (tests), or back to auto-detection with `undefined`; `null` forces text. */
 export function setDisplayTarget(target: DisplayTarget | null | undefined): void {
   override = target;
@@ -23,7 +65,7 @@ export function setDisplayTarget(target: DisplayTarget | null | undefined): void
 
 /** tslab's display when this process is a tslab kernel that is executing a cell, else null. */
 export function kernelDisplay(): DisplayTarget | null {
-  if (override !== undefined) return override;
+  if (override !== undefined) return override === null ? null : counted(override);
   try {
     // The kernel has loaded tslab's jupyter module; a plain Node process (jest, tsx) has not, and then we
     // must not load tslab (it pulls in its own TypeScript).
@@ -34,7 +76,7 @@ export function kernelDisplay(): DisplayTarget | null {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const tslab = require('tslab') as { display: DisplayTarget; newDisplay(): { html(s: string): void } };
     clientSessionId(); // start recording the client session of the following requests
-    return { html: (s) => tslab.display.html(s), newDisplay: () => tslab.newDisplay() };
+    return counted({ html: (s) => tslab.display.html(s), newDisplay: () => tslab.newDisplay() });
   } catch {
     return null;
   }
@@ -171,10 +213,15 @@ function formatRate(r: number): string {
   return r >= 100 ? String(Math.round(r)) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
 }
 
+/** Displays per event-loop turn a progress bar never exceeds (zeromq's synchronous limit is 512, see countSend). */
+const MAX_DISPLAYS_PER_TURN = 300;
+
 /**
  * A live progress bar: in a notebook an HTML bar redrawn in place (at most every `minIntervalMs`, default
  * 250), elsewhere a line on stderr every `logEveryS` seconds (default 10) and at the end. `unit` names what
- * is counted in the rate ("users" -> "12.5 users/s").
+ * is counted in the rate ("users" -> "12.5 users/s"). In a synchronous loop that never yields to the event
+ * loop, the interval grows by 5% with each display sent since the last turn (a bar redrawn for a whole day of
+ * such a loop sends about 200), and no redraw is sent past MAX_DISPLAYS_PER_TURN: the kernel stays alive.
  */
 export function progressBar(opts: {
   total: number;
@@ -194,7 +241,9 @@ export function progressBar(opts: {
     const now = Date.now();
     const elapsed = (now - start) / 1000;
     if (live) {
-      if (!force && now - last < (opts.minIntervalMs ?? 250)) return;
+      const backlog = displaysSinceYield();
+      if (backlog >= MAX_DISPLAYS_PER_TURN) return;
+      if (!force && now - last < (opts.minIntervalMs ?? 250) * Math.pow(1.05, backlog)) return;
       last = now;
       live.html(progressHtml(label, done, opts.total, text, elapsed, opts.unit));
     } else {
