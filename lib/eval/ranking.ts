@@ -111,15 +111,18 @@ export function mixSeed(seed: number, stream: number): number {
 
 /**
  * `count` distinct items drawn uniformly without replacement from 1..numItems-1 minus `exclude` (the user's
- * rated items). Deterministic for a given Rng state. Throws a ConfigError when fewer than `count` remain.
+ * rated items). Deterministic for a given Rng state. When fewer than `count` remain: all of them with `upTo`
+ * (training negatives: a user who rated nearly the whole catalogue gets fewer), else a ConfigError.
  */
 export function sampleNegatives(opts: {
   rng: Rng;
   numItems: number;
   exclude: ArrayLike<number>;
   count: number;
+  upTo?: boolean;
 }): Int32Array {
-  const { rng, numItems, exclude, count } = opts;
+  const { rng, numItems, exclude } = opts;
+  let count = opts.count;
   if (!(Number.isInteger(count) && count >= 0))
     throw new ConfigError(`sampleNegatives: count must be an integer >= 0, got ${count}`);
   const banned = new Uint8Array(numItems);
@@ -133,6 +136,7 @@ export function sampleNegatives(opts: {
     }
   }
   const available = numItems - nBanned;
+  if (opts.upTo && available < count) count = available;
   if (available < count) {
     throw new ConfigError(
       `sampleNegatives: ${count} negatives requested but only ${available} of ${numItems - 1} items are unrated`,

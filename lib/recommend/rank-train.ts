@@ -110,6 +110,7 @@ export function hardNegativeSource(
       numItems,
       exclude: [...Array.from(exclude), ...picked],
       count: hard - take + uniform,
+      upTo: true, // a user who rated nearly the whole catalogue gets fewer
     });
     const out = new Int32Array(picked.length + more.length);
     out.set(picked);

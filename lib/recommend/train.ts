@@ -50,9 +50,12 @@ export interface LikeBatchOptions {
  */
 export type NegativeSource = (position: number, exclude: Int32Array, rng: Rng, numItems: number) => Int32Array;
 
-/** The default NegativeSource: `count` items drawn uniformly from the catalogue minus `exclude`. */
+/**
+ * The default NegativeSource: `count` items drawn uniformly from the catalogue minus `exclude` (fewer for a
+ * user who rated all but fewer than `count` movies).
+ */
 export function uniformNegatives(count: number): NegativeSource {
-  return (_p, exclude, rng, numItems) => sampleNegatives({ rng, numItems, exclude, count });
+  return (_p, exclude, rng, numItems) => sampleNegatives({ rng, numItems, exclude, count, upTo: true });
 }
 
 function concatSamples(parts: Samples[]): Samples {

@@ -99,6 +99,8 @@ describe('sampleNegatives', () => {
     expect(() => sampleNegatives({ rng: new Rng(3), numItems: 11, exclude: [2, 4, 6, 8, 10], count: 6 })).toThrow(
       /only 5 of 10/,
     );
+    const upTo = sampleNegatives({ rng: new Rng(3), numItems: 11, exclude: [2, 4, 6, 8, 10], count: 6, upTo: true });
+    expect(Array.from(upTo).sort((x, y) => x - y)).toEqual([1, 3, 5, 7, 9]);
   });
 
   test('uniform over the allowed items', () => {

@@ -48,6 +48,23 @@ describe('like-head batches with sampled negatives', () => {
     const seeds = [5, 6, 7, 8].map((s) => JSON.stringify(flat(7, mixSeed(s, 1))));
     expect(new Set(seeds).size).toBeGreaterThan(1);
   });
+
+  test('a user who rated nearly the whole catalogue gets the unrated movies there are, not an error', () => {
+    // 9 movies, 4 users with 6 ratings each: asking for 8 negatives leaves at most 3 unrated per target
+    const positions = data.positions('train');
+    const numItems = data.sizes.numItems;
+    const rows = [...likeBatches(data, { positions, negatives: 8, positivesPerBatch: 1, seed: 1 })];
+    expect(rows.length).toBe(positions.length);
+    rows.forEach((b, t) => {
+      const p = positions[t];
+      const banned = new Set([...Array.from(exclude[it.user[p]]), it.item[p], 0]);
+      const negs = Array.from(b.itemSeq.filter((_, k) => k % data.seqLen === data.seqLen - 1)).slice(1);
+      expect(negs.length).toBe(Math.min(8, numItems - banned.size));
+      expect(negs.length).toBeLessThan(8);
+      expect(new Set(negs).size).toBe(negs.length);
+      for (const i of negs) expect(banned.has(i)).toBe(false);
+    });
+  });
 });
 
 describe('trainRecommender', () => {
