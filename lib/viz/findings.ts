@@ -44,6 +44,11 @@ function f(x: number, d = 3): string {
   return Number.isFinite(x) ? x.toFixed(d) : 'n/a';
 }
 
+/** A small step such as one user's share of HR@10 (1 / 6040 = 0.00017): two significant digits, never "0.000". */
+function step(x: number): string {
+  return Number.isFinite(x) ? Number(x.toPrecision(2)).toString() : 'n/a';
+}
+
 /** `share` (0..1) as a percentage with one decimal. */
 function pct(share: number): string {
   return Number.isFinite(share) ? `${(100 * share).toFixed(1)}%` : 'n/a';
@@ -375,7 +380,7 @@ export function recommendFindings(o: { rows: RankingRow[]; users: number; k: num
     bullets: [
       s.text,
       full.text,
-      `Measured on ${o.users} users of ${o.dataset}; with so few users one hit moves HR@${o.k} by ${f(1 / Math.max(1, o.users), 3)}, so differences below that are noise.`,
+      `Measured on ${o.users} users of ${o.dataset}; with so few users one hit moves HR@${o.k} by ${step(1 / Math.max(1, o.users))}, so differences below that are noise.`,
     ],
     metrics,
   };
@@ -470,7 +475,7 @@ export function retrievalFindings(o: RetrievalFindingsInput): Findings {
     rerankLowCoverage: low.coverage,
   });
   bullets.push(
-    `${o.cases} test users of ${o.dataset}: one user moves HR@10 by ${f(noise)}, so smaller differences are noise.`,
+    `${o.cases} test users of ${o.dataset}: one user moves HR@10 by ${step(noise)}, so smaller differences are noise.`,
   );
   return { notebook: '07_retrieval', dataset: o.dataset, bullets, metrics };
 }

@@ -93,6 +93,9 @@ test('recommendFindings compares the best BST head with the best baseline and re
   expect(fd.bullets[0]).toMatch(/wins by 0\.100/);
   expect(fd.bullets[1]).toMatch(/\*\*loses\*\* by 0\.020/);
   expect(fd.metrics).toMatchObject({ popularitySampledHr: 0.4, bstBestSampledHr: 0.5 });
+  // one user's share of HR@10 keeps its digits with many users (1 / 6040, not "0.000")
+  expect(recommendFindings({ rows, users: 30, k: 10, dataset: 'x' }).bullets.join(' ')).toMatch(/by 0\.033,/);
+  expect(recommendFindings({ rows, users: 6040, k: 10, dataset: 'x' }).bullets.join(' ')).toMatch(/by 0\.00017,/);
 });
 
 test('findings HTML embeds the metrics; showFindings routes it to the notebook display', () => {
