@@ -15,6 +15,7 @@
  *   BENCH_MODEL=runs/like BENCH_DATA_DIR=data npx tsx bench/serve.ts   # an existing run folder
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=1,10,50 BENCH_MODES=exact,two-stage ...
  *   BENCH_MODEL=runs/pipe BENCH_MODES=exact,pipeline ...   # a run folder with a retriever (bst train-recommender --retriever sasrec)
+ *   BENCH_WORKERS=2 ...                                    # bst serve --workers 2 (node:cluster, one port)
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -30,6 +31,8 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,10,50').split(',').map(
 const MODES = (process.env.BENCH_MODES ?? 'exact,two-stage').split(',');
 const OUT = process.env.BENCH_OUT ?? path.join(ROOT, 'results', 'serve.md');
 const IDLE_MS = 3000;
+/** `bst serve --workers`: server processes sharing the port */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 /** The quick model: the tuned config's shape with a leaner MLP, one epoch (latency does not depend on accuracy). */
 const TRAIN_SET = 'embedDim=16,numHeads=4,ffnMult=1,mlpUnits=256/128,batchSize=1024';
 const TRAIN_ARGS = ['--seq-len', '8', '--epochs', '1', '--k', '1', '--set', TRAIN_SET];
@@ -102,13 +105,15 @@ async function startServer(
     '0',
     '--idle-timeout',
     String(IDLE_MS),
+    '--workers',
+    String(WORKERS),
   ]);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out += String(d);
       const m = out.match(/listening on (http:\/\/[\d.:]+)/);
-      if (m) resolve(m[1]);
+      if (m && (out.match(/listening on http/g) ?? []).length >= WORKERS) resolve(m[1]); // every worker up
     });
     child.on('exit', (code) => reject(new Error(`bst serve exited ${code}: ${out}`)));
   });

@@ -120,3 +120,55 @@ test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('bst serve --workers 2: two processes on one port; /admin/reload and SIGHUP reach both; exits 0 on SIGTERM', async () => {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, 'scripts', 'bst.js'),
+      'serve',
+      '--model',
+      runDir,
+      '--port',
+      '0',
+      '--data-dir',
+      DATA_DIR,
+      '--workers',
+      '2',
+    ],
+    { cwd: root, env: process.env },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  child.stderr.on('data', (d) => (out += String(d)));
+  const count = (re: RegExp) => (out.match(new RegExp(re.source, 'g')) ?? []).length;
+  const until = async (what: string, ok: () => boolean, ms = 60000) => {
+    for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() - t0 > ms || child.exitCode !== null) throw new Error(`no ${what} after ${ms} ms: ${out}`);
+  };
+  try {
+    await until('two listening workers', () => count(/listening on http/) === 2);
+    const address = /listening on (http:\/\/[\d.:]+)/.exec(out)![1];
+    expect(new Set(out.match(/listening on http:\/\/[\d.:]+/g)).size).toBe(1); // one port
+    const reloaded = await (await fetch(`${address}/admin/reload`, { method: 'POST' })).json();
+    expect(reloaded).toMatchObject({ reloaded: true, generation: 2 });
+    await until('the other worker reloading too', () => count(/reloaded .* \(generation 2\)/) === 1);
+    child.kill('SIGHUP'); // the primary forwards it to both workers
+    await until('both workers at generation 3', () => count(/reloaded .* \(generation 3\)/) === 2);
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${address}/recommend`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"movies": [50]}',
+      });
+      expect(r.status).toBe(200);
+    }
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopping 2 workers/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});

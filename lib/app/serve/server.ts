@@ -44,6 +44,8 @@ export interface ServeOptions {
   webRoot?: string | null;
   /** fastify logger (default off) */
   logger?: boolean;
+  /** called after a POST /admin/reload succeeded (bst serve --workers: tell the other workers) */
+  onAdminReload?: () => void;
 }
 
 /** The service: a fastify instance plus the model holder. */
@@ -194,6 +196,7 @@ export async function buildServer(opts: ServeOptions): Promise<ServeApp> {
   app.post('/admin/reload', async (req, reply) => {
     try {
       const info = await reload();
+      opts.onAdminReload?.();
       return { reloaded: true, generation: info.generation, loadedAt: info.loadedAt };
     } catch (e) {
       req.log.error(e);
