@@ -6,6 +6,7 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { faultProbe, loadRun, slowClients } from '../../lib/app/serve/load';
 import { loadServingModel } from '../../lib/app/serve/model';
@@ -172,3 +173,20 @@ test('bst serve --workers 2: two processes on one port; /admin/reload and SIGHUP
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('bst serve --workers 2 on a folder that is no run: the workers fail to start, the primary exits 1 naming it', async () => {
+  const root = path.resolve(__dirname, '../..');
+  const missing = path.join(os.tmpdir(), `bst-no-run-${process.pid}`);
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'scripts', 'bst.js'), 'serve', '--model', missing, '--port', '0', '--workers', '2'],
+    { cwd: root, env: process.env },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  child.stderr.on('data', (d) => (out += String(d)));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  expect(code).toBe(1);
+  expect(out).toContain(`${missing}: not a run folder`);
+  expect(out).toMatch(/a worker failed to start \(exit 1\)/);
+}, 60000);

@@ -57,6 +57,16 @@ async function run(f: FlagValues): Promise<void> {
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= 64))
     throw new UsageError(`--workers ${f.workers}: expected an integer in 1..64`);
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers);
+  if (!cluster.isWorker) return serveOne(f, port);
+  try {
+    await serveOne(f, port);
+  } finally {
+    cluster.worker?.disconnect(); // the IPC channel would keep a worker alive, after an error too
+  }
+}
+
+/** One server process: `bst serve` itself, or one worker of `--workers N`. */
+async function serveOne(f: FlagValues, port: number): Promise<void> {
   await initBackend({ choice: f.backend as string | undefined });
   const modelDir = String(f.model);
   const app = await buildServer({
@@ -107,7 +117,6 @@ async function run(f: FlagValues): Promise<void> {
   process.off('SIGHUP', onHup);
   process.off('unhandledRejection', onRejection);
   process.off('message', onMessage);
-  cluster.worker?.disconnect(); // the IPC channel would keep a worker alive
 }
 
 /** The cluster primary of `--workers N`: see the module comment. Resolves when every worker has stopped. */
@@ -131,9 +140,7 @@ async function runPrimary(n: number): Promise<void> {
         // died before it served (a bad model, a taken port): do not loop; stop the rest
         stopping = true;
         for (const o of others()) o?.process.kill('SIGTERM');
-        reject(
-          new ConfigError(`bst serve: a worker failed to start (${signal ?? `exit ${code}`}); see its message above`),
-        );
+        reject(new ConfigError(`a worker failed to start (${signal ?? `exit ${code}`}); see its message above`));
       }
       if (others(w.id).length === 0 && stopping) resolve();
     });
