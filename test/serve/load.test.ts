@@ -80,25 +80,31 @@ test('faults: each bad request gets its 4xx; stalled clients are closed by the i
   ).toBe(200);
 });
 
-test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
+/** `node scripts/bst.js serve <args>` as a child process, its stdout and stderr collected in `out()`. */
+function bstServe(args: string[]): { child: ReturnType<typeof spawn>; out: () => string } {
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'scripts', 'bst.js'), 'serve', '--model', runDir, '--port', '0', '--data-dir', DATA_DIR],
-    { cwd: root, env: process.env },
-  );
-  let out = '';
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'bst.js'), 'serve', ...args], {
+    cwd: root,
+    env: process.env,
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => (text += String(d)));
+  child.stderr!.on('data', (d) => (text += String(d)));
+  return { child, out: () => text };
+}
+
+test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
+  const { child, out } = bstServe(['--model', runDir, '--port', '0', '--data-dir', DATA_DIR]);
   const waitFor = (re: RegExp) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const check = () => {
-        const m = out.match(re);
+        const m = out().match(re);
         if (m) resolve(m);
       };
-      child.stdout.on('data', (d) => ((out += String(d)), check()));
-      child.on('exit', (code) => reject(new Error(`bst serve exited ${code}: ${out}`)));
+      child.stdout!.on('data', check);
+      child.on('exit', (code) => reject(new Error(`bst serve exited ${code}: ${out()}`)));
       check();
     });
-  child.stderr.on('data', (d) => (out += String(d)));
   try {
     const [, address] = await waitFor(/listening on (http:\/\/[\d.:]+)/);
     expect(((await (await fetch(`${address}/healthz`)).json()) as { generation: number }).generation).toBe(1);
@@ -123,35 +129,16 @@ test('bst serve: listens, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
 });
 
 test('bst serve --workers 2: two processes on one port; /admin/reload and SIGHUP reach both; exits 0 on SIGTERM', async () => {
-  const root = path.resolve(__dirname, '../..');
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(root, 'scripts', 'bst.js'),
-      'serve',
-      '--model',
-      runDir,
-      '--port',
-      '0',
-      '--data-dir',
-      DATA_DIR,
-      '--workers',
-      '2',
-    ],
-    { cwd: root, env: process.env },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += String(d)));
-  child.stderr.on('data', (d) => (out += String(d)));
-  const count = (re: RegExp) => (out.match(new RegExp(re.source, 'g')) ?? []).length;
+  const { child, out } = bstServe(['--model', runDir, '--port', '0', '--data-dir', DATA_DIR, '--workers', '2']);
+  const count = (re: RegExp) => (out().match(new RegExp(re.source, 'g')) ?? []).length;
   const until = async (what: string, ok: () => boolean, ms = 60000) => {
     for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 100)))
-      if (Date.now() - t0 > ms || child.exitCode !== null) throw new Error(`no ${what} after ${ms} ms: ${out}`);
+      if (Date.now() - t0 > ms || child.exitCode !== null) throw new Error(`no ${what} after ${ms} ms: ${out()}`);
   };
   try {
     await until('two listening workers', () => count(/listening on http/) === 2);
-    const address = /listening on (http:\/\/[\d.:]+)/.exec(out)![1];
-    expect(new Set(out.match(/listening on http:\/\/[\d.:]+/g)).size).toBe(1); // one port
+    const address = /listening on (http:\/\/[\d.:]+)/.exec(out())![1];
+    expect(new Set(out().match(/listening on http:\/\/[\d.:]+/g)).size).toBe(1); // one port
     const reloaded = await (await fetch(`${address}/admin/reload`, { method: 'POST' })).json();
     expect(reloaded).toMatchObject({ reloaded: true, generation: 2 });
     await until('the other worker reloading too', () => count(/reloaded .* \(generation 2\)/) === 1);
@@ -168,25 +155,17 @@ test('bst serve --workers 2: two processes on one port; /admin/reload and SIGHUP
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).toMatch(/stopping 2 workers/);
+    expect(out()).toMatch(/stopping 2 workers/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
 
 test('bst serve --workers 2 on a folder that is no run: the workers fail to start, the primary exits 1 naming it', async () => {
-  const root = path.resolve(__dirname, '../..');
   const missing = path.join(os.tmpdir(), `bst-no-run-${process.pid}`);
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'scripts', 'bst.js'), 'serve', '--model', missing, '--port', '0', '--workers', '2'],
-    { cwd: root, env: process.env },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += String(d)));
-  child.stderr.on('data', (d) => (out += String(d)));
+  const { child, out } = bstServe(['--model', missing, '--port', '0', '--workers', '2']);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   expect(code).toBe(1);
-  expect(out).toContain(`${missing}: not a run folder`);
-  expect(out).toMatch(/a worker failed to start \(exit 1\)/);
+  expect(out()).toContain(`${missing}: not a run folder`);
+  expect(out()).toMatch(/a worker failed to start \(exit 1\)/);
 }, 60000);
